@@ -1,0 +1,37 @@
+{#- Aggregates of message-level rows (message_metric_aggregates' columns) to one row per
+    delivery; the caller groups by campaign_id, execution_id, channel. Unique counts are
+    messages with at least one such event, per the contract. -#}
+{% macro delivery_metric_aggregates() -%}
+    {%- for metric in event_count_metrics() %}
+    sum({{ metric.name }}) as {{ metric.name }},
+    {%- endfor %}
+    sum(excluded) + sum(errors) + sum(sent) as targeted,
+    -- Still in the retry queue: the message's last feedback event is a retry.
+    sum(case when mod(last_feedback_key, 10) = {{ feedback_status_precedence()['retry'] }} then 1 else 0 end) as retries,
+    sum(case when opens > 0 then 1 else 0 end) as unique_opens,
+    sum(case when opens > 0 or clicks > 0 then 1 else 0 end) as estimated_unique_opens,
+    sum(case when clicks > 0 then 1 else 0 end) as unique_clicks,
+    sum(case when impressions > 0 then 1 else 0 end) as unique_impressions,
+    count(distinct targeted_profile_id) as audience,
+    count(*) as messages,
+    min(first_feedback_at) as first_feedback_at,
+    min(first_event_at) as first_event_at,
+    max(last_event_at) as last_event_at
+{%- endmacro %}
+
+{#- Metrics derived from delivery-level counts; select them from a CTE holding the
+    aggregates above. -#}
+{% macro delivery_derived_metrics() -%}
+    case when channel in ('inapp', 'web') then clicks + dismissals + other_interactions else 0 end as interactions,
+    opens + actions as engagements
+{%- endmacro %}
+
+{#- The contract's rates, null where the denominator is 0. -#}
+{% macro delivery_rates() -%}
+    {{ safe_divide('delivered', 'sent') }} as delivered_rate,
+    {{ safe_divide('bounces', 'sent') }} as bounce_rate,
+    {{ safe_divide('unique_opens', 'delivered') }} as open_rate,
+    {{ safe_divide('unique_clicks', 'delivered') }} as click_rate,
+    {{ safe_divide('unique_clicks', 'estimated_unique_opens') }} as reactivity,
+    {{ safe_divide('unique_clicks', 'unique_opens') }} as raw_reactivity
+{%- endmacro %}

@@ -1,0 +1,41 @@
+{#- Aggregates of unified events (int_events_unioned's columns) to one row per message;
+    the caller groups by the message key. Used by fct_messages (all history) and by the
+    windowed marts (events of the window only), so every level counts the same way. -#}
+{% macro message_metric_aggregates() -%}
+    {%- set precedence = feedback_status_precedence() -%}
+    {%- set feedback_rank -%}
+        case event_type
+            {%- for status, rank in precedence.items() %}
+            when '{{ status }}' then {{ rank }}
+            {%- endfor %}
+        end
+    {%- endset -%}
+    {%- set feedback_order_key = epoch_microseconds('event_ts') ~ ' * 10 + ' ~ feedback_rank -%}
+    {%- for metric in event_count_metrics() %}
+    sum(case when {{ event_matches(metric) }} then 1 else 0 end) as {{ metric.name }},
+    {%- if metric.first_at is defined %}
+    min(case when {{ event_matches(metric) }} then event_ts end) as {{ metric.first_at }},
+    {%- endif %}
+    {%- endfor %}
+    min(event_ts) as first_event_at,
+    max(event_ts) as last_event_at,
+    min(case when event_source = 'feedback' then event_ts end) as first_feedback_at,
+    -- epoch * 10 + precedence: max() finds the last feedback event, mod 10 its status.
+    max(case when event_source = 'feedback' then {{ feedback_order_key }} end) as last_feedback_key,
+    max(
+        case when event_source = 'feedback' and event_type in ('delivered', 'bounce', 'retry') then {{ feedback_order_key }} end
+    ) as last_post_send_key,
+    {{ arg_max(
+        "case when event_source = 'feedback' and event_type in ('excluded', 'error', 'bounce', 'retry') then failure_type end",
+        "case when event_source = 'feedback' and event_type in ('excluded', 'error', 'bounce', 'retry') then " ~ feedback_order_key ~ " end"
+    ) }} as last_failure_type,
+    {{ arg_max(
+        "case when event_source = 'feedback' and event_type in ('excluded', 'error', 'bounce', 'retry') then reason end",
+        "case when event_source = 'feedback' and event_type in ('excluded', 'error', 'bounce', 'retry') then " ~ feedback_order_key ~ " end"
+    ) }} as last_failure_reason,
+    min(profile_id) as profile_id,
+    min(case when event_source = 'feedback' and event_type in ('excluded', 'error', 'sent') then profile_id end) as targeted_profile_id,
+    max(case when event_source = 'feedback' then recipient_address_hash end) as recipient_address_hash,
+    max(case when event_source = 'feedback' then recipient_domain end) as recipient_domain,
+    max(platform) as platform
+{%- endmacro %}

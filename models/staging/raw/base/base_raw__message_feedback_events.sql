@@ -1,0 +1,119 @@
+-- Every raw feedback row, typed and normalised, with its validation outcome and its
+-- deduplication status. stg_raw__message_feedback_events keeps the staged rows,
+-- stg_raw__rejected_rows the rejected ones; reconciliation counts all three statuses.
+with
+
+source as (
+    select * from {{ source('raw', 'message_feedback_events') }}
+),
+
+cleaned as (
+    select
+        -- ids
+        {{ clean_text('event_id') }} as event_id,
+        {{ clean_text('campaign_id') }} as campaign_id,
+        {{ clean_text('execution_id') }} as execution_id,
+        {{ clean_text('message_id') }} as message_id,
+        {{ clean_text('profile_id') }} as profile_id,
+        -- enumerations
+        {{ clean_enum('channel') }} as channel,
+        {{ clean_enum('status') }} as status,
+        {{ clean_enum('failure_type') }} as failure_type,
+        {{ clean_enum('reason') }} as reason,
+        {{ clean_enum('platform') }} as platform,
+        -- pii, hashed below and never selected past this model in clear
+        {{ clean_text('recipient_address') }} as recipient_address,
+        -- timestamps as received
+        {{ clean_text('event_ts') }} as event_ts_text,
+        {{ clean_text('ingested_at') }} as ingested_at_text,
+        -- load metadata
+        _load_id,
+        _source_file,
+        _loaded_at
+    from source
+),
+
+typed as (
+    select
+        *,
+        {{ parse_utc_timestamp('event_ts_text') }} as event_ts,
+        {{ parse_utc_timestamp('ingested_at_text') }} as ingested_at,
+        {{ hash_pii('recipient_address') }} as recipient_address_hash,
+        case
+            when channel = 'email' and recipient_address like '%@%'
+                then lower({{ dbt.split_part('recipient_address', "'@'", -1) }})
+        end as recipient_domain
+    from cleaned
+),
+
+validated as (
+    select
+        *,
+        nullif(concat_ws(
+            ',',
+            {{ event_rejection_checks([
+                'event_id',
+                'event_ts',
+                'campaign_id',
+                'execution_id',
+                'message_id',
+                'profile_id',
+                'channel',
+                'status'
+            ]) }},
+            case when channel not in ({{ sql_string_list(var('channels')) }}) then 'invalid_channel' end,
+            case when status not in ('excluded', 'error', 'sent', 'delivered', 'bounce', 'retry') then 'invalid_status' end,
+            case when failure_type not in ('hard', 'soft', 'ignored') then 'invalid_failure_type' end,
+            case when status = 'bounce' and failure_type is null then 'missing_failure_type' end,
+            case when status in ('excluded', 'error', 'bounce') and reason is null then 'missing_reason' end
+        ), '') as validation_reasons,
+        {{ content_hash([
+            'event_ts',
+            'campaign_id',
+            'execution_id',
+            'message_id',
+            'profile_id',
+            'channel',
+            'status',
+            'failure_type',
+            'reason',
+            'recipient_address_hash',
+            'platform'
+        ]) }} as content_hash
+    from typed
+),
+
+ranked as (
+    select
+        *,
+        {{ dedup_rank_columns('event_id') }}
+    from validated
+),
+
+final as (
+    select
+        event_id,
+        campaign_id,
+        execution_id,
+        message_id,
+        profile_id,
+        channel,
+        status,
+        failure_type,
+        reason,
+        platform,
+        recipient_address_hash,
+        recipient_domain,
+        event_ts_text,
+        ingested_at_text,
+        event_ts,
+        ingested_at,
+        _load_id,
+        _source_file,
+        _loaded_at,
+        content_hash,
+        {{ dedup_status_columns() }}
+    from ranked
+)
+
+select * from final

@@ -1,0 +1,26 @@
+with
+
+base as (
+    select * from {{ ref('base_raw__offer_propositions') }}
+),
+
+staged as (
+    select
+        -- ids
+        event_id,
+        campaign_id,
+        execution_id,
+        message_id,
+        profile_id,
+        offer_id,
+        -- strings
+        channel,
+        -- timestamps
+        event_ts,
+        ingested_at,
+        _loaded_at
+    from base
+    where row_status = 'staged'
+)
+
+select * from staged

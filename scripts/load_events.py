@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Append raw event files (CSV with header, Parquet, NDJSON) to a raw table of the warehouse.
+
+Why it is shaped like this:
+* Every contract column lands as text, exactly as received: a bad *value* is staging's
+  business (it rejects the row with a reason), never a reason to lose a load.
+* A file whose *columns* do not fit the contract is refused before anything is written,
+  with the file, the column and what was expected.
+* One invocation is one transaction: all its files land, or none does (a crash or a
+  SIGKILL mid-load leaves the table as it was). A file already loaded into the same table
+  (same sha256 of its bytes) is skipped, so loading twice never doubles anything.
+* DuckDB's own readers do the work: no Python loop over rows.
+* Nothing here ever updates or deletes raw rows; dbt never writes to the `raw` schema.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import duckdb
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
+RAW_SCHEMA = "raw"
+AUDIT_TABLE = f"{RAW_SCHEMA}._load_audit"
+# Keeps the file readable by the DuckDB 1.x builds that BI drivers embed.
+CONNECT_CONFIG = {"storage_compatibility_version": "v1.5.0"}
+
+EVENT_KEYS = ["event_id", "event_ts", "ingested_at", "campaign_id", "execution_id", "message_id", "profile_id", "channel"]
+
+# Contract columns per table, in order; the flag says whether the column must be present in
+# every file (value-required columns). Optional columns may be absent and load as null.
+CONTRACT: dict[str, list[tuple[str, bool]]] = {
+    "message_feedback_events": [(c, c != "ingested_at") for c in EVENT_KEYS]
+    + [("status", True), ("failure_type", False), ("reason", False), ("recipient_address", False), ("platform", False)],
+    "message_tracking_events": [(c, c != "ingested_at") for c in EVENT_KEYS]
+    + [
+        ("interaction", True),
+        ("url", False),
+        ("element_id", False),
+        ("offer_id", False),
+        ("platform", False),
+        ("user_agent", False),
+    ],
+    "offer_propositions": [(c, c != "ingested_at") for c in EVENT_KEYS] + [("offer_id", True)],
+    "campaigns": [
+        ("campaign_id", True),
+        ("campaign_name", False),
+        ("campaign_type", False),
+        ("created_at", False),
+        ("ingested_at", False),
+    ],
+}
+METADATA_COLUMNS = "_load_id varchar, _source_file varchar, _loaded_at timestamp"
+NESTED_TYPES = ("STRUCT", "MAP", "UNION", "[]", "LIST", "ARRAY")
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson"}
+
+
+class RefusedFile(Exception):
+    """A file that does not fit the contract; the message says what to fix."""
+
+
+@dataclass
+class PreparedFile:
+    path: Path
+    sha256: str
+    select_sql: str
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def reader_sql(path: Path, file_format: str, columns: list[str] | None = None) -> str:
+    literal = quote_literal(str(path))
+    if file_format == "csv":
+        # all_varchar: values land as received; strict parsing refuses a malformed file whole.
+        return f"read_csv({literal}, header = true, all_varchar = true, strict_mode = true)"
+    if file_format == "parquet":
+        return f"read_parquet({literal})"
+    if columns is None:
+        return f"read_json({literal}, format = 'newline_delimited', sample_size = -1)"
+    spec = ", ".join(f"{quote_literal(c)}: 'VARCHAR'" for c in columns)
+    return f"read_json({literal}, format = 'newline_delimited', columns = {{{spec}}})"
+
+
+def describe(con: duckdb.DuckDBPyConnection, path: Path, file_format: str) -> list[tuple[str, str]]:
+    try:
+        rows = con.execute(f"describe select * from {reader_sql(path, file_format)}").fetchall()
+    except duckdb.Error as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RefusedFile(f"{path}: cannot be read as {file_format}: {first_line}") from error
+    return [(str(name), str(column_type)) for name, column_type, *_ in rows]
+
+
+def column_expression(source_name: str, column_type: str) -> str:
+    ident = quote_ident(source_name)
+    if column_type.startswith("TIMESTAMP WITH TIME ZONE"):
+        return f"strftime(timezone('UTC', {ident}), '%Y-%m-%d %H:%M:%S.%f')"
+    if column_type.startswith("TIMESTAMP"):
+        return f"strftime(cast({ident} as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
+    return f"cast({ident} as varchar)"
+
+
+def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format: str | None) -> PreparedFile:
+    """Checks a file's columns against the contract and builds the select that loads it."""
+    if not path.is_file():
+        raise RefusedFile(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise RefusedFile(f"{path}: the file is empty; expected a header or data in the {table} contract's columns")
+    fmt = file_format or FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise RefusedFile(f"{path}: unknown file type {path.suffix!r}; expected .csv, .parquet, .ndjson or .jsonl (or pass --format)")
+    contract = CONTRACT[table]
+    expected = [name for name, _ in contract]
+    found = describe(con, path, fmt)
+    by_name: dict[str, tuple[str, str]] = {}
+    for name, column_type in found:
+        key = name.strip().lower()
+        if key in by_name:
+            raise RefusedFile(f"{path}: column {name!r} appears twice")
+        by_name[key] = (name, column_type)
+    for key, (name, _) in by_name.items():
+        if key not in expected:
+            raise RefusedFile(
+                f"{path}: unexpected column {name!r} for table {table}; expected only: {', '.join(expected)}"
+            )
+    for name, required in contract:
+        if required and name not in by_name:
+            raise RefusedFile(
+                f"{path}: missing required column {name!r} for table {table}; expected columns: {', '.join(expected)}"
+            )
+    for key, (name, column_type) in by_name.items():
+        if any(marker in column_type.upper() for marker in NESTED_TYPES):
+            raise RefusedFile(f"{path}: column {name!r} has type {column_type}; expected a scalar (text, number or timestamp)")
+    if fmt == "ndjson":
+        source = reader_sql(path, fmt, [by_name[key][0] for key in by_name])
+        types = {key: "VARCHAR" for key in by_name}
+    else:
+        source = reader_sql(path, fmt)
+        types = {key: column_type for key, (_, column_type) in by_name.items()}
+    select_list = []
+    for name in expected:
+        if name in by_name:
+            select_list.append(f"{column_expression(by_name[name][0], types[name])} as {quote_ident(name)}")
+        else:
+            select_list.append(f"null as {quote_ident(name)}")
+    return PreparedFile(path=path, sha256=file_sha256(path), select_sql=f"select {', '.join(select_list)} from {source}")
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for table, columns in CONTRACT.items():
+        column_sql = ", ".join(f"{quote_ident(name)} varchar" for name, _ in columns)
+        con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({column_sql}, {METADATA_COLUMNS})")
+    con.execute(
+        f"create table if not exists {AUDIT_TABLE} (load_id varchar, table_name varchar, source_file varchar,"
+        " file_sha256 varchar, row_count bigint, loaded_at timestamp)"
+    )
+
+
+def load(warehouse: Path, table: str, files: list[Path], file_format: str | None, quiet: bool) -> int:
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(warehouse), config=CONNECT_CONFIG)
+    try:
+        ensure_tables(con)
+        prepared = [prepare(con, table, path.resolve(), file_format) for path in files]
+        load_id = uuid.uuid4().hex
+        loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        columns = [name for name, _ in CONTRACT[table]]
+        column_list = ", ".join(quote_ident(c) for c in columns)
+        total = 0
+        con.execute("begin transaction")
+        try:
+            for index, item in enumerate(prepared, start=1):
+                seen = con.execute(
+                    f"select count(*) from {AUDIT_TABLE} where table_name = ? and file_sha256 = ?", [table, item.sha256]
+                ).fetchone()
+                if seen and seen[0]:
+                    print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
+                    continue
+                started = time.perf_counter()
+                values = ", ".join(
+                    f"coalesce(nullif(trim({quote_ident(c)}), ''), {quote_literal(loaded_at_text)})"
+                    if c == "ingested_at"
+                    else quote_ident(c)
+                    for c in columns
+                )
+                count_row = con.execute(
+                    f"insert into {RAW_SCHEMA}.{table} ({column_list}, _load_id, _source_file, _loaded_at) "
+                    f"select {values}, ?, ?, cast(? as timestamp) from ({item.select_sql})",
+                    [load_id, str(item.path), loaded_at_text],
+                ).fetchone()
+                rows = int(count_row[0]) if count_row else 0
+                con.execute(
+                    f"insert into {AUDIT_TABLE} values (?, ?, ?, ?, ?, cast(? as timestamp))",
+                    [load_id, table, str(item.path), item.sha256, rows, loaded_at_text],
+                )
+                total += rows
+                if not quiet:
+                    seconds = time.perf_counter() - started
+                    rate = rows / seconds if seconds > 0 else float("inf")
+                    print(f"[{index}/{len(prepared)}] {item.path}: {rows:,} rows in {seconds:.2f} s ({rate:,.0f} rows/s)")
+            con.execute("commit")
+        except BaseException:
+            con.execute("rollback")
+            raise
+        print(f"loaded {total:,} rows into {RAW_SCHEMA}.{table} (load {load_id})")
+        return 0
+    finally:
+        con.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", required=True, choices=sorted(CONTRACT), help="raw table to append to")
+    parser.add_argument("files", nargs="+", type=Path, help="CSV (with header), Parquet or NDJSON files")
+    parser.add_argument("--format", choices=["csv", "parquet", "ndjson"], help="override detection by file extension")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)),
+        help="DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb in the repo)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="only print the summary line")
+    args = parser.parse_args(argv)
+    try:
+        duckdb.execute("set enable_progress_bar = true")
+        return load(args.warehouse, args.table, args.files, args.format, args.quiet)
+    except RefusedFile as refused:
+        print(f"refused, nothing loaded: {refused}", file=sys.stderr)
+        return 2
+    except duckdb.Error as error:
+        print(f"load failed, nothing loaded: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,7 +5,6 @@
     {%- for metric in event_count_metrics() %}
     sum({{ metric.name }}) as {{ metric.name }},
     {%- endfor %}
-    sum(excluded) + sum(errors) + sum(sent) as targeted,
     -- Still in the retry queue: the message's last feedback event is a retry.
     sum(case when mod(last_feedback_key, 10) = {{ feedback_status_precedence()['retry'] }} then 1 else 0 end) as retries,
     sum(case when opens > 0 then 1 else 0 end) as unique_opens,
@@ -22,6 +21,7 @@
 {#- Metrics derived from delivery-level counts; select them from a CTE holding the
     aggregates above. -#}
 {% macro delivery_derived_metrics() -%}
+    excluded + errors + sent as targeted,
     case when channel in ('inapp', 'web') then clicks + dismissals + other_interactions else 0 end as interactions,
     opens + actions as engagements
 {%- endmacro %}

@@ -37,3 +37,10 @@
     event_source = '{{ metric.source }}' and event_type = '{{ metric.event_type }}'
     {%- if metric.failure_type is defined %} and failure_type = '{{ metric.failure_type }}'{% endif %}
 {%- endmacro %}
+
+{#- One sum per event-count metric over unified events; the caller groups. -#}
+{% macro event_count_aggregates() -%}
+    {%- for metric in event_count_metrics() %}
+    sum(case when {{ event_matches(metric) }} then 1 else 0 end) as {{ metric.name }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+{%- endmacro %}

@@ -11,8 +11,8 @@
         end
     {%- endset -%}
     {%- set feedback_order_key = epoch_microseconds('event_ts') ~ ' * 10 + ' ~ feedback_rank -%}
+    {{ event_count_aggregates() }},
     {%- for metric in event_count_metrics() %}
-    sum(case when {{ event_matches(metric) }} then 1 else 0 end) as {{ metric.name }},
     {%- if metric.first_at is defined %}
     min(case when {{ event_matches(metric) }} then event_ts end) as {{ metric.first_at }},
     {%- endif %}

@@ -58,9 +58,9 @@ hours_filled as (
         delivery_hours.execution_id,
         delivery_hours.channel,
         delivery_hours.hour_start,
-        {%- for metric in event_count_metrics() %}
-        coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
-        {%- endfor %}
+        {% for metric in event_count_metrics() -%}
+            coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
+        {% endfor -%}
         coalesce(hourly_counts.unique_impressions, 0) as unique_impressions,
         coalesce(hourly_counts.offer_clicks, 0) as offer_clicks
     from delivery_hours

@@ -1,0 +1,78 @@
+-- One row per campaign with any valid event in the live window: the campaign tab's KPIs.
+-- audience: distinct profiles targeted (excluded, error or sent) in the window, over all
+-- the campaign's channels; profiles_entered: distinct profiles with any event in the
+-- window; actions_performed: messages sent (sent events); errors: error events.
+with
+
+messages as (
+    select * from {{ ref('int_messages_in_live_window') }}
+),
+
+deliveries as (
+    select * from {{ ref('live_delivery_statistics') }}
+),
+
+campaigns as (
+    select * from {{ ref('dim_campaigns') }}
+),
+
+profiles_counted as (
+    select
+        campaign_id,
+        count(distinct targeted_profile_id) as audience,
+        count(distinct profile_id) as profiles_entered
+    from messages
+    group by campaign_id
+),
+
+deliveries_summed as (
+    select
+        campaign_id,
+        count(*) as deliveries,
+        count(distinct channel) as channels,
+        sum(targeted) as targeted,
+        sum(excluded) as excluded,
+        sum(errors) as errors,
+        sum(sent) as sent,
+        sum(delivered) as delivered,
+        sum(bounces) as bounces,
+        sum(retries) as retries,
+        sum(opens) as opens,
+        sum(clicks) as clicks,
+        sum(impressions) as impressions,
+        sum(interactions) as interactions,
+        sum(engagements) as engagements
+    from deliveries
+    group by campaign_id
+),
+
+final as (
+    select
+        deliveries_summed.campaign_id,
+        campaigns.campaign_name,
+        campaigns.campaign_type,
+        profiles_counted.audience,
+        profiles_counted.profiles_entered,
+        deliveries_summed.sent as actions_performed,
+        deliveries_summed.errors,
+        deliveries_summed.deliveries,
+        deliveries_summed.channels,
+        deliveries_summed.targeted,
+        deliveries_summed.excluded,
+        deliveries_summed.sent,
+        deliveries_summed.delivered,
+        deliveries_summed.bounces,
+        deliveries_summed.retries,
+        deliveries_summed.opens,
+        deliveries_summed.clicks,
+        deliveries_summed.impressions,
+        deliveries_summed.interactions,
+        deliveries_summed.engagements
+    from deliveries_summed
+    inner join profiles_counted
+        on deliveries_summed.campaign_id = profiles_counted.campaign_id
+    left join campaigns
+        on deliveries_summed.campaign_id = campaigns.campaign_id
+)
+
+select * from final

@@ -3,14 +3,14 @@
     messages with at least one such event, per the contract. -#}
 {% macro delivery_metric_aggregates() -%}
     {%- for metric in event_count_metrics() %}
-    sum({{ metric.name }}) as {{ metric.name }},
+    {{ sum_count(metric.name) }} as {{ metric.name }},
     {%- endfor %}
     -- Still in the retry queue: the message's last feedback event is a retry.
-    sum(case when mod(last_feedback_key, 10) = {{ feedback_status_precedence()['retry'] }} then 1 else 0 end) as retries,
-    sum(case when opens > 0 then 1 else 0 end) as unique_opens,
-    sum(case when opens > 0 or clicks > 0 then 1 else 0 end) as estimated_unique_opens,
-    sum(case when clicks > 0 then 1 else 0 end) as unique_clicks,
-    sum(case when impressions > 0 then 1 else 0 end) as unique_impressions,
+    {{ count_where('mod(last_feedback_key, 10) = ' ~ feedback_status_precedence()['retry']) }} as retries,
+    {{ count_where("opens > 0") }} as unique_opens,
+    {{ count_where("opens > 0 or clicks > 0") }} as estimated_unique_opens,
+    {{ count_where("clicks > 0") }} as unique_clicks,
+    {{ count_where("impressions > 0") }} as unique_impressions,
     count(distinct targeted_profile_id) as audience,
     count(*) as messages,
     min(first_feedback_at) as first_feedback_at,

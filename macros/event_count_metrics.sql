@@ -41,6 +41,6 @@
 {#- One sum per event-count metric over unified events; the caller groups. -#}
 {% macro event_count_aggregates() -%}
     {%- for metric in event_count_metrics() %}
-    sum(case when {{ event_matches(metric) }} then 1 else 0 end) as {{ metric.name }}{% if not loop.last %},{% endif %}
+    {{ count_where(event_matches(metric)) }} as {{ metric.name }}{% if not loop.last %},{% endif %}
     {%- endfor %}
 {%- endmacro %}

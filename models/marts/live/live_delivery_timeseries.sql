@@ -36,7 +36,7 @@ hourly_counts as (
         {{ event_count_aggregates() }},
         count(distinct case when event_source = 'tracking' and event_type = 'impression' then message_id end)
             as unique_impressions,
-        sum(case when event_source = 'tracking' and event_type = 'click' and offer_id is not null then 1 else 0 end)
+        {{ count_where("event_source = 'tracking' and event_type = 'click' and offer_id is not null") }}
             as offer_clicks
     from events_bucketed
     group by campaign_id, execution_id, channel, hour_start

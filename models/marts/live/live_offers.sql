@@ -69,9 +69,9 @@ hourly_counts as (
         channel,
         offer_id,
         hour_start,
-        sum(is_offer_sent) as offers_sent,
-        sum(is_offer_impression) as offer_impressions,
-        sum(is_offer_click) as offer_clicks
+        {{ sum_count('is_offer_sent') }} as offers_sent,
+        {{ sum_count('is_offer_impression') }} as offer_impressions,
+        {{ sum_count('is_offer_click') }} as offer_clicks
     from offer_events
     group by campaign_id, execution_id, channel, offer_id, hour_start
 ),

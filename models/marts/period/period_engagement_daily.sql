@@ -24,12 +24,12 @@ daily_counts as (
         execution_id,
         channel,
         activity_date,
-        sum(case when event_type = 'open' then 1 else 0 end) as opens,
+        {{ count_where("event_type = 'open'") }} as opens,
         count(distinct case when event_type = 'open' then message_id end) as unique_opens,
-        sum(case when event_type = 'click' then 1 else 0 end) as clicks,
+        {{ count_where("event_type = 'click'") }} as clicks,
         count(distinct case when event_type = 'click' then message_id end) as unique_clicks,
-        sum(case when event_type = 'unsubscribe' then 1 else 0 end) as unsubscriptions,
-        sum(case when event_type = 'spam_complaint' then 1 else 0 end) as spam_complaints
+        {{ count_where("event_type = 'unsubscribe'") }} as unsubscriptions,
+        {{ count_where("event_type = 'spam_complaint'") }} as spam_complaints
     from events_dated
     group by campaign_id, execution_id, channel, activity_date
 ),

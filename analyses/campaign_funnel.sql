@@ -1,0 +1,29 @@
+-- A campaign's funnel over the period window, per channel and execution: targeted ->
+-- sent -> delivered -> opened -> clicked, with each step's conversion from the previous.
+-- dbt compile --select campaign_funnel --vars '{analysis_campaign_id: cmp_0001}'
+with
+
+deliveries as (
+    select * from {{ ref('period_delivery_report') }}
+    where campaign_id = {{ identifier_var('analysis_campaign_id', 'c1') }}
+),
+
+funnel as (
+    select
+        channel,
+        execution_id,
+        execution_started_at,
+        targeted,
+        sent,
+        delivered,
+        estimated_unique_opens,
+        unique_clicks,
+        {{ safe_divide('sent', 'targeted') }} as sent_of_targeted,
+        {{ safe_divide('delivered', 'sent') }} as delivered_of_sent,
+        {{ safe_divide('estimated_unique_opens', 'delivered') }} as opened_of_delivered,
+        {{ safe_divide('unique_clicks', 'estimated_unique_opens') }} as clicked_of_opened
+    from deliveries
+)
+
+select * from funnel
+order by channel, execution_started_at

@@ -1,0 +1,35 @@
+-- One recipient domain's deliverability per day over all history: sent, delivered,
+-- bounces by type, and rates. Change the domain with --vars '{analysis_domain: gmail.com}'.
+with
+
+messages as (
+    select * from {{ ref('fct_messages') }}
+    where
+        channel = 'email'
+        and recipient_domain = {{ identifier_var('analysis_domain', 'gmail.com') }}
+        and first_sent_at is not null
+),
+
+daily as (
+    select
+        cast({{ dbt.date_trunc('day', 'first_sent_at') }} as date) as sent_date,
+        sum(sent) as sent,
+        sum(delivered) as delivered,
+        sum(hard_bounces) as hard_bounces,
+        sum(soft_bounces) as soft_bounces,
+        sum(ignored_bounces) as ignored_bounces,
+        sum(bounces) as bounces
+    from messages
+    group by cast({{ dbt.date_trunc('day', 'first_sent_at') }} as date)
+),
+
+rated as (
+    select
+        *,
+        {{ safe_divide('delivered', 'sent') }} as delivered_rate,
+        {{ safe_divide('bounces', 'sent') }} as bounce_rate
+    from daily
+)
+
+select * from rated
+order by sent_date

@@ -15,7 +15,8 @@
     count(*) as messages,
     min(first_feedback_at) as first_feedback_at,
     min(first_event_at) as first_event_at,
-    max(last_event_at) as last_event_at
+    max(last_event_at) as last_event_at,
+    max(last_loaded_at) as last_loaded_at
 {%- endmacro %}
 
 {#- Metrics derived from delivery-level counts; select them from a CTE holding the

@@ -17,6 +17,7 @@
     min(case when {{ event_matches(metric) }} then event_ts end) as {{ metric.first_at }},
     {%- endif %}
     {%- endfor %}
+    max(_loaded_at) as last_loaded_at,
     min(event_ts) as first_event_at,
     max(event_ts) as last_event_at,
     min(case when event_source = 'feedback' then event_ts end) as first_feedback_at,

@@ -22,7 +22,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -187,6 +187,11 @@ def load(warehouse: Path, table: str, files: list[Path], file_format: str | None
         prepared = [prepare(con, table, path.resolve(), file_format) for path in files]
         load_id = uuid.uuid4().hex
         loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        # Strictly increasing from load to load even if the clock steps back: incremental
+        # models pick up new rows with `_loaded_at > max(_loaded_at)` and first arrival wins.
+        latest = con.execute(f"select max(loaded_at) from {AUDIT_TABLE}").fetchone()
+        if latest and latest[0] is not None and latest[0] >= loaded_at:
+            loaded_at = latest[0] + timedelta(microseconds=1)
         loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
         columns = [name for name, _ in CONTRACT[table]]
         column_list = ", ".join(quote_ident(c) for c in columns)

@@ -1,13 +1,85 @@
 -- One row per delivery: campaign x execution x channel, over all history.
+{{ config(
+    materialized='incremental',
+    unique_key='delivery_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
-messages as (
+all_messages as (
     select * from {{ ref('fct_messages') }}
 ),
 
 first_hard_bounces as (
     select * from {{ ref('int_recipients_first_hard_bounced') }}
 ),
+
+{% if is_incremental() -%}
+-- Re-derive every delivery with a message re-derived since the last run, and every
+-- delivery whose new_quarantines changed (a late hard bounce can move an address's
+-- first-ever hard bounce to another delivery).
+quarantines_now as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        count(*) as new_quarantines
+    from first_hard_bounces
+    group by campaign_id, execution_id, channel
+),
+
+quarantines_before as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        new_quarantines
+    from {{ this }}
+),
+
+touched_deliveries as (
+    select
+        campaign_id,
+        execution_id,
+        channel
+    from all_messages
+    where
+        last_loaded_at > (
+            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), 'max(processed.last_loaded_at)') }}
+            from {{ this }} as processed
+        )
+
+    union
+
+    select
+        coalesce(quarantines_now.campaign_id, quarantines_before.campaign_id) as campaign_id,
+        coalesce(quarantines_now.execution_id, quarantines_before.execution_id) as execution_id,
+        coalesce(quarantines_now.channel, quarantines_before.channel) as channel
+    from quarantines_now
+    full outer join quarantines_before
+        on
+            quarantines_now.campaign_id = quarantines_before.campaign_id
+            and quarantines_now.execution_id = quarantines_before.execution_id
+            and quarantines_now.channel = quarantines_before.channel
+    where coalesce(quarantines_now.new_quarantines, 0) != coalesce(quarantines_before.new_quarantines, 0)
+),
+
+messages as (
+    select all_messages.*
+    from all_messages
+    inner join touched_deliveries
+        on
+            all_messages.campaign_id = touched_deliveries.campaign_id
+            and all_messages.execution_id = touched_deliveries.execution_id
+            and all_messages.channel = touched_deliveries.channel
+),
+{%- else -%}
+messages as (
+    select * from all_messages
+),
+{%- endif %}
 
 {{ delivery_rollup_ctes('messages', 'first_hard_bounces') }}
 
@@ -21,6 +93,7 @@ final as (
         -- timestamps
         coalesce(first_feedback_at, first_event_at) as execution_started_at,
         last_event_at,
+        last_loaded_at,
         -- counts and rates
         {{ delivery_statistics_columns() }},
         {{ safe_divide('new_quarantines', 'sent') }} as new_quarantine_rate

@@ -1,11 +1,52 @@
 -- One row per message: campaign x execution x channel x message_id.
 {%- set precedence = feedback_status_precedence() %}
 
+{{ config(
+    materialized='incremental',
+    unique_key='message_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
 with
 
 events as (
     select * from {{ ref('int_events_unioned') }}
 ),
+
+{% if is_incremental() -%}
+-- Every message with an event loaded since the last run (minus a safety lookback) is
+-- re-derived from all of its events, whenever they happened: a bounce or an open that
+-- arrives days late updates exactly the message it belongs to.
+touched_messages as (
+    select distinct
+        campaign_id,
+        execution_id,
+        channel,
+        message_id
+    from events
+    where
+        _loaded_at > (
+            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), 'max(processed.last_loaded_at)') }}
+            from {{ this }} as processed
+        )
+),
+
+events_to_aggregate as (
+    select events.*
+    from events
+    inner join touched_messages
+        on
+            events.campaign_id = touched_messages.campaign_id
+            and events.execution_id = touched_messages.execution_id
+            and events.channel = touched_messages.channel
+            and events.message_id = touched_messages.message_id
+),
+{%- else -%}
+events_to_aggregate as (
+    select * from events
+),
+{%- endif %}
 
 messages_aggregated as (
     select
@@ -14,7 +55,7 @@ messages_aggregated as (
         channel,
         message_id,
         {{ message_metric_aggregates() }}
-    from events
+    from events_to_aggregate
     group by campaign_id, execution_id, channel, message_id
 ),
 
@@ -57,6 +98,7 @@ final as (
         case when delivery_status in ('bounced', 'in_retry', 'not_sent') then last_failure_reason end as failure_reason,
         is_in_retry_queue,
         last_feedback_key,
+        last_loaded_at,
         -- counts
         {% for metric in event_count_metrics() -%}
             {{ metric.name }},

@@ -1,10 +1,13 @@
 -- Every raw feedback row, typed and normalised, with its validation outcome and its
 -- deduplication status. stg_raw__message_feedback_events keeps the staged rows,
 -- stg_raw__rejected_rows the rejected ones; reconciliation counts all three statuses.
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('raw', 'message_feedback_events') }}
+    {{ new_loads_filter() }}
 ),
 
 cleaned as (
@@ -83,12 +86,7 @@ validated as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        {{ dedup_rank_columns('event_id') }}
-    from validated
-),
+{{ dedup_ranked_ctes('validated') }}
 
 final as (
     select

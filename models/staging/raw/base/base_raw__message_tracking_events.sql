@@ -1,9 +1,12 @@
 -- Every raw tracking row, typed and normalised, with its validation outcome and its
 -- deduplication status (see base_raw__message_feedback_events).
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('raw', 'message_tracking_events') }}
+    {{ new_loads_filter() }}
 ),
 
 channel_interactions as (
@@ -97,12 +100,7 @@ validated as (
     from typed_with_capabilities
 ),
 
-ranked as (
-    select
-        *,
-        {{ dedup_rank_columns('event_id') }}
-    from validated
-),
+{{ dedup_ranked_ctes('validated') }}
 
 final as (
     select

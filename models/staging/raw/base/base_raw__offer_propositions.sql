@@ -1,9 +1,12 @@
 -- Every raw offer proposition row, typed, validated and deduplicated
 -- (see base_raw__message_feedback_events).
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
 with
 
 source as (
     select * from {{ source('raw', 'offer_propositions') }}
+    {{ new_loads_filter() }}
 ),
 
 cleaned as (
@@ -64,12 +67,7 @@ validated as (
     from typed
 ),
 
-ranked as (
-    select
-        *,
-        {{ dedup_rank_columns('event_id') }}
-    from validated
-),
+{{ dedup_ranked_ctes('validated') }}
 
 final as (
     select

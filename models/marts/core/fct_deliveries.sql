@@ -75,11 +75,11 @@ messages as (
             and all_messages.execution_id = touched_deliveries.execution_id
             and all_messages.channel = touched_deliveries.channel
 ),
-{%- else -%}
+{% else %}
 messages as (
     select * from all_messages
 ),
-{%- endif %}
+{% endif %}
 
 {{ delivery_rollup_ctes('messages', 'first_hard_bounces') }}
 

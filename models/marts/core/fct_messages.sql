@@ -42,11 +42,11 @@ events_to_aggregate as (
             and events.channel = touched_messages.channel
             and events.message_id = touched_messages.message_id
 ),
-{%- else -%}
+{% else %}
 events_to_aggregate as (
     select * from events
 ),
-{%- endif %}
+{% endif %}
 
 messages_aggregated as (
     select
@@ -101,14 +101,14 @@ final as (
         last_loaded_at,
         -- counts
         {% for metric in event_count_metrics() -%}
-            {{ metric.name }},
+        {{ metric.name }},
         {% endfor -%}
         -- timestamps
         first_event_at,
         last_event_at,
         first_feedback_at,
         {% for metric in event_count_metrics() if metric.first_at is defined -%}
-            {{ metric.first_at }}{% if not loop.last %},{% endif %}
+        {{ metric.first_at }}{% if not loop.last %},{% endif %}
         {% endfor -%}
     from messages_classified
 )

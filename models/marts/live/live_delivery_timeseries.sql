@@ -59,7 +59,7 @@ hours_filled as (
         delivery_hours.channel,
         delivery_hours.hour_start,
         {% for metric in event_count_metrics() -%}
-            coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
+        coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
         {% endfor -%}
         coalesce(hourly_counts.unique_impressions, 0) as unique_impressions,
         coalesce(hourly_counts.offer_clicks, 0) as offer_clicks

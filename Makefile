@@ -9,12 +9,16 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse/warehouse.duckdb
 TEST_WAREHOUSE := $(CURDIR)/warehouse/test.duckdb
 SAMPLE_DIR := data/sample
-# The bundled sample ends on 2026-11-15; its live report is read as of this time.
-SAMPLE_REPORT_AS_OF := 2026-11-14 12:00:00
-SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)"}
+# The bundled sample (scripts/generate_events.py --events 5000 --format csv --seed 7 --days 3)
+# spans 2026-11-01 to 2026-11-08; its reports are read for these windows.
+SAMPLE_REPORT_AS_OF := 2026-11-04 06:00:00
+SAMPLE_PERIOD_START := 2026-11-02 00:00:00
+SAMPLE_PERIOD_END := 2026-11-06 00:00:00
+SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_PERIOD_START)", period_end: "$(SAMPLE_PERIOD_END)"}
+GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load golden clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +61,18 @@ dbt-test: install
 
 pytest: install
 	$(BIN)/python -m pytest -q tests/python
+
+## Recompute the golden seeds from data/sample with the independent reference implementation.
+golden: install
+	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode all --out $(GOLDEN)/expected_fct_deliveries.csv
+	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
+		--out $(GOLDEN)/expected_live_delivery_statistics.csv --breakdowns-dir $(GOLDEN)/live
+	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
+		--period-end "$(SAMPLE_PERIOD_END)" --out $(GOLDEN)/expected_period_delivery_report.csv --breakdowns-dir $(GOLDEN)/period
+	mv $(GOLDEN)/live/reasons.csv $(GOLDEN)/expected_live_delivery_reasons.csv
+	mv $(GOLDEN)/live/platforms.csv $(GOLDEN)/expected_live_platform_breakdown.csv
+	mv $(GOLDEN)/period/top_links.csv $(GOLDEN)/expected_period_top_links.csv
+	rm -rf $(GOLDEN)/live $(GOLDEN)/period
 
 clean:
 	rm -rf target logs warehouse

@@ -2,12 +2,14 @@
     independently), matched on `key_columns`. Fails with every key missing on either side
     and every key where a compared column differs; numbers compare within `tolerance`,
     nulls only equal nulls. `columns`: numeric columns to compare; `text_columns`: compared
-    as text, exactly (timestamps as 'YYYY-MM-DD HH:MM:SS'). -#}
-{% test equals_expected(model, expected, key_columns, columns, text_columns=[], tolerance=0.000000001) %}
+    as text, exactly (timestamps as 'YYYY-MM-DD HH:MM:SS'); `model_where` restricts the
+    model's rows when the expectation covers only part of it. -#}
+{% test equals_expected(model, expected, key_columns, columns, text_columns=[], model_where=none, tolerance=0.000000001) %}
 with
 
 actual as (
     select * from {{ model }}
+    {% if model_where %}where {{ model_where }}{% endif %}
 ),
 
 expected as (

@@ -47,7 +47,7 @@ touched_deliveries as (
     from all_messages
     where
         last_loaded_at > (
-            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), 'max(processed.last_loaded_at)') }}
+            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
             from {{ this }} as processed
         )
 

@@ -1,0 +1,43 @@
+"""Shared helpers: run the project's own scripts and dbt against throwaway warehouses."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+DBT = str(Path(PYTHON).with_name("dbt"))
+RAW_TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
+
+
+def run(args: list[str], warehouse: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    if warehouse is not None:
+        env["WAREHOUSE_PATH"] = str(warehouse)
+    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+    return result
+
+
+def load_folder(folder: Path, warehouse: Path, suffix: str) -> None:
+    for table in RAW_TABLES:
+        path = folder / f"{table}.{suffix}"
+        if path.exists():
+            run([PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(path)], warehouse)
+
+
+def dbt(args: list[str], warehouse: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    # Own target dir per warehouse: tests may run dbt for several warehouses in turn.
+    target = warehouse.parent / f"target_{warehouse.stem}"
+    return run([DBT, *args, "--target-path", str(target)], warehouse, check)
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO

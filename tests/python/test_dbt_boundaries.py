@@ -1,0 +1,50 @@
+"""What dbt may and may not do: never write raw data; refuse malformed or hostile vars."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import REPO, dbt, load_folder
+
+
+def raw_fingerprint(warehouse: Path) -> list[tuple]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return [
+            con.execute(f"select '{table}', count(*), sum(hash(columns(*))) from raw.{table}").fetchone()
+            for table in ("message_feedback_events", "message_tracking_events", "offer_propositions", "campaigns", "_load_audit")
+        ]
+    finally:
+        con.close()
+
+
+def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    load_folder(REPO / "data" / "sample", warehouse, "csv")
+    before = raw_fingerprint(warehouse)
+    dbt(["seed", "--full-refresh"], warehouse)
+    dbt(["build", "--full-refresh", "--exclude", "resource_type:test", "resource_type:unit_test"], warehouse)
+    dbt(["run"], warehouse)
+    assert raw_fingerprint(warehouse) == before
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ('{report_as_of: "2026-11-14 12:00"}', "Invalid var report_as_of"),
+        ('{report_as_of: "2026-02-30 12:00:00"}', "Invalid var report_as_of"),
+        ("{report_as_of: \"2026-11-14 12:00:00'; drop table raw.campaigns; --\"}", "Invalid var report_as_of"),
+        ('{period_start: "yesterday"}', "Invalid var period_start"),
+        ('{period_start: "2026-11-10", period_end: "2026-11-01"}', "must be before period_end"),
+        ("{report_timezone: \"UTC'); select 1; --\"}", "Invalid var report_timezone"),
+        ("{analysis_campaign_id: \"c1' or '1'='1\"}", "Invalid var analysis_campaign_id"),
+    ],
+)
+def test_malformed_and_hostile_vars_stop_with_a_clear_error(tmp_path: Path, variables: str, message: str) -> None:
+    result = dbt(["compile", "--select", "live_delivery_statistics", "period_engagement_daily", "campaign_funnel",
+                  "--vars", variables], tmp_path / "w.duckdb", check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr

@@ -18,7 +18,7 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load golden clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh publish golden clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ $(BIN)/.installed: requirements.txt
 install: $(BIN)/.installed
 
 ## Main job: install, load the bundled sample, dbt build (with tests), print the headline report.
-demo: install load-sample build report
+demo: install load-sample build publish report
 
 load-sample: install
 	for table in $(RAW_TABLES); do \
@@ -44,6 +44,14 @@ report: install
 ## Load your own files: make load TABLE=message_feedback_events FILES="a.parquet b.csv"
 load: install
 	$(BIN)/python scripts/load_events.py --table $(TABLE) $(FILES)
+
+## Live refresh for a scheduler: make refresh FILES="incoming/*.parquet" (raw table read from each file name)
+refresh: install
+	$(BIN)/python scripts/refresh.py $(FILES)
+
+## Publish the current marts to warehouse/serving.duckdb (what BI tools open, read-only).
+publish: install
+	$(BIN)/python scripts/refresh.py --publish-only
 
 ## Every test: lint, dbt build with all tests on a fresh test warehouse, pytest.
 test: install lint dbt-test pytest

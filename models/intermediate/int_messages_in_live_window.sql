@@ -1,3 +1,6 @@
+-- A table: every windowed mart reads it, so the window is aggregated once per run.
+{{ config(materialized='table') }}
+
 -- One row per message with at least one valid event in the live window
 -- (report_as_of - 24 h < event_ts <= report_as_of - 2 min), aggregated from those
 -- events only: the input of every live delivery-grain mart.

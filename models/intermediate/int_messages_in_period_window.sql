@@ -1,3 +1,6 @@
+-- A table: every windowed mart reads it, so the window is aggregated once per run.
+{{ config(materialized='table') }}
+
 -- One row per message with at least one valid event in the period window
 -- (period_start <= event_ts < period_end), aggregated from those events only.
 with

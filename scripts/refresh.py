@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Live refresh: load new event files, rebuild what the live marts need, publish for BI.
+
+Meant for a scheduler every two minutes. Each step prints what it did and how long it
+took. Why the steps are what they are:
+* One refresh at a time: a lock file makes a second, overlapping run exit at once (code 3)
+  instead of queueing behind DuckDB's one-writer lock.
+* Loading goes through scripts/load_events.py (atomic, fingerprinted), then
+  `dbt build --select +tag:live` (in a child process) runs the incremental models: only the messages and
+  deliveries the new events touch are re-derived.
+* BI never opens the working warehouse. The marts are copied into a new serving file
+  (DuckDB 1.5 storage format, marts only: no raw data, no PII) that atomically replaces
+  the previous one with os.replace. A reader holding the old file keeps a consistent old
+  snapshot; the next connection sees the new one. Readers never block the refresh and the
+  refresh never blocks readers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load_events  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
+SERVING_STORAGE_VERSION = "v1.5.0"
+PUBLISHED_SCHEMAS = ("marts",)
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, float]] = []
+        self.started = time.perf_counter()
+
+    def step(self, name: str, started: float, detail: str = "") -> None:
+        seconds = time.perf_counter() - started
+        self.steps.append((name, seconds))
+        print(f"  {name:<10s} {seconds:6.2f} s  {detail}", flush=True)
+
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def table_for(path: Path) -> str:
+    """The raw table a file belongs to, from its name (message_feedback_events-0001.parquet...)."""
+    for table in sorted(load_events.CONTRACT, key=len, reverse=True):
+        if path.name.startswith(table):
+            return table
+    raise SystemExit(f"cannot tell the raw table of {path}: its name must start with one of {', '.join(load_events.CONTRACT)}")
+
+
+def group_files(files: list[Path]) -> Iterator[tuple[str, list[Path]]]:
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(table_for(path), []).append(path)
+    # Campaigns first, so that events never reference a campaign loaded later in the same run.
+    for table in sorted(groups, key=lambda t: (t != "campaigns", t)):
+        yield table, groups[table]
+
+
+def run_dbt(args: list[str], warehouse: Path) -> None:
+    # A child process: dbt-duckdb keeps its database open for the life of the process,
+    # and the publish step must open the file after dbt has let go of it.
+    env = dict(os.environ, WAREHOUSE_PATH=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
+    dbt = Path(sys.executable).with_name("dbt")
+    result = subprocess.run([str(dbt), *args], cwd=REPO_ROOT, env=env)
+    if result.returncode != 0:
+        raise SystemExit(f"dbt {' '.join(args)} failed (exit {result.returncode}); nothing was published")
+
+
+def publish(warehouse: Path, serving: Path) -> int:
+    """Copies the published schemas into a fresh serving file and swaps it in atomically."""
+    staging_file = serving.with_name(serving.name + ".next")
+    for leftover in (staging_file, staging_file.with_name(staging_file.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    con = duckdb.connect()
+    tables = 0
+    try:
+        con.execute(f"attach '{warehouse}' as working (read_only)")
+        con.execute(f"attach '{staging_file}' as serving (storage_version '{SERVING_STORAGE_VERSION}')")
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"create schema serving.{schema}")
+            names = con.execute(
+                "select table_name from information_schema.tables where table_catalog = 'working' "
+                "and table_schema = ? and table_type = 'BASE TABLE' order by 1",
+                [schema],
+            ).fetchall()
+            for (name,) in names:
+                con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
+                tables += 1
+        con.execute("detach serving")
+    finally:
+        con.close()
+    with staging_file.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(staging_file, serving)
+    return tables
+
+
+def refresh(
+    warehouse: Path, serving: Path, files: list[Path], report_as_of: str | None, select: str, publish_only: bool
+) -> int:
+    timer = Timer()
+    lock_path = warehouse.with_name(warehouse.name + ".refresh.lock")
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with lock_path.open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"another refresh holds {lock_path}; skipping this run", file=sys.stderr)
+            return 3
+        print(f"refresh of {warehouse} -> {serving}")
+        if not publish_only:
+            started = time.perf_counter()
+            for table, paths in group_files(files):
+                code = load_events.load(warehouse, table, paths, None, quiet=True)
+                if code:
+                    return code
+            timer.step("load", started, f"{len(files)} file(s)")
+            started = time.perf_counter()
+            args = ["build", "--quiet", "--select", select, "--indirect-selection", "cautious",
+                    "--exclude", "tag:golden", "resource_type:unit_test"]
+            if report_as_of:
+                args += ["--vars", f'{{report_as_of: "{report_as_of}"}}']
+            run_dbt(args, warehouse)
+            timer.step("dbt build", started, f"--select {select}")
+        started = time.perf_counter()
+        tables = publish(warehouse, serving)
+        timer.step("publish", started, f"{tables} tables -> {serving.name}")
+    print(f"  {'total':<10s} {timer.total():6.2f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path, help="new event files; the raw table is read from each name")
+    parser.add_argument(
+        "--warehouse",
+        type=Path,
+        default=Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)),
+        help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
+    )
+    parser.add_argument("--serving", type=Path, help="published file for BI (default: serving.duckdb beside the warehouse)")
+    parser.add_argument("--report-as-of", help="UTC 'YYYY-MM-DD HH:MM:SS' (default: now)")
+    parser.add_argument("--select", default="+tag:live", help="dbt selection to build (default: the live marts and upstream)")
+    parser.add_argument("--publish-only", action="store_true", help="skip loading and dbt; just publish the current marts")
+    args = parser.parse_args(argv)
+    serving = args.serving or args.warehouse.with_name("serving.duckdb")
+    try:
+        return refresh(args.warehouse.resolve(), serving.resolve(), args.files, args.report_as_of, args.select, args.publish_only)
+    except load_events.RefusedFile as refused:
+        print(f"refused, nothing loaded: {refused}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -33,7 +33,7 @@ import load_events  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
-SERVING_STORAGE_VERSION = "v1.5.0"
+SERVING_STORAGE_VERSION = "v1.0.0"
 PUBLISHED_SCHEMAS = ("marts",)
 
 

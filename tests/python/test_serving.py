@@ -1,0 +1,128 @@
+"""Serving: readers querying continuously during refreshes see no error and consistent
+answers; the published file is read-only for BI, holds marts only, and opens in DuckDB 1.x."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import PYTHON, REPO, run
+
+READER = r"""
+import json, sys, time
+import duckdb
+
+serving, stop_file, out = sys.argv[1], sys.argv[2], sys.argv[3]
+# Each check must return 0 on any consistent snapshot; two of them join separate marts, so a
+# half-published state (one mart new, another old) would show up.
+checks = {
+    "targeted": "select count(*) from marts.live_delivery_statistics where targeted != excluded + errors + sent",
+    "timeseries_vs_totals": '''
+        select count(*) from (
+            select campaign_id, execution_id, channel, sum(sent) as sent, sum(opens) as opens
+            from marts.live_delivery_timeseries group by all
+        ) as series
+        full outer join marts.live_delivery_statistics as totals using (campaign_id, execution_id, channel)
+        where coalesce(series.sent, -1) != coalesce(totals.sent, -1) or coalesce(series.opens, -1) != coalesce(totals.opens, -1)
+    ''',
+    "facts_vs_messages": '''
+        select count(*) from (select sum(sent) as a from marts.fct_deliveries) as deliveries,
+        (select sum(sent) as b from marts.fct_messages) as messages where a != b
+    ''',
+}
+queries = errors = inconsistent = 0
+messages = []
+deadline = time.time() + 300
+while time.time() < deadline:
+    try:
+        con = duckdb.connect(serving, read_only=True)
+        try:
+            for name, sql in checks.items():
+                queries += 1
+                if con.execute(sql).fetchone()[0] != 0:
+                    inconsistent += 1
+                    messages.append(name)
+        finally:
+            con.close()
+    except Exception as error:  # every failure is counted, none is hidden
+        errors += 1
+        messages.append(repr(error)[:300])
+    try:
+        open(stop_file).close()
+        break
+    except FileNotFoundError:
+        pass
+json.dump({"queries": queries, "errors": errors, "inconsistent": inconsistent, "messages": messages[:20]}, open(out, "w"))
+"""
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("serving")
+    data = root / "events"
+    run([PYTHON, "scripts/generate_events.py", "--events", "20000", "--days", "3", "--slices", "4", "--seed", "3", "--out", str(data)])
+    warehouse = root / "warehouse.duckdb"
+    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--report-as-of", "2026-11-02 06:00:00",
+         *map(str, sorted((data / "slice_001").glob("*.parquet")))])
+    return {"root": root, "data": data, "warehouse": warehouse, "serving": root / "serving.duckdb"}
+
+
+def test_readers_see_no_error_and_no_half_published_state(published: dict[str, Path]) -> None:
+    root = published["root"]
+    stop, out = root / "stop", root / "reader.json"
+    reader = subprocess.Popen([PYTHON, "-c", READER, str(published["serving"]), str(stop), str(out)])
+    try:
+        time.sleep(1)
+        for index, as_of in [(2, "2026-11-03 06:00:00"), (3, "2026-11-04 06:00:00"), (4, "2026-11-05 06:00:00")]:
+            files = sorted((published["data"] / f"slice_{index:03d}").glob("*.parquet"))
+            run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--report-as-of", as_of, *map(str, files)])
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    result = json.loads(out.read_text())
+    assert result["errors"] == 0 and result["inconsistent"] == 0, result
+    assert result["queries"] > 30, result
+
+
+def test_serving_file_is_marts_only_and_read_only(published: dict[str, Path]) -> None:
+    con = duckdb.connect(str(published["serving"]), read_only=True)
+    try:
+        schemas = {row[0] for row in con.execute("select distinct table_schema from information_schema.tables").fetchall()}
+        assert schemas == {"marts"}
+        with pytest.raises(duckdb.Error, match="read-only"):
+            con.execute("delete from marts.fct_deliveries")
+    finally:
+        con.close()
+
+
+def test_overlapping_refresh_exits_instead_of_waiting(published: dict[str, Path]) -> None:
+    import fcntl
+
+    lock_path = published["warehouse"].with_name(published["warehouse"].name + ".refresh.lock")
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--publish-only"], check=False)
+    assert result.returncode == 3
+    assert "another refresh" in result.stderr
+
+
+def test_serving_file_opens_in_duckdb_1x(published: dict[str, Path], tmp_path: Path) -> None:
+    """BI drivers embed DuckDB 1.x: the published file must open there too."""
+    target = tmp_path / "duckdb1"
+    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
+                    "duckdb==1.4.1"], check=True)
+    probe = (
+        "import sys, duckdb; assert duckdb.__version__.startswith('1.'), duckdb.__version__; "
+        "con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(con.execute('select count(*) from marts.fct_deliveries').fetchone()[0])"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(published["serving"])], env={"PYTHONPATH": str(target)},
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip()) > 0

@@ -13,5 +13,8 @@
             or event_ts > {{ dbt.dateadd('hour', var('future_event_tolerance_hours') | int, 'ingested_at') }}
             then 'event_ts_out_of_range'
     end,
-    case when ingested_at_text is not null and ingested_at is null then 'invalid_ingested_at' end
+    case when ingested_at_text is not null and ingested_at is null then 'invalid_ingested_at' end,
+    {%- for column in ['event_id', 'campaign_id', 'execution_id', 'message_id', 'profile_id'] %}
+    case when {{ malformed_id(column) }} then 'invalid_{{ column }}' end{% if not loop.last %},{% endif %}
+    {%- endfor %}
 {%- endmacro %}

@@ -36,6 +36,7 @@ ALLOWED_INTERACTIONS = {
 KNOWN_INTERACTIONS = set().union(*ALLOWED_INTERACTIONS.values())
 # Tie-break for "the last feedback event" on equal event_ts (docs/decisions.md).
 PRECEDENCE = {"excluded": 1, "error": 2, "sent": 3, "retry": 4, "delivered": 5, "bounce": 6}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?$")
 COUNT_COLUMNS = [
     "targeted", "excluded", "errors", "sent", "delivered", "bounces", "hard_bounces", "soft_bounces",
@@ -130,6 +131,10 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
             reasons.append("event_ts_out_of_range")
     if ingested_text is not None and ingested_at is None:
         reasons.append("invalid_ingested_at")
+    for name in ("event_id", "campaign_id", "execution_id", "message_id", "profile_id"):
+        value = get(name)
+        if value is not None and (len(value) > 255 or CONTROL.search(value) or value.startswith("=")):
+            reasons.append(f"invalid_{name}")
     channel = enum(row.get("channel"))
     if channel is not None and channel not in CHANNELS:
         reasons.append("invalid_channel")

@@ -112,6 +112,9 @@ final as (
         content_hash,
         {{ dedup_status_columns() }}
     from ranked
+    -- Each appended batch is stored in event time order, so the window filters of the live
+    -- and period marts skip whole row groups (DuckDB zone maps).
+    order by event_ts
 )
 
 select * from final

@@ -17,6 +17,17 @@ first_hard_bounces as (
 ),
 
 {% if is_incremental() -%}
+-- fct_messages imported twice on purpose: a second reference to all_messages would make
+-- the engine materialise every message before filtering.
+message_load_times as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        last_loaded_at
+    from {{ ref('fct_messages') }}
+),
+
 -- Re-derive every delivery with a message re-derived since the last run, and every
 -- delivery whose new_quarantines changed (a late hard bounce can move an address's
 -- first-ever hard bounce to another delivery).
@@ -44,7 +55,7 @@ touched_deliveries as (
         campaign_id,
         execution_id,
         channel
-    from all_messages
+    from message_load_times
     where
         last_loaded_at > (
             select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}

@@ -15,7 +15,23 @@ events as (
 ),
 
 {% if is_incremental() -%}
--- Every message with an event loaded since the last run (minus a safety lookback) is
+-- Its own import, filtered at the scan: referencing `events` twice would make the engine
+-- materialise every event of history before filtering.
+new_events as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id
+    from {{ ref('int_events_unioned') }}
+    where
+        _loaded_at > (
+            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+            from {{ this }} as processed
+        )
+),
+
+-- Every message with an event loaded since the last run (minus an optional lookback) is
 -- re-derived from all of its events, whenever they happened: a bounce or an open that
 -- arrives days late updates exactly the message it belongs to.
 touched_messages as (
@@ -24,12 +40,7 @@ touched_messages as (
         execution_id,
         channel,
         message_id
-    from events
-    where
-        _loaded_at > (
-            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
-            from {{ this }} as processed
-        )
+    from new_events
 ),
 
 events_to_aggregate as (
@@ -54,7 +65,8 @@ messages_aggregated as (
         execution_id,
         channel,
         message_id,
-        {{ message_metric_aggregates() }}
+        {{ message_metric_aggregates() }},
+        {{ message_state_aggregates() }}
     from events_to_aggregate
     group by campaign_id, execution_id, channel, message_id
 ),

@@ -59,6 +59,12 @@
     ({{ column }} > {{ live_window_start() }} and {{ column }} <= {{ live_window_end() }})
 {%- endmacro %}
 
+{#- True when neither period var is set: the period window is all history. -#}
+{% macro period_is_unbounded() -%}
+    {{ return(_parse_timestamp_var('period_start', allow_date=true) is none
+        and _parse_timestamp_var('period_end', allow_date=true) is none) }}
+{%- endmacro %}
+
 {#- Period window: period_start <= event_ts < period_end; an unset bound is unbounded. -#}
 {% macro in_period_window(column) -%}
     {%- set start = _parse_timestamp_var('period_start', allow_date=true) -%}

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import REPO, dbt, load_folder
+from conftest import PYTHON, REPO, dbt, load_folder, run
 
 
 def raw_fingerprint(warehouse: Path) -> list[tuple]:
@@ -29,6 +29,9 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     dbt(["build", "--full-refresh", "--exclude", "resource_type:test", "resource_type:unit_test"], warehouse)
     dbt(["run"], warehouse)
     assert raw_fingerprint(warehouse) == before
+    # No period var: the period marts cover all history and must equal the history facts.
+    result = dbt(["--no-use-colors", "test", "--select", "assert_unbounded_period_equals_history"], warehouse)
+    assert "PASS assert_unbounded_period_equals_history" in result.stdout, result.stdout[-2000:]
 
 
 @pytest.mark.parametrize(
@@ -48,3 +51,22 @@ def test_malformed_and_hostile_vars_stop_with_a_clear_error(tmp_path: Path, vari
                   "--vars", variables], tmp_path / "w.duckdb", check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '2026-11-04 06:00:00", period_start: "2000-01-01',  # would add a var to --vars
+        "2026-11-04 06:00:00'; drop table raw.campaigns; --",
+        "2026-11-04 06:00:00 -- comment",
+        "2026-02-30 06:00:00",
+        "now",
+    ],
+)
+def test_refresh_refuses_a_hostile_report_as_of_before_anything_runs(tmp_path: Path, value: str) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    result = run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--report-as-of", value], check=False)
+    assert result.returncode == 2
+    assert "--report-as-of" in result.stderr, result.stderr
+    assert "YYYY-MM-DD HH:MM:SS" in result.stderr or "not a real date" in result.stderr, result.stderr
+    assert not warehouse.exists()

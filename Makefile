@@ -18,7 +18,7 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh publish golden clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh publish snapshot golden clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ refresh: install
 ## Publish the current marts to warehouse/serving.duckdb (what BI tools open, read-only).
 publish: install
 	$(BIN)/python scripts/refresh.py --publish-only
+
+## Analyst snapshot: every mart including fct_messages, into warehouse/analytics.duckdb (read it read-only).
+snapshot: install
+	$(BIN)/python scripts/refresh.py --publish-only --include-message-facts --serving warehouse/analytics.duckdb
 
 ## Every test: lint, dbt build with all tests on a fresh test warehouse, pytest.
 test: install lint dbt-test pytest

@@ -5,11 +5,14 @@ Meant for a scheduler every two minutes. Each step prints what it did and how lo
 took. Why the steps are what they are:
 * One refresh at a time: a lock file makes a second, overlapping run exit at once (code 3)
   instead of queueing behind DuckDB's one-writer lock.
-* Loading goes through scripts/load_events.py (atomic, fingerprinted), then
-  `dbt build --select +tag:live` (in a child process) runs the incremental models: only the messages and
-  deliveries the new events touch are re-derived.
+* Loading goes through scripts/load_events.py (atomic, fingerprinted), then dbt (in a
+  child process) runs the models upstream of the live marts, incrementally (only the
+  messages and deliveries the new events touch are re-derived), and the live marts' own
+  tests. Tests over all history (uniqueness of every event, raw-row reconciliation) and the
+  period marts belong to the full `dbt build`, run less often: they scale with history.
 * BI never opens the working warehouse. The marts are copied into a new serving file
-  (DuckDB 1.5 storage format, marts only: no raw data, no PII) that atomically replaces
+  (DuckDB v1.0 storage format, so BI drivers embedding DuckDB 1.x open it; marts only: no
+  raw data, no PII) that atomically replaces
   the previous one with os.replace. A reader holding the old file keeps a consistent old
   snapshot; the next connection sees the new one. Readers never block the refresh and the
   refresh never blocks readers.
@@ -18,11 +21,14 @@ took. Why the steps are what they are:
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import fcntl
 import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
@@ -35,6 +41,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
 SERVING_STORAGE_VERSION = "v1.0.0"
 PUBLISHED_SCHEMAS = ("marts",)
+# Message grain is a table per message of history: copying it every two minutes would make
+# the refresh grow with history. Analysts get it from a snapshot (--include-message-facts).
+MESSAGE_FACTS = "fct_messages"
+DBT_SELECTION = [
+    "--select", "+tag:live,resource_type:model", "tag:live_tests",
+    "--indirect-selection", "empty",
+    "--exclude", "tag:golden", "tag:cross_report", "resource_type:unit_test",
+]
 
 
 class Timer:
@@ -49,6 +63,18 @@ class Timer:
 
     def total(self) -> float:
         return time.perf_counter() - self.started
+
+
+def report_as_of_arg(text: str) -> str:
+    """--report-as-of is checked here, before it reaches dbt's --vars: only a real UTC
+    timestamp in one fixed shape passes, so a quote or a brace can never add a var."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}", text):
+        raise argparse.ArgumentTypeError(f"expected UTC 'YYYY-MM-DD HH:MM:SS', got {text!r}")
+    try:
+        datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a real date and time: {text!r} ({error})") from None
+    return text
 
 
 def table_for(path: Path) -> str:
@@ -79,7 +105,7 @@ def run_dbt(args: list[str], warehouse: Path) -> None:
         raise SystemExit(f"dbt {' '.join(args)} failed (exit {result.returncode}); nothing was published")
 
 
-def publish(warehouse: Path, serving: Path) -> int:
+def publish(warehouse: Path, serving: Path, include_message_facts: bool = False) -> int:
     """Copies the published schemas into a fresh serving file and swaps it in atomically."""
     staging_file = serving.with_name(serving.name + ".next")
     for leftover in (staging_file, staging_file.with_name(staging_file.name + ".wal")):
@@ -97,6 +123,8 @@ def publish(warehouse: Path, serving: Path) -> int:
                 [schema],
             ).fetchall()
             for (name,) in names:
+                if name == MESSAGE_FACTS and not include_message_facts:
+                    continue
                 con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
                 tables += 1
         con.execute("detach serving")
@@ -109,7 +137,8 @@ def publish(warehouse: Path, serving: Path) -> int:
 
 
 def refresh(
-    warehouse: Path, serving: Path, files: list[Path], report_as_of: str | None, select: str, publish_only: bool
+    warehouse: Path, serving: Path, files: list[Path], report_as_of: str | None, publish_only: bool,
+    include_message_facts: bool = False,
 ) -> int:
     timer = Timer()
     lock_path = warehouse.with_name(warehouse.name + ".refresh.lock")
@@ -129,14 +158,13 @@ def refresh(
                     return code
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
-            args = ["build", "--quiet", "--select", select, "--indirect-selection", "cautious",
-                    "--exclude", "tag:golden", "resource_type:unit_test"]
+            args = ["build", "--quiet", *DBT_SELECTION]
             if report_as_of:
-                args += ["--vars", f'{{report_as_of: "{report_as_of}"}}']
+                args += ["--vars", json.dumps({"report_as_of": report_as_of})]
             run_dbt(args, warehouse)
-            timer.step("dbt build", started, f"--select {select}")
+            timer.step("dbt build", started, "live marts and upstream, live tests")
         started = time.perf_counter()
-        tables = publish(warehouse, serving)
+        tables = publish(warehouse, serving, include_message_facts)
         timer.step("publish", started, f"{tables} tables -> {serving.name}")
     print(f"  {'total':<10s} {timer.total():6.2f} s")
     return 0
@@ -152,13 +180,15 @@ def main(argv: list[str] | None = None) -> int:
         help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
     )
     parser.add_argument("--serving", type=Path, help="published file for BI (default: serving.duckdb beside the warehouse)")
-    parser.add_argument("--report-as-of", help="UTC 'YYYY-MM-DD HH:MM:SS' (default: now)")
-    parser.add_argument("--select", default="+tag:live", help="dbt selection to build (default: the live marts and upstream)")
+    parser.add_argument("--report-as-of", type=report_as_of_arg, help="UTC 'YYYY-MM-DD HH:MM:SS' (default: now)")
     parser.add_argument("--publish-only", action="store_true", help="skip loading and dbt; just publish the current marts")
+    parser.add_argument(
+        "--include-message-facts", action="store_true", help=f"also publish {MESSAGE_FACTS} (an analyst snapshot; grows with history)"
+    )
     args = parser.parse_args(argv)
     serving = args.serving or args.warehouse.with_name("serving.duckdb")
     try:
-        return refresh(args.warehouse.resolve(), serving.resolve(), args.files, args.report_as_of, args.select, args.publish_only)
+        return refresh(args.warehouse.resolve(), serving.resolve(), args.files, args.report_as_of, args.publish_only, args.include_message_facts)
     except load_events.RefusedFile as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)
         return 2

@@ -31,9 +31,10 @@ checks = {
         full outer join marts.live_delivery_statistics as totals using (campaign_id, execution_id, channel)
         where coalesce(series.sent, -1) != coalesce(totals.sent, -1) or coalesce(series.opens, -1) != coalesce(totals.opens, -1)
     ''',
-    "facts_vs_messages": '''
-        select count(*) from (select sum(sent) as a from marts.fct_deliveries) as deliveries,
-        (select sum(sent) as b from marts.fct_messages) as messages where a != b
+    "live_within_history": '''
+        select count(*) from marts.live_delivery_statistics as live
+        left join marts.fct_deliveries as history using (campaign_id, execution_id, channel)
+        where history.sent is null or live.sent > history.sent or live.delivered > history.delivered
     ''',
 }
 queries = errors = inconsistent = 0

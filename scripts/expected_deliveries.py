@@ -37,6 +37,7 @@ KNOWN_INTERACTIONS = set().union(*ALLOWED_INTERACTIONS.values())
 # Tie-break for "the last feedback event" on equal event_ts (docs/decisions.md).
 PRECEDENCE = {"excluded": 1, "error": 2, "sent": 3, "retry": 4, "delivered": 5, "bounce": 6}
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?$")
 COUNT_COLUMNS = [
     "targeted", "excluded", "errors", "sent", "delivered", "bounces", "hard_bounces", "soft_bounces",
@@ -157,6 +158,9 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
             reasons.append("invalid_interaction")
         elif channel in CHANNELS and interaction is not None and interaction not in ALLOWED_INTERACTIONS[channel]:
             reasons.append("interaction_not_allowed_for_channel")
+        url = get("url")
+        if url is not None and (not ABSOLUTE_URL.match(url) or CONTROL.search(url)):
+            reasons.append("invalid_url")
     if reasons:
         return reasons, None
     address = text(row.get("recipient_address"))

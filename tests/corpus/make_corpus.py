@@ -50,7 +50,8 @@ def tr(eid, ch="email", it="open", url=""):
 add("interaction_channel_cannot_have.csv", "message_tracking_events", T + tr("ok_tr1") + tr("sms_open", ch="sms"),
     {"outcome": "rejected", "event_id": "sms_open", "reason": "interaction_not_allowed_for_channel", "valid_event_ids": ["ok_tr1"]}, kind="interaction a channel cannot have")
 add("formula_url.csv", "message_tracking_events", T + tr("formula_url", it="click", url='"=HYPERLINK(""http://evil.example"",""x"")"'),
-    {"outcome": "staged", "valid_event_ids": ["formula_url"], "note": "free text (a URL) is data, kept verbatim; ids are what must not be formulas"}, kind="formula-like free text")
+    {"outcome": "rejected", "event_id": "formula_url", "reason": "invalid_url", "valid_event_ids": [],
+     "note": "a tracked URL must be absolute; other free text is kept verbatim"}, kind="formula-like URL (=HYPERLINK)")
 add("conflicting_duplicate.csv", "message_feedback_events", H + fb("dup", ing="2026-11-01 10:00:05", st="delivered") + fb("dup", ing="2026-11-01 10:09:00", st="bounce", ft="hard", rs="user_unknown"),
     {"outcome": "rejected", "event_id": "dup", "reason": "conflicting_duplicate", "valid_event_ids": ["dup"]}, kind="same event id, conflicting content")
 add("unknown_campaign.csv", "message_feedback_events", H + fb("unknown_cmp", cmp="cmp_nobody_knows"),

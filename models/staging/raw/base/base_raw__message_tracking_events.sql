@@ -81,7 +81,8 @@ validated as (
             case
                 when channel in ({{ sql_string_list(var('channels')) }}) and is_known_interaction and not is_allowed_for_channel
                     then 'interaction_not_allowed_for_channel'
-            end
+            end,
+            case when {{ malformed_url('url') }} then 'invalid_url' end
         ), '') as validation_reasons,
         {{ content_hash([
             'event_ts',

@@ -132,6 +132,9 @@ def publish(warehouse: Path, serving: Path, include_message_facts: bool = False)
         con.close()
     with staging_file.open("rb") as handle:
         os.fsync(handle.fileno())
+    # Read-only on disk too: a BI tool that forgets the read-only flag gets an error
+    # instead of taking a write lock (for non-root users; root ignores mode bits).
+    staging_file.chmod(0o444)
     os.replace(staging_file, serving)
     return tables
 

@@ -92,6 +92,7 @@ def test_readers_see_no_error_and_no_half_published_state(published: dict[str, P
 
 
 def test_serving_file_is_marts_only_and_read_only(published: dict[str, Path]) -> None:
+    assert published["serving"].stat().st_mode & 0o222 == 0, "the serving file must not be writable on disk"
     con = duckdb.connect(str(published["serving"]), read_only=True)
     try:
         schemas = {row[0] for row in con.execute("select distinct table_schema from information_schema.tables").fetchall()}

@@ -40,11 +40,13 @@ def test_no_tracked_file_holds_a_secret() -> None:
 
 
 def test_the_scan_recognises_secrets() -> None:
+    # Assembled at run time, so that this file does not trip its own scan.
+    fake = "hunter" + "22"
     samples = {
-        "private key": "-----BEGIN RSA PRIVATE KEY-----",
-        "AWS access key": "key = AKIAABCDEFGHIJKLMNOP",
-        "credential in a URL": "postgresql://admin:hunter22@db.internal/warehouse",
-        "literal password": 'password: "hunter22"',
+        "private key": "-----BEGIN RSA " + "PRIVATE KEY-----",
+        "AWS access key": "key = AKIA" + "ABCDEFGHIJKLMNOP",
+        "credential in a URL": "postgresql://admin:" + fake + "@db.internal/warehouse",
+        "literal password": f'password: "{fake}"',
     }
     for kind, text in samples.items():
         assert SECRET_SHAPES[kind].search(text), kind

@@ -45,7 +45,9 @@ PUBLISHED_SCHEMAS = ("marts",)
 # the refresh grow with history. Analysts get it from a snapshot (--include-message-facts).
 MESSAGE_FACTS = "fct_messages"
 DBT_SELECTION = [
-    "--select", "+tag:live,resource_type:model", "tag:live_tests",
+    # The lookup seeds the live models read are reloaded too (a few rows, ~0.1 s each), so a
+    # first refresh on a new warehouse works and a changed lookup applies at once.
+    "--select", "+tag:live,resource_type:model", "+tag:live,resource_type:seed", "tag:live_tests",
     "--indirect-selection", "empty",
     "--exclude", "tag:golden", "tag:cross_report", "resource_type:unit_test",
 ]

@@ -163,7 +163,7 @@ def refresh(
                     return code
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
-            args = ["build", "--quiet", *DBT_SELECTION]
+            args = ["--no-write-json", "build", "--quiet", *DBT_SELECTION]  # no manifest rewrite: ~0.3 s
             if report_as_of:
                 args += ["--vars", json.dumps({"report_as_of": report_as_of})]
             run_dbt(args, warehouse)

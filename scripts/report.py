@@ -18,6 +18,24 @@ import duckdb
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
 
+CAMPAIGN_COLUMNS = [
+    "campaign_id",
+    "campaign_name",
+    "channels",
+    "deliveries",
+    "audience",
+    "profiles_entered",
+    "targeted",
+    "excluded",
+    "errors",
+    "sent",
+    "delivered",
+    "bounces",
+    "opens",
+    "clicks",
+    "engagements",
+]
+
 DELIVERY_COLUMNS = [
     "campaign_id",
     "execution_id",
@@ -67,10 +85,9 @@ def report(warehouse: Path, limit: int) -> None:
             ).fetchall()
         }
         if "marts.live_campaign_statistics" in tables:
-            query = "select * from marts.live_campaign_statistics order by campaign_id, channel"
-            result = con.execute(query)
-            headers = [d[0] for d in result.description]
-            print_table("Live report: campaign statistics (last 24 h)", headers, result.fetchall())
+            columns = ", ".join(CAMPAIGN_COLUMNS)
+            result = con.execute(f"select {columns} from marts.live_campaign_statistics order by campaign_id")
+            print_table("Live report: campaign statistics (last 24 h)", CAMPAIGN_COLUMNS, result.fetchall())
         if "marts.live_delivery_statistics" in tables:
             columns = ", ".join(DELIVERY_COLUMNS)
             result = con.execute(

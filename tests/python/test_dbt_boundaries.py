@@ -32,6 +32,9 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     # No period var: the period marts cover all history and must equal the history facts.
     result = dbt(["--no-use-colors", "test", "--select", "assert_unbounded_period_equals_history"], warehouse)
     assert "PASS assert_unbounded_period_equals_history" in result.stdout, result.stdout[-2000:]
+    # The main command's report runs on what was just built (its queries match the marts).
+    report = run([PYTHON, "scripts/report.py", "--warehouse", str(warehouse)])
+    assert "Live report: campaign statistics" in report.stdout and "Where every raw row went" in report.stdout
 
 
 @pytest.mark.parametrize(

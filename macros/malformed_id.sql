@@ -6,9 +6,18 @@
 {%- endmacro %}
 
 {% macro default__malformed_id(column) -%}
-    (length({{ column }}) > 255 or {{ column }} ~ '[[:cntrl:]]' or {{ column }} like '=%')
+    (length({{ column }}) > 255 or {{ has_control_characters(column) }} or {{ column }} like '=%')
 {%- endmacro %}
 
-{% macro duckdb__malformed_id(column) -%}
-    (length({{ column }}) > 255 or regexp_matches({{ column }}, '[\x00-\x1f\x7f]') or starts_with({{ column }}, '='))
+{#- A control character (NUL, newline, tab, DEL...) anywhere in the value. -#}
+{% macro has_control_characters(column) -%}
+    {{ return(adapter.dispatch('has_control_characters')(column)) }}
+{%- endmacro %}
+
+{% macro default__has_control_characters(column) -%}
+    {{ column }} ~ '[[:cntrl:]]'
+{%- endmacro %}
+
+{% macro duckdb__has_control_characters(column) -%}
+    regexp_matches({{ column }}, '[\x00-\x1f\x7f]')
 {%- endmacro %}

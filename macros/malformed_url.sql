@@ -6,9 +6,9 @@
 {%- endmacro %}
 
 {% macro default__malformed_url(column) -%}
-    ({{ column }} !~ '^[A-Za-z][A-Za-z0-9+.-]*:' or {{ column }} ~ '[[:cntrl:]]')
+    ({{ column }} !~ '^[A-Za-z][A-Za-z0-9+.-]*:' or {{ has_control_characters(column) }})
 {%- endmacro %}
 
 {% macro duckdb__malformed_url(column) -%}
-    (not regexp_matches({{ column }}, '^[A-Za-z][A-Za-z0-9+.-]*:') or regexp_matches({{ column }}, '[\x00-\x1f\x7f]'))
+    (not regexp_matches({{ column }}, '^[A-Za-z][A-Za-z0-9+.-]*:') or {{ has_control_characters(column) }})
 {%- endmacro %}

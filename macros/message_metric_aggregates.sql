@@ -3,15 +3,7 @@
     windowed marts (events of the window only), so every level counts the same way.
     message_metric_columns() lists the columns it emits. -#}
 {% macro message_metric_aggregates() -%}
-    {%- set precedence = feedback_status_precedence() -%}
-    {%- set feedback_rank -%}
-        case event_type
-            {%- for status, rank in precedence.items() %}
-            when '{{ status }}' then {{ rank }}
-            {%- endfor %}
-        end
-    {%- endset -%}
-    {%- set feedback_order_key = epoch_microseconds('event_ts') ~ ' * 10 + ' ~ feedback_rank -%}
+    {%- set feedback_order_key = feedback_order_key_expression() -%}
     {{ event_count_aggregates() }},
     {%- for metric in event_count_metrics() %}
     {%- if metric.first_at is defined %}
@@ -48,15 +40,7 @@
     they never need the state): the last post-send feedback event, and the failure type
     and reason of the last failing one. -#}
 {% macro message_state_aggregates() -%}
-    {%- set precedence = feedback_status_precedence() -%}
-    {%- set feedback_rank -%}
-        case event_type
-            {%- for status, rank in precedence.items() %}
-            when '{{ status }}' then {{ rank }}
-            {%- endfor %}
-        end
-    {%- endset -%}
-    {%- set feedback_order_key = epoch_microseconds('event_ts') ~ ' * 10 + ' ~ feedback_rank -%}
+    {%- set feedback_order_key = feedback_order_key_expression() -%}
     max(
         case when event_source = 'feedback' and event_type in ('delivered', 'bounce', 'retry') then {{ feedback_order_key }} end
     ) as last_post_send_key,
@@ -68,4 +52,17 @@
         "case when event_source = 'feedback' and event_type in ('excluded', 'error', 'bounce', 'retry') then reason end",
         "case when event_source = 'feedback' and event_type in ('excluded', 'error', 'bounce', 'retry') then " ~ feedback_order_key ~ " end"
     ) }} as last_failure_reason
+{%- endmacro %}
+
+{#- epoch microseconds * 10 + the status's precedence: max() of it finds a message's last
+    feedback event (ties broken by precedence), mod 10 gives back its status. -#}
+{% macro feedback_order_key_expression() -%}
+    {%- set feedback_rank -%}
+        case event_type
+            {%- for status, rank in feedback_status_precedence().items() %}
+            when '{{ status }}' then {{ rank }}
+            {%- endfor %}
+        end
+    {%- endset -%}
+    {{ return(epoch_microseconds('event_ts') ~ ' * 10 + ' ~ feedback_rank) }}
 {%- endmacro %}

@@ -15,11 +15,16 @@ DBT = str(Path(PYTHON).with_name("dbt"))
 RAW_TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 
 
-def run(args: list[str], warehouse: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+def project_env(warehouse: Path | None = None) -> dict[str, str]:
+    """The environment the project's scripts and dbt run with, against `warehouse`."""
     env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     if warehouse is not None:
         env["WAREHOUSE_PATH"] = str(warehouse)
-    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
+    return env
+
+
+def run(args: list[str], warehouse: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(args, cwd=REPO, env=project_env(warehouse), capture_output=True, text=True)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
     return result

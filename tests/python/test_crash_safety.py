@@ -11,15 +11,13 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import PYTHON, REPO, run
-
-ENV = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+from conftest import PYTHON, REPO, project_env, run
 
 
 def kill_after(args: list[str], seconds: float) -> int | None:
     """Starts a command in its own process group and SIGKILLs the whole group after `seconds`
     (dbt runs in a child of the refresh). Returns the exit code if it finished first."""
-    process = subprocess.Popen(args, cwd=REPO, env=ENV, start_new_session=True,
+    process = subprocess.Popen(args, cwd=REPO, env=project_env(), start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         return process.wait(timeout=seconds)

@@ -37,11 +37,16 @@
     cast('{{ value.strftime("%Y-%m-%d %H:%M:%S") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{#- report_as_of as a Python datetime (UTC); defaults to now, truncated to the second. -#}
+{#- report_as_of as a Python datetime (UTC); defaults to the start of the dbt invocation,
+    truncated to the second. run_started_at, not the clock: dbt compiles each model just
+    before running it, so a clock read here would give the models of one run windows
+    seconds apart (sum tests across live marts then fail, and a mart's window_end would
+    not be the window its inputs used). One instant per invocation, and no var to change,
+    so a scheduled refresh never forces a re-parse. -#}
 {% macro report_as_of_value() -%}
     {%- set parsed = _parse_timestamp_var('report_as_of') -%}
     {%- if parsed is none -%}
-        {%- set parsed = modules.datetime.datetime.utcnow().replace(microsecond=0) -%}
+        {%- set parsed = run_started_at.replace(tzinfo=none, microsecond=0) -%}
     {%- endif -%}
     {{ return(parsed) }}
 {%- endmacro %}

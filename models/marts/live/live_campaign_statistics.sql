@@ -67,7 +67,9 @@ final as (
         deliveries_summed.clicks,
         deliveries_summed.impressions,
         deliveries_summed.interactions,
-        deliveries_summed.engagements
+        deliveries_summed.engagements,
+        {{ live_window_start() }} as window_start,
+        {{ live_window_end() }} as window_end
     from deliveries_summed
     inner join profiles_counted
         on deliveries_summed.campaign_id = profiles_counted.campaign_id

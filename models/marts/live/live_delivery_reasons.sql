@@ -36,7 +36,9 @@ final as (
         reason_category,
         events,
         {{ safe_divide('events', 'sum(events) over (partition by campaign_id, execution_id, channel, reason_kind)') }}
-            as share_of_kind
+            as share_of_kind,
+        {{ live_window_start() }} as window_start,
+        {{ live_window_end() }} as window_end
     from reasons_counted
 )
 

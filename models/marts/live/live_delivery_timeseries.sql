@@ -75,7 +75,9 @@ hours_filled as (
 final as (
     select
         *,
-        {{ delivery_derived_metrics() }}
+        {{ delivery_derived_metrics() }},
+        {{ live_window_start() }} as window_start,
+        {{ live_window_end() }} as window_end
     from hours_filled
 )
 

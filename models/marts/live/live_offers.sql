@@ -94,7 +94,9 @@ final as (
         hours.hour_start,
         coalesce(hourly_counts.offers_sent, 0) as offers_sent,
         coalesce(hourly_counts.offer_impressions, 0) as offer_impressions,
-        coalesce(hourly_counts.offer_clicks, 0) as offer_clicks
+        coalesce(hourly_counts.offer_clicks, 0) as offer_clicks,
+        {{ live_window_start() }} as window_start,
+        {{ live_window_end() }} as window_end
     from active_offers
     cross join hours
     left join hourly_counts

@@ -25,7 +25,9 @@ final as (
         execution_id,
         channel,
         platform,
-        {{ breakdown_statistics_columns() }}
+        {{ breakdown_statistics_columns() }},
+        {{ live_window_start() }} as window_start,
+        {{ live_window_end() }} as window_end
     from breakdown
 )
 

@@ -26,7 +26,9 @@ final as (
         execution_id,
         channel,
         recipient_domain,
-        {{ breakdown_statistics_columns() }}
+        {{ breakdown_statistics_columns() }},
+        {{ live_window_start() }} as window_start,
+        {{ live_window_end() }} as window_end
     from breakdown
 )
 

@@ -18,7 +18,7 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh publish snapshot golden clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot golden clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ load: install
 ## Live refresh for a scheduler: make refresh FILES="incoming/*.parquet" (raw table read from each file name)
 refresh: install
 	$(BIN)/python scripts/refresh.py $(FILES)
+
+## Live refresh service: load files as they land in LANDING (write, then rename into it), refresh, publish.
+LANDING ?= incoming
+watch: install
+	$(BIN)/python scripts/refresh.py --watch $(LANDING)
 
 ## Publish the current marts to warehouse/serving.duckdb (what BI tools open, read-only).
 publish: install

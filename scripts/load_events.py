@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import sys
 import time
 import uuid
@@ -27,12 +26,10 @@ from pathlib import Path
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
+import warehouse_settings as settings
+
 RAW_SCHEMA = "raw"
 AUDIT_TABLE = f"{RAW_SCHEMA}._load_audit"
-# Keeps the file readable by the DuckDB 1.x builds that BI drivers embed.
-CONNECT_CONFIG = {"storage_compatibility_version": "v1.5.0"}
 
 EVENT_KEYS = ["event_id", "event_ts", "ingested_at", "campaign_id", "execution_id", "message_id", "profile_id", "channel"]
 
@@ -66,6 +63,10 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": 
 
 class RefusedFile(Exception):
     """A file that does not fit the contract; the message says what to fix."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
 
 
 @dataclass
@@ -109,7 +110,7 @@ def describe(con: duckdb.DuckDBPyConnection, path: Path, file_format: str) -> li
         rows = con.execute(f"describe select * from {reader_sql(path, file_format)}").fetchall()
     except duckdb.Error as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RefusedFile(f"{path}: cannot be read as {file_format}: {first_line}") from error
+        raise RefusedFile(f"{path}: cannot be read as {file_format}: {first_line}", path) from error
     return [(str(name), str(column_type)) for name, column_type, *_ in rows]
 
 
@@ -125,12 +126,12 @@ def column_expression(source_name: str, column_type: str) -> str:
 def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format: str | None) -> PreparedFile:
     """Checks a file's columns against the contract and builds the select that loads it."""
     if not path.is_file():
-        raise RefusedFile(f"{path}: no such file")
+        raise RefusedFile(f"{path}: no such file", path)
     if path.stat().st_size == 0:
-        raise RefusedFile(f"{path}: the file is empty; expected a header or data in the {table} contract's columns")
+        raise RefusedFile(f"{path}: the file is empty; expected a header or data in the {table} contract's columns", path)
     fmt = file_format or FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise RefusedFile(f"{path}: unknown file type {path.suffix!r}; expected .csv, .parquet, .ndjson or .jsonl (or pass --format)")
+        raise RefusedFile(f"{path}: unknown file type {path.suffix!r}; expected .csv, .parquet, .ndjson or .jsonl (or pass --format)", path)
     contract = CONTRACT[table]
     expected = [name for name, _ in contract]
     found = describe(con, path, fmt)
@@ -138,21 +139,21 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
     for name, column_type in found:
         key = name.strip().lower()
         if key in by_name:
-            raise RefusedFile(f"{path}: column {name!r} appears twice")
+            raise RefusedFile(f"{path}: column {name!r} appears twice", path)
         by_name[key] = (name, column_type)
     for key, (name, _) in by_name.items():
         if key not in expected:
             raise RefusedFile(
-                f"{path}: unexpected column {name!r} for table {table}; expected only: {', '.join(expected)}"
+                f"{path}: unexpected column {name!r} for table {table}; expected only: {', '.join(expected)}", path
             )
     for name, required in contract:
         if required and name not in by_name:
             raise RefusedFile(
-                f"{path}: missing required column {name!r} for table {table}; expected columns: {', '.join(expected)}"
+                f"{path}: missing required column {name!r} for table {table}; expected columns: {', '.join(expected)}", path
             )
     for key, (name, column_type) in by_name.items():
         if any(marker in column_type.upper() for marker in NESTED_TYPES):
-            raise RefusedFile(f"{path}: column {name!r} has type {column_type}; expected a scalar (text, number or timestamp)")
+            raise RefusedFile(f"{path}: column {name!r} has type {column_type}; expected a scalar (text, number or timestamp)", path)
     if fmt == "ndjson":
         source = reader_sql(path, fmt, [by_name[key][0] for key in by_name])
         types = {key: "VARCHAR" for key in by_name}
@@ -179,12 +180,28 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def check_files(table: str, files: list[Path], file_format: str | None = None) -> list[PreparedFile]:
+    """Checks every file against the table's contract without opening the warehouse;
+    raises RefusedFile (naming the file) on the first that does not fit."""
+    probe = duckdb.connect()
+    try:
+        return [prepare(probe, table, path.resolve(), file_format) for path in files]
+    finally:
+        probe.close()
+
+
 def load(warehouse: Path, table: str, files: list[Path], file_format: str | None, quiet: bool) -> int:
+    # Every file is checked before the warehouse is even opened: a refused load leaves no
+    # trace, not even an empty warehouse file.
+    return load_prepared(warehouse, table, check_files(table, files, file_format), quiet)
+
+
+def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], quiet: bool) -> int:
+    """Appends files already checked by check_files, in one transaction."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(warehouse), config=CONNECT_CONFIG)
+    con = duckdb.connect(str(warehouse), config=settings.WAREHOUSE_CONFIG)
     try:
         ensure_tables(con)
-        prepared = [prepare(con, table, path.resolve(), file_format) for path in files]
         load_id = uuid.uuid4().hex
         loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
         # Strictly increasing from load to load even if the clock steps back: incremental
@@ -245,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warehouse",
         type=Path,
-        default=Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)),
+        default=settings.warehouse_path(),
         help="DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb in the repo)",
     )
     parser.add_argument("--quiet", action="store_true", help="only print the summary line")

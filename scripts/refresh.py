@@ -1,46 +1,49 @@
 #!/usr/bin/env python3
 """Live refresh: load new event files, rebuild what the live marts need, publish for BI.
 
-Meant for a scheduler every two minutes. Each step prints what it did and how long it
-took. Why the steps are what they are:
+Once (`refresh.py FILES...`, for a scheduler) or as a service (`refresh.py --watch DIR`).
+Each step prints what it did and how long it took. Why the steps are what they are:
 * One refresh at a time: a lock file makes a second, overlapping run exit at once (code 3)
   instead of queueing behind DuckDB's one-writer lock.
-* Loading goes through scripts/load_events.py (atomic, fingerprinted), then dbt (in a
-  child process) runs the models upstream of the live marts, incrementally (only the
-  messages and deliveries the new events touch are re-derived), and the live marts' own
-  tests. Tests over all history (uniqueness of every event, raw-row reconciliation) and the
-  period marts belong to the full `dbt build`, run less often: they scale with history.
+* Loading goes through scripts/load_events.py (atomic, fingerprinted: a file is never
+  loaded twice), then dbt runs, in this process, the models upstream of the live marts,
+  incrementally (only the messages and deliveries the new events touch are re-derived),
+  and the live marts' own tests. Tests over all history and the period marts belong to
+  the full `dbt build`, run less often: they scale with history.
+* Every live model of one run uses one report instant (dbt's run_started_at unless
+  --report-as-of is given), published in marts.publish_status with the publish time, the
+  newest event counted and the last failed refresh, so readers can show "data as of".
 * BI never opens the working warehouse. The marts are copied into a new serving file
-  (DuckDB v1.0 storage format, so BI drivers embedding DuckDB 1.x open it; marts only: no
-  raw data, no PII) that atomically replaces
-  the previous one with os.replace. A reader holding the old file keeps a consistent old
-  snapshot; the next connection sees the new one. Readers never block the refresh and the
-  refresh never blocks readers.
+  (DuckDB v1.0 storage format, marts only: no raw data, no PII) that atomically replaces
+  the previous one with os.replace. A failed refresh publishes nothing new: the previous
+  marts stay, and only its status row records the failure.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import fcntl
+import json
 import os
-import subprocess
+import re
+import shutil
+import signal
 import sys
 import time
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load_events  # noqa: E402
+import warehouse_settings as settings  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
-SERVING_STORAGE_VERSION = "v1.0.0"
+REPO_ROOT = settings.REPO_ROOT
 PUBLISHED_SCHEMAS = ("marts",)
+STATUS_TABLE = "publish_status"
 # Message grain is a table per message of history: copying it every two minutes would make
 # the refresh grow with history. Analysts get it from a snapshot (--include-message-facts).
 MESSAGE_FACTS = "fct_messages"
@@ -51,20 +54,24 @@ DBT_SELECTION = [
     "--indirect-selection", "empty",
     "--exclude", "tag:golden", "tag:cross_report", "resource_type:unit_test",
 ]
+LANDING_SUFFIXES = tuple(load_events.FORMATS)
+# The live window ends 2 minutes before the report instant: an event is countable then.
+COUNTABLE_AFTER_S = 120.0
 
 
 class Timer:
     def __init__(self) -> None:
-        self.steps: list[tuple[str, float]] = []
         self.started = time.perf_counter()
 
     def step(self, name: str, started: float, detail: str = "") -> None:
-        seconds = time.perf_counter() - started
-        self.steps.append((name, seconds))
-        print(f"  {name:<10s} {seconds:6.2f} s  {detail}", flush=True)
+        print(f"  {name:<10s} {time.perf_counter() - started:6.2f} s  {detail}", flush=True)
 
     def total(self) -> float:
         return time.perf_counter() - self.started
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def report_as_of_arg(text: str) -> str:
@@ -84,7 +91,10 @@ def table_for(path: Path) -> str:
     for table in sorted(load_events.CONTRACT, key=len, reverse=True):
         if path.name.startswith(table):
             return table
-    raise SystemExit(f"cannot tell the raw table of {path}: its name must start with one of {', '.join(load_events.CONTRACT)}")
+    raise load_events.RefusedFile(
+        f"{path}: cannot tell its raw table; the file name must start with one of {', '.join(load_events.CONTRACT)}",
+        path,
+    )
 
 
 def group_files(files: list[Path]) -> Iterator[tuple[str, list[Path]]]:
@@ -96,27 +106,80 @@ def group_files(files: list[Path]) -> Iterator[tuple[str, list[Path]]]:
         yield table, groups[table]
 
 
-def run_dbt(args: list[str], warehouse: Path) -> None:
-    # A child process: dbt-duckdb keeps its database open for the life of the process,
-    # and the publish step must open the file after dbt has let go of it.
-    env = dict(os.environ, WAREHOUSE_PATH=str(warehouse), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    env.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
-    dbt = Path(sys.executable).with_name("dbt")
-    result = subprocess.run([str(dbt), *args], cwd=REPO_ROOT, env=env)
-    if result.returncode != 0:
-        raise SystemExit(f"dbt {' '.join(args)} failed (exit {result.returncode}); nothing was published")
+@dataclass
+class DbtFailure:
+    node: str
+    message: str
 
 
-def publish(warehouse: Path, serving: Path, include_message_facts: bool = False) -> int:
-    """Copies the published schemas into a fresh serving file and swaps it in atomically."""
-    staging_file = serving.with_name(serving.name + ".next")
-    for leftover in (staging_file, staging_file.with_name(staging_file.name + ".wal")):
-        leftover.unlink(missing_ok=True)
+class DbtSession:
+    """dbt in this process: the project is parsed once and the manifest reused by every
+    refresh (a child `dbt` process pays ~2 s of start-up and parsing each time). After each
+    invocation the DuckDB file is released, so the loader and the publish can open it."""
+
+    def __init__(self, warehouse: Path) -> None:
+        self.warehouse = warehouse
+        self.manifest: Any = None
+
+    def _invoke(self, args: list[str]) -> Any:
+        from dbt.cli.main import dbtRunner
+
+        os.environ["WAREHOUSE_PATH"] = str(self.warehouse)
+        os.environ.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
+        os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+        try:
+            return dbtRunner(manifest=self.manifest).invoke([*args, "--project-dir", str(REPO_ROOT)])
+        finally:
+            release_duckdb()
+
+    def build(self, report_as_of: str | None) -> list[DbtFailure]:
+        """Runs the live selection; returns the failed nodes (empty when all passed)."""
+        if self.manifest is None:
+            parsed = self._invoke(["--quiet", "parse"])
+            if not parsed.success:
+                return [DbtFailure("dbt parse", first_line(parsed.exception))]
+            self.manifest = parsed.result
+        # --no-write-json: no artifact rewrite (~0.3 s); the result object carries the statuses.
+        args = ["--quiet", "--no-write-json", "build", *DBT_SELECTION]
+        if report_as_of:
+            args += ["--vars", json.dumps({"report_as_of": report_as_of})]
+        result = self._invoke(args)
+        if result.exception is not None:
+            return [DbtFailure("dbt build", first_line(result.exception))]
+        failures = [
+            DbtFailure(node_result.node.unique_id, first_line(node_result.message))
+            for node_result in (result.result.results if result.result is not None else [])
+            if str(node_result.status) in ("error", "fail")
+        ]
+        if not result.success and not failures:
+            failures.append(DbtFailure("dbt build", "failed without naming a node"))
+        return failures
+
+
+def release_duckdb() -> None:
+    """dbt-duckdb keeps its database open for the life of the process: close it."""
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:
+        return
+    with DuckDBConnectionManager._LOCK:
+        if DuckDBConnectionManager._ENV is not None:
+            DuckDBConnectionManager._ENV.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def first_line(value: object) -> str:
+    text = str(value or "").strip()
+    return text.splitlines()[0][:500] if text else type(value).__name__
+
+
+def copy_marts(warehouse: Path, target: Path, include_message_facts: bool) -> int:
+    """Copies the published schemas of the working warehouse into a new file."""
     con = duckdb.connect()
     tables = 0
     try:
         con.execute(f"attach '{warehouse}' as working (read_only)")
-        con.execute(f"attach '{staging_file}' as serving (storage_version '{SERVING_STORAGE_VERSION}')")
+        con.execute(f"attach '{target}' as serving (storage_version '{settings.SERVING_STORAGE_VERSION}')")
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema serving.{schema}")
             names = con.execute(
@@ -132,68 +195,287 @@ def publish(warehouse: Path, serving: Path, include_message_facts: bool = False)
         con.execute("detach serving")
     finally:
         con.close()
+    return tables
+
+
+STATUS_COLUMNS = [
+    ("report_as_of", "timestamp"), ("window_start", "timestamp"), ("window_end", "timestamp"),
+    ("newest_event_at", "timestamp"), ("newest_loaded_at", "timestamp"), ("messages_in_window", "bigint"),
+    ("published_at", "timestamp"), ("refresh_started_at", "timestamp"), ("files_loaded", "bigint"),
+    ("last_failed_at", "timestamp"), ("last_failure", "varchar"), ("failures_since_publish", "bigint"),
+]
+
+
+# What the live marts of the publish counted, from dbt's live_report_status.
+WINDOW_COLUMNS = [name for name, _ in STATUS_COLUMNS[:6]]
+
+
+def write_status(con: duckdb.DuckDBPyConnection, status: dict[str, Any]) -> None:
+    columns = ", ".join(f"{name} {kind}" for name, kind in STATUS_COLUMNS)
+    con.execute(f"create or replace table marts.{STATUS_TABLE} ({columns})")
+    placeholders = ", ".join("?" for _ in STATUS_COLUMNS)
+    con.execute(f"insert into marts.{STATUS_TABLE} values ({placeholders})", [status.get(name) for name, _ in STATUS_COLUMNS])
+
+
+def swap_in(staging_file: Path, serving: Path) -> None:
     with staging_file.open("rb") as handle:
         os.fsync(handle.fileno())
     # Read-only on disk too: a BI tool that forgets the read-only flag gets an error
     # instead of taking a write lock (for non-root users; root ignores mode bits).
     staging_file.chmod(0o444)
     os.replace(staging_file, serving)
+
+
+def next_file(serving: Path) -> Path:
+    staging_file = serving.with_name(serving.name + ".next")
+    for leftover in (staging_file, staging_file.with_name(staging_file.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    return staging_file
+
+
+def publish(warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False) -> int:
+    """Copies the marts and the status row into a fresh serving file and swaps it in. The
+    last failed refresh stays in the status row after later successes (with
+    failures_since_publish back to 0), so a reader can still see what failed last."""
+    status.update(previous_failure(serving))
+    staging_file = next_file(serving)
+    tables = copy_marts(warehouse, staging_file, include_message_facts)
+    con = duckdb.connect(str(staging_file))
+    try:
+        tables_published = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
+        if "live_report_status" in tables_published:
+            window = con.execute(f"select {', '.join(WINDOW_COLUMNS)} from marts.live_report_status").fetchone()
+            status.update(zip(WINDOW_COLUMNS, window or ()))
+        status["published_at"] = utc_now()
+        write_status(con, status)
+    finally:
+        con.close()
+    swap_in(staging_file, serving)
     return tables
 
 
-def refresh(
-    warehouse: Path, serving: Path, files: list[Path], report_as_of: str | None, publish_only: bool,
-    include_message_facts: bool = False,
-) -> int:
-    timer = Timer()
-    lock_path = warehouse.with_name(warehouse.name + ".refresh.lock")
-    warehouse.parent.mkdir(parents=True, exist_ok=True)
-    with lock_path.open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print(f"another refresh holds {lock_path}; skipping this run", file=sys.stderr)
-            return 3
-        print(f"refresh of {warehouse} -> {serving}")
+def read_status(serving: Path) -> dict[str, Any]:
+    """The status row of the current publish, or {} when there is none yet."""
+    if not serving.exists():
+        return {}
+    con = settings.connect_read_only(serving)
+    try:
+        row = con.execute(f"select {', '.join(name for name, _ in STATUS_COLUMNS)} from marts.{STATUS_TABLE}").fetchone()
+    except duckdb.Error:  # a file published before the status row existed
+        return {}
+    finally:
+        con.close()
+    return dict(zip((name for name, _ in STATUS_COLUMNS), row)) if row else {}
+
+
+def previous_failure(serving: Path) -> dict[str, Any]:
+    status = read_status(serving)
+    return {key: status.get(key) for key in ("last_failed_at", "last_failure")}
+
+
+def publish_failure(serving: Path, failed_at: datetime, failure: str) -> bool:
+    """Keeps the previous publish's marts and records the failure in its status row, so a
+    reader sees both the last good numbers and that the newest refresh failed."""
+    status = read_status(serving)
+    if not status:
+        return False
+    staging_file = next_file(serving)
+    shutil.copyfile(serving, staging_file)
+    staging_file.chmod(0o644)
+    con = duckdb.connect(str(staging_file))
+    try:
+        status.update(
+            last_failed_at=failed_at, last_failure=failure,
+            failures_since_publish=(status.get("failures_since_publish") or 0) + 1,
+        )
+        write_status(con, status)
+    finally:
+        con.close()
+    swap_in(staging_file, serving)
+    return True
+
+
+def append_log(warehouse: Path, record: dict[str, Any]) -> None:
+    with settings.refresh_log_path(warehouse).open("a") as log:
+        log.write(json.dumps(record, default=str) + "\n")
+
+
+@dataclass
+class Refresher:
+    warehouse: Path
+    serving: Path
+    include_message_facts: bool = False
+    dbt: DbtSession = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dbt = DbtSession(self.warehouse)
+
+    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False) -> int:
+        """One refresh. Exit code: 0 published, 1 failed (previous publish kept), 2 input
+        refused (nothing loaded), 3 another refresh holds the lock."""
+        lock_path = self.warehouse.with_name(self.warehouse.name + ".refresh.lock")
+        if publish_only and not self.warehouse.exists():
+            print(f"no warehouse at {self.warehouse}: build one first (make demo, or dbt build)", file=sys.stderr)
+            return 2
+        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"another refresh holds {lock_path}; skipping this run", file=sys.stderr)
+                return 3
+            return self._run_locked(files, report_as_of, publish_only)
+
+    def _run_locked(self, files: list[Path], report_as_of: str | None, publish_only: bool) -> int:
+        timer = Timer()
+        started_at = utc_now()
+        record: dict[str, Any] = {"started_at": started_at, "files": [str(path.resolve()) for path in files]}
+        print(f"refresh of {self.warehouse} -> {self.serving}", flush=True)
         if not publish_only:
             started = time.perf_counter()
-            for table, paths in group_files(files):
-                code = load_events.load(warehouse, table, paths, None, quiet=True)
-                if code:
-                    return code
+            # Every file is checked before any is loaded: one refused file loads nothing.
+            checked = [(table, load_events.check_files(table, paths)) for table, paths in group_files(files)]
+            for table, prepared in checked:
+                load_events.load_prepared(self.warehouse, table, prepared, quiet=True)
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
-            args = ["--no-write-json", "build", "--quiet", *DBT_SELECTION]  # no manifest rewrite: ~0.3 s
-            if report_as_of:
-                args += ["--vars", json.dumps({"report_as_of": report_as_of})]
-            run_dbt(args, warehouse)
+            failures = self.dbt.build(report_as_of)
             timer.step("dbt build", started, "live marts and upstream, live tests")
+            if failures:
+                return self._fail(record, failures)
         started = time.perf_counter()
-        tables = publish(warehouse, serving, include_message_facts)
-        timer.step("publish", started, f"{tables} tables -> {serving.name}")
-    print(f"  {'total':<10s} {timer.total():6.2f} s")
+        status = {"refresh_started_at": started_at, "files_loaded": len(files), "failures_since_publish": 0}
+        tables = publish(self.warehouse, self.serving, status, self.include_message_facts)
+        timer.step("publish", started, f"{tables} tables -> {self.serving.name}")
+        print(f"  {'total':<10s} {timer.total():6.2f} s", flush=True)
+        record.update(status="published", published_at=status["published_at"], report_as_of=status.get("report_as_of"),
+                      window_end=status.get("window_end"), seconds=round(timer.total(), 3))
+        append_log(self.warehouse, record)
+        return 0
+
+    def _fail(self, record: dict[str, Any], failures: list[DbtFailure]) -> int:
+        first = failures[0]
+        more = f"; {len(failures) - 1} more failed node(s)" if len(failures) > 1 else ""
+        failure = f"{first.node}: {first.message}{more}"
+        failed_at = utc_now()
+        kept = publish_failure(self.serving, failed_at, failure)
+        print(f"refresh failed at {failure}; "
+              + ("previous publish kept, failure recorded in marts.publish_status" if kept else "nothing published yet"),
+              file=sys.stderr, flush=True)
+        record.update(status="failed", failed_at=failed_at, failed_node=first.node, reason=failure)
+        append_log(self.warehouse, record)
+        return 1
+
+
+def landed_files(folder: Path) -> list[Path]:
+    """Complete files in the landing folder: regular, not hidden, with a known suffix.
+    Writers land a file by writing it under a hidden or .tmp name, then renaming it."""
+    return sorted(
+        path for path in folder.iterdir()
+        if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in LANDING_SUFFIXES
+    )
+
+
+def move_to(path: Path, folder: Path) -> Path:
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    if target.exists():
+        target = folder / f"{path.stem}-{time.time_ns()}{path.suffix}"
+    return path.rename(target)
+
+
+def watch(refresher: Refresher, folder: Path, every: float, poll: float, max_refreshes: int | None) -> int:
+    """Refreshes whenever complete files land in `folder`, and at least every `every`
+    seconds without them (the live window moves with the clock: without new files, the
+    events of the last 2 minutes before a quiet period still become countable). A bad
+    file is moved to refused/ with its reason and the others still load; a failed
+    refresh is logged and the next one runs on schedule."""
+    stop = {"requested": False}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop["requested"] = True
+        print(f"signal {signum}: stopping after the current refresh", flush=True)
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"watching {folder} (refresh on new files, and every {every:g} s)", flush=True)
+    refreshes = 0
+    last_refresh = float("-inf")
+    # Events loaded by a refresh that started at t are at most as recent as t, so they are
+    # all countable (2 minutes old) by t + 2 min: a refresh is due then even if nothing
+    # lands, which keeps the delay after countable short at the end of a burst.
+    due: list[float] = []
+    while not stop["requested"] and (max_refreshes is None or refreshes < max_refreshes):
+        files = landed_files(folder)
+        now = time.monotonic()
+        if not files and now - last_refresh < every and not any(moment <= now for moment in due):
+            time.sleep(poll)
+            continue
+        last_refresh = now
+        due = [moment for moment in due if moment > now]
+        refreshes += 1
+        code = refresh_landed(refresher, folder, files)
+        if files and code in (0, 1):
+            due.append(now + COUNTABLE_AFTER_S)
+        if code not in (0, 1, 3):
+            print(f"refresh exited with code {code}; watching on", file=sys.stderr, flush=True)
     return 0
+
+
+def refresh_landed(refresher: Refresher, folder: Path, files: list[Path]) -> int:
+    """One watch-mode refresh: files refused by the loader (or whose name tells no table)
+    are moved aside one at a time and the rest retried; loaded files move to loaded/."""
+    while True:
+        try:
+            code = refresher.run(files, None)
+        except load_events.RefusedFile as refused:
+            bad = refused.path if refused.path in files else None
+            print(f"refused: {refused}", file=sys.stderr, flush=True)
+            if bad is None:
+                return 2
+            moved = move_to(bad, folder / "refused")
+            moved.with_name(moved.name + ".reason.txt").write_text(str(refused) + "\n")
+            append_log(refresher.warehouse, {"status": "refused", "refused_at": utc_now(), "file": str(bad), "moved_to": str(moved),
+                                             "reason": str(refused)})
+            files = [path for path in files if path != bad]
+            continue
+        if code != 3:
+            # Loaded (even when dbt then failed: the rows are in and are never loaded twice).
+            for path in files:
+                move_to(path, folder / "loaded")
+        return code
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path, help="new event files; the raw table is read from each name")
     parser.add_argument(
-        "--warehouse",
-        type=Path,
-        default=Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)),
+        "--warehouse", type=Path, default=settings.warehouse_path(),
         help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
     )
     parser.add_argument("--serving", type=Path, help="published file for BI (default: serving.duckdb beside the warehouse)")
-    parser.add_argument("--report-as-of", type=report_as_of_arg, help="UTC 'YYYY-MM-DD HH:MM:SS' (default: now)")
+    parser.add_argument("--report-as-of", type=report_as_of_arg,
+                        help="UTC 'YYYY-MM-DD HH:MM:SS' (default: the start of the dbt run; leave unset in a schedule)")
     parser.add_argument("--publish-only", action="store_true", help="skip loading and dbt; just publish the current marts")
     parser.add_argument(
         "--include-message-facts", action="store_true", help=f"also publish {MESSAGE_FACTS} (an analyst snapshot; grows with history)"
     )
+    parser.add_argument("--watch", type=Path, metavar="DIR",
+                        help="run as a service: load files as they land in DIR (write, then rename into DIR)")
+    parser.add_argument("--every", type=float, default=60.0,
+                        help="watch mode: refresh at least this often, in seconds, even when no file lands (default 60)")
+    parser.add_argument("--poll", type=float, default=1.0, help="watch mode: seconds between looks at DIR (default 1)")
+    parser.add_argument("--max-refreshes", type=int, help="watch mode: stop after this many refreshes (default: run until SIGTERM)")
     args = parser.parse_args(argv)
-    serving = args.serving or args.warehouse.with_name("serving.duckdb")
+    if args.watch and (args.files or args.publish_only or args.report_as_of):
+        parser.error("--watch takes no FILES, --publish-only or --report-as-of: it loads what lands and reports as of each run")
+    serving = (args.serving or settings.serving_path(args.warehouse)).resolve()
+    refresher = Refresher(args.warehouse.resolve(), serving, args.include_message_facts)
+    if args.watch:
+        return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes)
     try:
-        return refresh(args.warehouse.resolve(), serving.resolve(), args.files, args.report_as_of, args.publish_only, args.include_message_facts)
+        return refresher.run(args.files, args.report_as_of, args.publish_only)
     except load_events.RefusedFile as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)
         return 2

@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -167,14 +168,224 @@ def run_size(events: int, work: Path, repeats: int) -> dict[str, float | int | s
     return result
 
 
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def history_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[Path, datetime]:
+    """N generated events placed so that their busiest arrivals end now (the 90th
+    percentile of arrival times, as in the build benchmark); later arrivals are dropped."""
+    probe = work / "probe"
+    timed([PYTHON, "scripts/generate_events.py", "--events", "20000", "--out", str(probe)], env)
+    con = duckdb.connect()
+    offset = con.execute(
+        "select quantile_disc(try_cast(ingested_at as timestamp), 0.9) - timestamp '2026-11-01 00:00:00' "
+        f"from read_parquet('{probe}/message_feedback_events.parquet')"
+    ).fetchone()[0]
+    now = utc_now().replace(microsecond=0)
+    generated, history = work / "generated", work / "history"
+    start = (now - offset).strftime("%Y-%m-%d %H:%M:%S")
+    timed([PYTHON, "scripts/generate_events.py", "--events", str(events), "--start", start, "--out", str(generated)], env)
+    history.mkdir()
+    for table in TABLES:
+        source = f"read_parquet('{generated}/{table}.parquet')"
+        arrival = "coalesce(try_cast(ingested_at as timestamp), timestamp '1970-01-01')"
+        keep = "true" if table == "campaigns" else f"{arrival} <= '{now}'"
+        con.execute(f"copy (select * from {source} where {keep}) to '{history}/{table}.parquet' (format parquet)")
+    con.close()
+    return history, now
+
+
+SOAK_CAMPAIGN = "soak_campaign"
+
+
+def land_tick(con: duckdb.DuckDBPyConnection, landing: Path, tick: int, events: int) -> list[Path]:
+    """Writes one tick's events (sent + delivered per new message, an open for one in ten)
+    with event times spread over the second before landing, each file written under a
+    hidden name and renamed into the landing folder (the landing protocol)."""
+    landed_at = utc_now()
+    messages = max(1, round(events / 2.1))
+    ts = f"timestamp '{landed_at}' - to_microseconds(cast(range * 1000000 / {messages} as bigint))"
+    common = (f"'{SOAK_CAMPAIGN}' as campaign_id, 'soak_x1' as execution_id, 'soak_{tick}_' || range as message_id, "
+              f"'soak_p' || (range % 5000) as profile_id, 'email' as channel")
+    text = "strftime({ts}, '%Y-%m-%d %H:%M:%S.%f')"
+    queries = {
+        "message_feedback_events": (
+            f"select 'soak_{tick}_' || range || '_' || status as event_id, {text.format(ts=ts)} as event_ts, {common}, "
+            f"status from range({messages}) cross join (values ('sent'), ('delivered')) as statuses (status)"
+        ),
+        "message_tracking_events": (
+            f"select 'soak_{tick}_' || range || '_open' as event_id, {text.format(ts=ts)} as event_ts, {common}, "
+            f"'open' as interaction from range({messages}) where range % 10 = 0"
+        ),
+    }
+    paths = []
+    for table, query in queries.items():
+        hidden = landing / f".{table}-soak-{tick:06d}.parquet"
+        final = landing / f"{table}-soak-{tick:06d}.parquet"
+        con.execute(f"copy ({query}) to '{hidden}' (format parquet)")
+        os.replace(hidden, final)
+        con.execute(
+            f"insert into soak_events select '{final}', try_cast(event_ts as timestamp), timestamp '{utc_now()}' "
+            f"from read_parquet('{final}')"
+        )
+        paths.append(final)
+    return paths
+
+
+def poll_publishes(serving: Path, seen: list[tuple], stop: threading.Event) -> None:
+    """Records every publish a reader sees: its status row and the soak events it counts."""
+    last = None
+    while not stop.is_set():
+        try:
+            con = duckdb.connect(str(serving), read_only=True)
+            try:
+                status = con.execute("select published_at, window_start, window_end from marts.publish_status").fetchone()
+                if status != last:
+                    counted = con.execute(
+                        "select coalesce(sum(sent + delivered + opens), 0) from marts.live_delivery_statistics "
+                        "where campaign_id = ?", [SOAK_CAMPAIGN]).fetchone()[0]
+                    seen.append((*status, int(counted), utc_now()))
+                    last = status
+            finally:
+                con.close()
+        except duckdb.Error:
+            pass  # not published yet
+        stop.wait(0.25)
+
+
+def soak(events: int, minutes: float, rate: int, work: Path, every: float) -> dict[str, object]:
+    """Sustained load: history of `events` ending now, then files landing every second at
+    `rate` events/s for `minutes`, picked up by `refresh.py --watch`. Per event: the delay
+    from the moment it becomes countable (landed, and 2 minutes old: the live window ends
+    2 minutes before the report instant) to the publish that counts it, and from landing."""
+    env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    warehouse = work / "warehouse.duckdb"
+    env["WAREHOUSE_PATH"] = str(warehouse)
+    history, _ = history_ending_now(events, work, env)
+    for table in TABLES:
+        timed([PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(history / f"{table}.parquet")], env)
+    build_s = timed([DBT, "build", "--full-refresh", "--exclude", "tag:golden"], env)
+    print(f"  history of {events:,} events loaded and built ({build_s:.0f} s); starting the watcher", flush=True)
+    landing, serving = work / "landing", warehouse.with_name("serving.duckdb")
+    landing.mkdir()
+    watcher_log = (work / "watcher.log").open("w")
+    watcher = subprocess.Popen(
+        [PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--watch", str(landing), "--every", str(every)],
+        cwd=REPO, env=env, stdout=watcher_log, stderr=subprocess.STDOUT)
+    seen: list[tuple] = []
+    stop = threading.Event()
+    poller = threading.Thread(target=poll_publishes, args=(serving, seen, stop), daemon=True)
+    poller.start()
+    try:
+        while not seen:  # the first publish (dbt parses the project once)
+            if watcher.poll() is not None:
+                raise SystemExit(f"the watcher exited ({watcher.returncode}); see {work / 'watcher.log'}")
+            time.sleep(0.5)
+        con = duckdb.connect()
+        con.execute("create table soak_events (file varchar, event_ts timestamp, landed_at timestamp)")
+        started, tick = time.monotonic(), 0
+        while time.monotonic() - started < minutes * 60:
+            tick += 1
+            land_tick(con, landing, tick, rate)
+            time.sleep(max(0.0, started + tick - time.monotonic()))
+        last_event = con.execute("select max(event_ts) from soak_events").fetchone()[0]
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not (seen and seen[-1][2] >= last_event):
+            time.sleep(1)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=300)
+        stop.set()
+        poller.join()
+        watcher_log.close()
+    return soak_delays(con, warehouse, seen, tick, rate, minutes, events)
+
+
+def soak_delays(con: duckdb.DuckDBPyConnection, warehouse: Path, seen: list[tuple], ticks: int, rate: int,
+                minutes: float, events: int) -> dict[str, object]:
+    """Per-event delays from the refresh log (which run loaded each file, each publish's
+    window), checked against what the reader actually saw in each publish."""
+    log = [json.loads(line) for line in warehouse.with_name(warehouse.stem + ".refresh-log.jsonl").read_text().splitlines()]
+    con.execute("create table runs (idx int, status varchar, published_at timestamp, window_end timestamp, seconds double)")
+    con.execute("create table file_runs (file varchar, idx int)")
+    for idx, entry in enumerate(log):
+        con.execute("insert into runs values (?, ?, ?, ?, ?)",
+                    [idx, entry["status"], entry.get("published_at"), entry.get("window_end"), entry.get("seconds")])
+        if entry.get("files"):
+            con.executemany("insert into file_runs values (?, ?)", [[file, idx] for file in entry["files"]])
+    con.execute("""
+        create table soak_counted as
+        select
+            events.*,
+            (
+                select min(runs.published_at) from runs
+                where runs.status = 'published' and runs.idx >= file_runs.idx and runs.window_end >= events.event_ts
+            ) as counted_at
+        from soak_events as events
+        inner join file_runs using (file)
+    """)
+    landed = con.execute("select count(*) from soak_events").fetchone()[0]
+    counted = con.execute("select count(counted_at) from soak_counted").fetchone()[0]
+    delays = con.execute("""
+        select
+            quantile_cont(epoch(counted_at - greatest(landed_at, event_ts + interval 2 minute)), [0.5, 0.95]),
+            max(epoch(counted_at - greatest(landed_at, event_ts + interval 2 minute))),
+            quantile_cont(epoch(counted_at - landed_at), [0.5, 0.95]),
+            max(epoch(counted_at - landed_at))
+        from soak_counted
+    """).fetchone()
+    # What a reader saw must be exactly the events the log says each publish counted.
+    mismatches = 0
+    for published_at, window_start, window_end, observed, _ in seen:
+        expected = con.execute(
+            "select count(*) from soak_counted where counted_at <= ? and event_ts > ? and event_ts <= ?",
+            [published_at, window_start, window_end]).fetchone()[0]
+        mismatches += expected != observed
+    refresh_seconds = con.execute(
+        "select median(seconds), max(seconds), count(*) filter (status = 'published'), count(*) filter (status = 'failed') "
+        "from runs").fetchone()
+    return {
+        "history_events": events, "minutes": minutes, "rate_events_per_s": rate, "files_landed": ticks * 2,
+        "events_landed": landed, "events_counted": counted, "events_never_counted": landed - counted,
+        "publishes": refresh_seconds[2], "failed_refreshes": refresh_seconds[3],
+        "refresh_median_s": refresh_seconds[0], "refresh_max_s": refresh_seconds[1],
+        "after_countable_p50_s": delays[0][0], "after_countable_p95_s": delays[0][1], "after_countable_max_s": delays[1],
+        "landing_to_counted_p50_s": delays[2][0], "landing_to_counted_p95_s": delays[2][1], "landing_to_counted_max_s": delays[3],
+        "publishes_seen_by_reader": len(seen), "reader_mismatches": mismatches,
+    }
+
+
+def positive_events(text: str) -> int:
+    value = int(text)
+    if value < 10_000:
+        raise argparse.ArgumentTypeError(f"expected at least 10000 events (N/10 is run too), got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000, help="history size N (N/10 is run too)")
+    parser.add_argument("--events", type=positive_events, default=1_000_000, help="history size N (N/10 is run too)")
     parser.add_argument("--repeats", type=int, default=20, help="runs of each widget query")
     parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
     parser.add_argument("--json", type=Path, help="also write the JSON here")
+    parser.add_argument("--soak", type=float, metavar="MINUTES",
+                        help="instead: land files for MINUTES on top of --events of history, refreshed by refresh.py --watch")
+    parser.add_argument("--rate", type=int, default=2000, help="soak: events landed per second (default 2000)")
+    parser.add_argument("--every", type=float, default=60.0, help="soak: the watcher's --every (default 60)")
     args = parser.parse_args(argv)
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
+    if args.soak:
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+            result = soak(args.events, args.soak, args.rate, work / f"soak-{int(time.time())}", args.every)
+        finally:
+            if args.work_dir is None:
+                shutil.rmtree(work, ignore_errors=True)
+        print(json.dumps(result, indent=2, default=str))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2, default=str))
+        return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
     results = []
     try:
         for size in (args.events // 10, args.events):

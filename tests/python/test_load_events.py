@@ -69,8 +69,12 @@ def test_columns_that_do_not_fit_are_refused_and_nothing_loads(
     assert code == 2
     error = capsys.readouterr().err
     assert str(bad.resolve()) in error and expected_message in error
-    # One invocation is one transaction: the good file did not land either.
-    assert rows(warehouse, "select count(*) from raw.message_feedback_events") == [(0,)]
+    # One invocation is one transaction: the good file did not land either; every file is
+    # checked before the warehouse is opened, so a new warehouse is not even created.
+    assert not warehouse.exists()
+    assert load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(good)]) == 0
+    assert load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(good), str(bad)]) == 2
+    assert rows(warehouse, "select count(*) from raw.message_feedback_events") == [(1,)]
 
 
 def test_parquet_and_ndjson_load_with_typed_timestamps(tmp_path: Path, warehouse: Path) -> None:

@@ -1,4 +1,6 @@
-{#- The value of `value_column` on the row with the greatest `order_column` in a group. -#}
+{#- The value of `value_column` on the row with the greatest `order_column` in a group,
+    even when that value is null (the value "of the last event", not the last non-null
+    value); rows whose order is null are ignored. -#}
 {% macro arg_max(value_column, order_column) -%}
     {{ return(adapter.dispatch('arg_max')(value_column, order_column)) }}
 {%- endmacro %}
@@ -8,7 +10,7 @@
 {%- endmacro %}
 
 {% macro duckdb__arg_max(value_column, order_column) -%}
-    arg_max({{ value_column }}, {{ order_column }})
+    arg_max_null({{ value_column }}, {{ order_column }})
 {%- endmacro %}
 
 {% macro spark__arg_max(value_column, order_column) -%}

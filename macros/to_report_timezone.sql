@@ -1,12 +1,18 @@
 {#- A UTC timestamp as wall-clock time in var report_timezone (validated). -#}
 {% macro to_report_timezone(column) -%}
-    {{ return(adapter.dispatch('to_report_timezone')(column, report_timezone())) }}
+    {{ to_timezone(column, "'" ~ report_timezone() ~ "'") }}
 {%- endmacro %}
 
-{% macro default__to_report_timezone(column, tz) -%}
-    (({{ column }} at time zone 'UTC') at time zone '{{ tz }}')
+{#- A UTC timestamp as wall-clock time in the zone `timezone_sql` (a SQL expression: a
+    validated literal, or a table function's parameter). -#}
+{% macro to_timezone(column, timezone_sql) -%}
+    {{ return(adapter.dispatch('to_timezone')(column, timezone_sql)) }}
 {%- endmacro %}
 
-{% macro spark__to_report_timezone(column, tz) -%}
-    from_utc_timestamp({{ column }}, '{{ tz }}')
+{% macro default__to_timezone(column, timezone_sql) -%}
+    (({{ column }} at time zone 'UTC') at time zone {{ timezone_sql }})
+{%- endmacro %}
+
+{% macro spark__to_timezone(column, timezone_sql) -%}
+    from_utc_timestamp({{ column }}, {{ timezone_sql }})
 {%- endmacro %}

@@ -29,7 +29,8 @@ failures as (
         coalesce(reason_codes.reason_label, feedback.reason) as reason_label,
         coalesce(reason_codes.reason_category, 'other') as reason_category,
         feedback.recipient_domain,
-        feedback.event_ts
+        feedback.event_ts,
+        feedback._loaded_at
     from feedback
     left join reason_codes
         on feedback.reason = reason_codes.reason_code

@@ -1,14 +1,28 @@
--- A table: every windowed mart reads it, so the window is aggregated once per run.
+-- A table: every live mart reads it, so the window is aggregated once per run.
 {{ config(materialized='table') }}
 
--- One row per message with at least one valid event in the live window
--- (report_as_of - 24 h < event_ts <= report_as_of - 2 min), aggregated from those
--- events only: the input of every live delivery-grain mart.
+-- One row per message (campaign x execution x channel x message_id) with at least one
+-- valid event in the live window (report_as_of - 24 h < event_ts <= report_as_of - 2 min):
+-- message_activity_columns aggregated from those events only (exact to the microsecond at
+-- both edges), with the message's attributes (profile, address, domain, platform) over all
+-- history, as the period window's rows have them.
+{%- set attributes = ['profile_id', 'recipient_address_hash', 'recipient_domain', 'platform'] %}
+
 with
 
 events as (
     select * from {{ ref('int_events_unioned') }}
-    where {{ in_live_window('event_ts') }}
+    where {{ window_contains(live_report_window(), 'event_ts') }}
+),
+
+message_attributes as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        {{ attributes | join(',\n        ') }}
+    from {{ ref('fct_messages') }}
 ),
 
 messages_aggregated as (
@@ -17,9 +31,31 @@ messages_aggregated as (
         execution_id,
         channel,
         message_id,
-        {{ message_metric_aggregates() }}
+        {{ message_event_aggregates() }}
     from events
     group by campaign_id, execution_id, channel, message_id
+),
+
+final as (
+    select
+        messages_aggregated.campaign_id,
+        messages_aggregated.execution_id,
+        messages_aggregated.channel,
+        messages_aggregated.message_id,
+        {%- for column in message_activity_columns() %}
+        {%- if column in attributes %}
+        message_attributes.{{ column }}{% if not loop.last %},{% endif %}
+        {%- else %}
+        messages_aggregated.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endif %}
+        {%- endfor %}
+    from messages_aggregated
+    left join message_attributes
+        on
+            messages_aggregated.campaign_id = message_attributes.campaign_id
+            and messages_aggregated.execution_id = message_attributes.execution_id
+            and messages_aggregated.channel = message_attributes.channel
+            and messages_aggregated.message_id = message_attributes.message_id
 )
 
-select * from messages_aggregated
+select * from final

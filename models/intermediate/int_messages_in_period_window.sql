@@ -1,46 +1,13 @@
--- A table: every windowed mart reads it, so the window is aggregated once per run.
+-- A table: every static period mart reads it, so the window is rolled up once per build.
 {{ config(materialized='table') }}
--- Both inputs declared whatever the vars, so the DAG does not depend on them:
--- depends_on: {{ ref('fct_messages') }}, {{ ref('int_events_unioned') }}
 
--- One row per message with at least one valid event in the period window
--- (period_start <= event_ts < period_end), aggregated from those events only.
-{%- if period_is_unbounded() %}
--- No period var set: the window is all history, whose per-message aggregates fct_messages
--- already holds (same macro, same events), so they are read instead of recomputed.
+-- One row per message with at least one valid event in the period window of the vars
+-- period_start and period_end (whole UTC hours; unset = unbounded): its hours in the
+-- window (fct_message_hours) rolled up, exactly as period_*_between roll them up.
 with
 
 messages as (
-    select * from {{ ref('fct_messages') }}
-),
-
-messages_aggregated as (
-    select
-        campaign_id,
-        execution_id,
-        channel,
-        message_id,
-        {{ message_metric_columns() | join(',\n        ') }}
-    from messages
+    select * from {{ window_input(period_vars_window(messages_model=none), 'messages') }} as messages_in_window
 )
-{%- else %}
-with
 
-events as (
-    select * from {{ ref('int_events_unioned') }}
-    where {{ in_period_window('event_ts') }}
-),
-
-messages_aggregated as (
-    select
-        campaign_id,
-        execution_id,
-        channel,
-        message_id,
-        {{ message_metric_aggregates() }}
-    from events
-    group by campaign_id, execution_id, channel, message_id
-)
-{%- endif %}
-
-select * from messages_aggregated
+select * from messages

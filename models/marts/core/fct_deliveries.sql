@@ -13,7 +13,7 @@ all_messages as (
 ),
 
 first_hard_bounces as (
-    select * from {{ ref('int_recipients_first_hard_bounced') }}
+    select * from {{ ref('fct_recipient_quarantines') }}
 ),
 
 {% if is_incremental() -%}
@@ -92,7 +92,44 @@ messages as (
 ),
 {% endif %}
 
-{{ delivery_rollup_ctes('messages', 'first_hard_bounces') }}
+deliveries_aggregated as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        {{ delivery_metric_aggregates() }}
+    from messages
+    group by campaign_id, execution_id, channel
+),
+
+quarantines_counted as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        count(*) as new_quarantines
+    from first_hard_bounces
+    group by campaign_id, execution_id, channel
+),
+
+deliveries_joined as (
+    select
+        deliveries_aggregated.*,
+        coalesce(quarantines_counted.new_quarantines, 0) as new_quarantines
+    from deliveries_aggregated
+    left join quarantines_counted
+        on
+            deliveries_aggregated.campaign_id = quarantines_counted.campaign_id
+            and deliveries_aggregated.execution_id = quarantines_counted.execution_id
+            and deliveries_aggregated.channel = quarantines_counted.channel
+),
+
+deliveries_derived as (
+    select
+        *,
+        {{ delivery_derived_metrics() }}
+    from deliveries_joined
+),
 
 final as (
     select

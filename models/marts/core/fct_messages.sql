@@ -1,6 +1,5 @@
--- One row per message: campaign x execution x channel x message_id.
-{%- set precedence = feedback_status_precedence() %}
-
+-- One row per message: campaign x execution x channel x message_id, over all history,
+-- rolled up from its hours (fct_message_hours), so history and any window count alike.
 {{ config(
     materialized='incremental',
     unique_key='message_key',
@@ -10,65 +9,45 @@
 
 with
 
-events as (
-    select * from {{ ref('int_events_unioned') }}
+message_hours as (
+    select * from {{ ref('fct_message_hours') }}
 ),
 
 {% if is_incremental() -%}
--- Its own import, filtered at the scan: referencing `events` twice would make the engine
--- materialise every event of history before filtering.
-new_events as (
-    select
-        campaign_id,
-        execution_id,
-        channel,
-        message_id
-    from {{ ref('int_events_unioned') }}
+-- Messages whose hours were re-derived since the last run: the hour holding a new event
+-- carries its load time. Its own import, filtered at the scan.
+touched_messages as (
+    select distinct message_key
+    from {{ ref('fct_message_hours') }}
     where
-        _loaded_at > (
-            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+        last_loaded_at > (
+            select coalesce(max(processed.last_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
             from {{ this }} as processed
         )
 ),
 
--- Every message with an event loaded since the last run (minus an optional lookback) is
--- re-derived from all of its events, whenever they happened: a bounce or an open that
--- arrives days late updates exactly the message it belongs to.
-touched_messages as (
-    select distinct
-        campaign_id,
-        execution_id,
-        channel,
-        message_id
-    from new_events
-),
-
-events_to_aggregate as (
-    select events.*
-    from events
+hours_to_roll_up as (
+    select message_hours.*
+    from message_hours
     inner join touched_messages
-        on
-            events.campaign_id = touched_messages.campaign_id
-            and events.execution_id = touched_messages.execution_id
-            and events.channel = touched_messages.channel
-            and events.message_id = touched_messages.message_id
+        on message_hours.message_key = touched_messages.message_key
 ),
 {% else %}
-events_to_aggregate as (
-    select * from events
+hours_to_roll_up as (
+    select * from message_hours
 ),
 {% endif %}
 
-messages_aggregated as (
+messages_rolled_up as (
     select
+        message_key,
         campaign_id,
         execution_id,
         channel,
         message_id,
-        {{ message_metric_aggregates() }},
-        {{ message_state_aggregates() }}
-    from events_to_aggregate
-    group by campaign_id, execution_id, channel, message_id
+        {{ message_activity_rollup() }}
+    from hours_to_roll_up
+    group by message_key, campaign_id, execution_id, channel, message_id
 ),
 
 messages_classified as (
@@ -81,19 +60,19 @@ messages_classified as (
         end as processing_outcome,
         case
             when sent = 0 and (errors > 0 or excluded > 0) then 'not_sent'
-            when mod(last_post_send_key, 10) = {{ precedence['bounce'] }} then 'bounced'
-            when mod(last_post_send_key, 10) = {{ precedence['delivered'] }} then 'delivered'
-            when mod(last_post_send_key, 10) = {{ precedence['retry'] }} then 'in_retry'
+            when last_post_send_status = 'bounce' then 'bounced'
+            when last_post_send_status = 'delivered' then 'delivered'
+            when last_post_send_status = 'retry' then 'in_retry'
             else 'no_feedback_yet'
         end as delivery_status,
-        coalesce(mod(last_feedback_key, 10) = {{ precedence['retry'] }}, false) as is_in_retry_queue
-    from messages_aggregated
+        coalesce(last_feedback_status = 'retry', false) as is_in_retry_queue
+    from messages_rolled_up
 ),
 
 final as (
     select
         -- ids
-        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "message_id"])) }} as message_key,
+        message_key,
         campaign_id,
         execution_id,
         channel,
@@ -109,7 +88,8 @@ final as (
         case when delivery_status in ('bounced', 'in_retry', 'not_sent') then last_failure_type end as failure_type,
         case when delivery_status in ('bounced', 'in_retry', 'not_sent') then last_failure_reason end as failure_reason,
         is_in_retry_queue,
-        last_feedback_key,
+        last_feedback_status,
+        last_feedback_at,
         last_loaded_at,
         -- counts
         {% for metric in event_count_metrics() -%}

@@ -1,6 +1,6 @@
 -- One row per recipient address (hashed) that ever hard-bounced: its first-ever hard
--- bounce (earliest event_ts, then smallest event_id), i.e. when it entered quarantine.
--- new_quarantines counts these rows per delivery.
+-- bounce (earliest event_ts, then smallest event_id), i.e. when and in which delivery it
+-- entered quarantine. new_quarantines counts these rows per delivery and window.
 with
 
 feedback as (
@@ -24,7 +24,7 @@ hard_bounces_ranked as (
         and recipient_address_hash is not null
 ),
 
-first_hard_bounces as (
+final as (
     select
         recipient_address_hash,
         campaign_id,
@@ -37,4 +37,4 @@ first_hard_bounces as (
     where bounce_number = 1
 )
 
-select * from first_hard_bounces
+select * from final

@@ -1,0 +1,73 @@
+{#- The single list of the reports' metrics: what each counts, declared once as data.
+    Every aggregate of the project (message hours, windows, deliveries, campaign tabs,
+    breakdowns) and every report's column list is generated from it, so a metric cannot
+    drift between marts. Definitions in words: models/_docs.md, one doc block per name.
+
+    kind:
+    * event: events of a source and type (optionally a failure_type) counted; `first_at`
+      names the message-level "first time" column kept for it.
+    * message: messages of the window (rows of message_activity_columns) meeting
+      `condition`, i.e. distinct messages.
+    * profile: distinct `column` values over the window's messages.
+    * derived: an expression over a delivery's other metrics.
+    * address: distinct recipient addresses (new_quarantines: first-ever hard bounces in the
+      window), counted from fct_recipient_quarantines by the report queries.
+    `report`: part of the delivery statistics every delivery-grain mart shows (in this
+    order); `breakdown`: also shown per domain and per platform. -#}
+{% macro report_metrics() -%}
+    {{ return([
+        {'name': 'messages', 'kind': 'message', 'condition': 'true', 'report': true, 'breakdown': true},
+        {'name': 'audience', 'kind': 'profile', 'column': 'targeted_profile_id', 'report': true, 'breakdown': true},
+        {'name': 'targeted', 'kind': 'derived', 'expression': 'excluded + errors + sent', 'report': true, 'breakdown': true},
+        {'name': 'excluded', 'kind': 'event', 'source': 'feedback', 'event_type': 'excluded', 'report': true, 'breakdown': true},
+        {'name': 'errors', 'kind': 'event', 'source': 'feedback', 'event_type': 'error', 'report': true, 'breakdown': true},
+        {'name': 'sent', 'kind': 'event', 'source': 'feedback', 'event_type': 'sent', 'first_at': 'first_sent_at', 'report': true, 'breakdown': true},
+        {'name': 'delivered', 'kind': 'event', 'source': 'feedback', 'event_type': 'delivered', 'first_at': 'first_delivered_at', 'report': true, 'breakdown': true},
+        {'name': 'bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'first_at': 'first_bounce_at', 'report': true, 'breakdown': true},
+        {'name': 'hard_bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'failure_type': 'hard', 'report': true, 'breakdown': true},
+        {'name': 'soft_bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'failure_type': 'soft', 'report': true, 'breakdown': true},
+        {'name': 'ignored_bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'failure_type': 'ignored', 'report': true, 'breakdown': true},
+        {'name': 'retry_events', 'kind': 'event', 'source': 'feedback', 'event_type': 'retry', 'first_at': 'first_retry_at'},
+        {'name': 'retries', 'kind': 'message', 'condition': "last_feedback_status = 'retry'", 'report': true, 'breakdown': true},
+        {'name': 'opens', 'kind': 'event', 'source': 'tracking', 'event_type': 'open', 'first_at': 'first_open_at', 'report': true, 'breakdown': true},
+        {'name': 'unique_opens', 'kind': 'message', 'condition': 'opens > 0', 'report': true, 'breakdown': true},
+        {'name': 'estimated_unique_opens', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true},
+        {'name': 'unique_clicks', 'kind': 'message', 'condition': 'clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'unsubscriptions', 'kind': 'event', 'source': 'tracking', 'event_type': 'unsubscribe', 'first_at': 'first_unsubscribe_at', 'report': true, 'breakdown': true},
+        {'name': 'spam_complaints', 'kind': 'event', 'source': 'tracking', 'event_type': 'spam_complaint', 'first_at': 'first_spam_complaint_at', 'report': true, 'breakdown': true},
+        {'name': 'mirror_page_views', 'kind': 'event', 'source': 'tracking', 'event_type': 'mirror_page', 'first_at': 'first_mirror_page_at', 'report': true},
+        {'name': 'forwards', 'kind': 'event', 'source': 'tracking', 'event_type': 'forward', 'first_at': 'first_forward_at', 'report': true},
+        {'name': 'impressions', 'kind': 'event', 'source': 'tracking', 'event_type': 'impression', 'first_at': 'first_impression_at', 'report': true, 'breakdown': true},
+        {'name': 'unique_impressions', 'kind': 'message', 'condition': 'impressions > 0', 'report': true, 'breakdown': true},
+        {'name': 'dismissals', 'kind': 'event', 'source': 'tracking', 'event_type': 'dismiss', 'first_at': 'first_dismiss_at', 'report': true},
+        {'name': 'other_interactions', 'kind': 'event', 'source': 'tracking', 'event_type': 'interaction', 'first_at': 'first_interaction_at', 'report': true},
+        {'name': 'interactions', 'kind': 'derived', 'expression': "case when channel in ('inapp', 'web') then clicks + dismissals + other_interactions else 0 end", 'report': true, 'breakdown': true},
+        {'name': 'actions', 'kind': 'event', 'source': 'tracking', 'event_type': 'action', 'first_at': 'first_action_at', 'report': true, 'breakdown': true},
+        {'name': 'engagements', 'kind': 'derived', 'expression': 'opens + actions', 'report': true, 'breakdown': true},
+        {'name': 'offers_sent', 'kind': 'event', 'source': 'proposition', 'event_type': 'proposition', 'report': true},
+        {'name': 'new_quarantines', 'kind': 'address', 'report': true},
+    ]) }}
+{%- endmacro %}
+
+{#- The metrics of one kind, in list order. -#}
+{% macro report_metrics_of_kind(kind) -%}
+    {{ return(report_metrics() | selectattr('kind', 'equalto', kind) | list) }}
+{%- endmacro %}
+
+{#- The event-count metrics: what message hours and windows count from events. -#}
+{% macro event_count_metrics() -%}
+    {{ return(report_metrics_of_kind('event')) }}
+{%- endmacro %}
+
+{#- The contract's rates, numerator over denominator, null where the denominator is 0. -#}
+{% macro report_rates() -%}
+    {{ return([
+        {'name': 'delivered_rate', 'numerator': 'delivered', 'denominator': 'sent'},
+        {'name': 'bounce_rate', 'numerator': 'bounces', 'denominator': 'sent'},
+        {'name': 'open_rate', 'numerator': 'unique_opens', 'denominator': 'delivered'},
+        {'name': 'click_rate', 'numerator': 'unique_clicks', 'denominator': 'delivered'},
+        {'name': 'reactivity', 'numerator': 'unique_clicks', 'denominator': 'estimated_unique_opens'},
+        {'name': 'raw_reactivity', 'numerator': 'unique_clicks', 'denominator': 'unique_opens'},
+    ]) }}
+{%- endmacro %}

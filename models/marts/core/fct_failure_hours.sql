@@ -1,0 +1,84 @@
+-- One row per delivery x UTC hour x reason kind x failure type x reason code x recipient
+-- domain with exclusion, error or bounce events: how many. The grain behind the reason
+-- breakdowns and non-deliverables of any period (period_non_deliverables_between).
+-- Incremental: a delivery-hour with a newly loaded failure is re-counted whole.
+{{ config(
+    materialized='incremental',
+    unique_key='delivery_hour_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    tags=['serving'],
+) }}
+
+with
+
+failures as (
+    select * from {{ ref('int_failure_events') }}
+),
+
+{% if is_incremental() -%}
+-- Its own import, filtered at the scan (see fct_message_hours).
+new_failures as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour
+    from {{ ref('int_failure_events') }}
+    where _loaded_at > (select coalesce(max(processed.last_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }} as processed)
+),
+
+touched_delivery_hours as (
+    select distinct
+        campaign_id,
+        execution_id,
+        channel,
+        activity_hour
+    from new_failures
+),
+
+failures_to_count as (
+    select failures.*
+    from failures
+    inner join touched_delivery_hours
+        on
+            failures.campaign_id = touched_delivery_hours.campaign_id
+            and failures.execution_id = touched_delivery_hours.execution_id
+            and failures.channel = touched_delivery_hours.channel
+            and {{ dbt.date_trunc('hour', 'failures.event_ts') }} = touched_delivery_hours.activity_hour
+),
+{% else %}
+failures_to_count as (
+    select * from failures
+),
+{% endif %}
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "cast(" ~ dbt.date_trunc('hour', 'event_ts') ~ " as " ~ dbt.type_string() ~ ")"])) }}
+            as delivery_hour_key,
+        campaign_id,
+        execution_id,
+        channel,
+        {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
+        reason_kind,
+        failure_type,
+        reason,
+        recipient_domain,
+        min(reason_label) as reason_label,
+        min(reason_category) as reason_category,
+        count(*) as events,
+        max(_loaded_at) as last_loaded_at
+    from failures_to_count
+    group by
+        campaign_id,
+        execution_id,
+        channel,
+        {{ dbt.date_trunc('hour', 'event_ts') }},
+        reason_kind,
+        failure_type,
+        reason,
+        recipient_domain
+)
+
+select * from final

@@ -1,0 +1,84 @@
+-- One row per message x clicked URL x UTC hour with clicks: how many. The grain behind the
+-- top links of any period (period_top_links_between): distinct clickers of a link are
+-- distinct messages over the whole range. A click without a URL counts as 'unknown'.
+-- Incremental: a message-hour with a newly loaded click is re-counted whole.
+{{ config(
+    materialized='incremental',
+    unique_key='message_hour_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+    tags=['serving'],
+) }}
+
+with
+
+clicks as (
+    select * from {{ ref('int_events_unioned') }}
+    where event_source = 'tracking' and event_type = 'click'
+),
+
+{% if is_incremental() -%}
+new_clicks as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour
+    from {{ ref('int_events_unioned') }}
+    where
+        event_source = 'tracking'
+        and event_type = 'click'
+        and _loaded_at > (select coalesce(max(processed.last_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }} as processed)
+),
+
+touched_message_hours as (
+    select distinct
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        activity_hour
+    from new_clicks
+),
+
+clicks_to_count as (
+    select clicks.*
+    from clicks
+    inner join touched_message_hours
+        on
+            clicks.campaign_id = touched_message_hours.campaign_id
+            and clicks.execution_id = touched_message_hours.execution_id
+            and clicks.channel = touched_message_hours.channel
+            and clicks.message_id = touched_message_hours.message_id
+            and {{ dbt.date_trunc('hour', 'clicks.event_ts') }} = touched_message_hours.activity_hour
+),
+{% else %}
+clicks_to_count as (
+    select * from clicks
+),
+{% endif %}
+
+final as (
+    select
+        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "message_id", "'|'", "cast(" ~ dbt.date_trunc('hour', 'event_ts') ~ " as " ~ dbt.type_string() ~ ")"])) }}
+            as message_hour_key,
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        coalesce(url, 'unknown') as url,
+        {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
+        count(*) as clicks,
+        max(_loaded_at) as last_loaded_at
+    from clicks_to_count
+    group by
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        coalesce(url, 'unknown'),
+        {{ dbt.date_trunc('hour', 'event_ts') }}
+)
+
+select * from final

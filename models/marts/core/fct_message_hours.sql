@@ -1,0 +1,99 @@
+-- One row per message x UTC clock hour in which it has at least one valid event: what the
+-- message did in that hour (message_activity_columns). The grain behind any-period reports
+-- (period_*_between): a range of whole hours rolls these rows up per message, so unique
+-- counts stay distinct messages over the whole range. An hour row is small (a message has
+-- about two active hours), and late events touch few of them.
+{%- set attributes = ['profile_id', 'recipient_address_hash', 'recipient_domain', 'platform'] %}
+{{ config(
+    materialized='incremental',
+    unique_key='message_key',
+    incremental_strategy='delete+insert',
+    on_schema_change='fail',
+) }}
+
+with
+
+events as (
+    select * from {{ ref('int_events_unioned') }}
+),
+
+{% if is_incremental() -%}
+-- Its own import, filtered at the scan: referencing `events` twice would make the engine
+-- materialise every event of history before filtering.
+new_events as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id
+    from {{ ref('int_events_unioned') }}
+    where
+        _loaded_at > (
+            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
+            from {{ this }} as processed
+        )
+),
+
+-- Every message with an event loaded since the last run (minus an optional lookback) is
+-- re-derived from all of its events, whenever they happened: a bounce or an open that
+-- arrives days late updates exactly the message it belongs to (all its hours, since the
+-- message's attributes are on every hour row).
+touched_messages as (
+    select distinct
+        campaign_id,
+        execution_id,
+        channel,
+        message_id
+    from new_events
+),
+
+events_to_aggregate as (
+    select events.*
+    from events
+    inner join touched_messages
+        on
+            events.campaign_id = touched_messages.campaign_id
+            and events.execution_id = touched_messages.execution_id
+            and events.channel = touched_messages.channel
+            and events.message_id = touched_messages.message_id
+),
+{% else %}
+events_to_aggregate as (
+    select * from events
+),
+{% endif %}
+
+message_hours_aggregated as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
+        {{ message_event_aggregates() }}
+    from events_to_aggregate
+    group by campaign_id, execution_id, channel, message_id, {{ dbt.date_trunc('hour', 'event_ts') }}
+),
+
+-- The message's attributes over all its hours (its profile, address, domain, platform),
+-- so that a breakdown of any window by domain or platform uses the message's own value.
+final as (
+    select
+        -- ids
+        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "message_id"])) }} as message_key,
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        activity_hour,
+        {% for column in message_activity_columns() if column not in attributes -%}
+        {{ column }},
+        {% endfor -%}
+        min(profile_id) over (partition by campaign_id, execution_id, channel, message_id) as profile_id,
+        max(recipient_address_hash) over (partition by campaign_id, execution_id, channel, message_id) as recipient_address_hash,
+        max(recipient_domain) over (partition by campaign_id, execution_id, channel, message_id) as recipient_domain,
+        max(platform) over (partition by campaign_id, execution_id, channel, message_id) as platform
+    from message_hours_aggregated
+)
+
+select * from final

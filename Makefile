@@ -27,7 +27,8 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-## Main job: install, load the bundled sample, dbt build (with tests), print the headline report.
+## Main job: install, load the bundled sample, dbt build (with tests), print the headline report
+## (make demo PERIOD="2026-11-02 2026-11-05" adds the period report for any range).
 demo: install load-sample build publish report
 
 load-sample: install
@@ -38,8 +39,9 @@ load-sample: install
 build: install
 	$(BIN)/dbt build --vars '$(SAMPLE_VARS)'
 
+## The headline report; PERIOD="2026-11-02 2026-11-05" adds the period report for that range (UTC, end exclusive).
 report: install
-	$(BIN)/python scripts/report.py
+	$(BIN)/python scripts/report.py $(if $(PERIOD),--period $(PERIOD))
 
 ## Load your own files: make load TABLE=message_feedback_events FILES="a.parquet b.csv"
 load: install
@@ -86,6 +88,10 @@ golden: install
 		--out $(GOLDEN)/expected_live_delivery_statistics.csv --breakdowns-dir $(GOLDEN)/live
 	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
 		--period-end "$(SAMPLE_PERIOD_END)" --out $(GOLDEN)/expected_period_delivery_report.csv --breakdowns-dir $(GOLDEN)/period
+	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
+		--grain channel --out $(GOLDEN)/expected_live_channel_statistics.csv
+	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
+		--period-end "$(SAMPLE_PERIOD_END)" --grain channel --out $(GOLDEN)/expected_period_channel_report.csv
 	mv $(GOLDEN)/live/reasons.csv $(GOLDEN)/expected_live_delivery_reasons.csv
 	mv $(GOLDEN)/live/platforms.csv $(GOLDEN)/expected_live_platform_breakdown.csv
 	mv $(GOLDEN)/period/top_links.csv $(GOLDEN)/expected_period_top_links.csv

@@ -232,7 +232,14 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def delivery_statistics(events: list[Event], mode: str, start: datetime | None, end: datetime | None) -> dict:
+def grain_key(event: Event, grain: str) -> tuple[str, ...]:
+    """The report row an event belongs to: its delivery, or its campaign x channel tab."""
+    campaign, execution, channel = event.delivery
+    return event.delivery if grain == "delivery" else (campaign, channel)
+
+
+def delivery_statistics(events: list[Event], mode: str, start: datetime | None, end: datetime | None,
+                        grain: str = "delivery") -> dict:
     first_feedback: dict[tuple, datetime] = {}
     first_any: dict[tuple, datetime] = {}
     first_hard_bounce: dict[str, Event] = {}
@@ -245,12 +252,15 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
                 if best is None or (e.event_ts, e.event_id) < (best.event_ts, best.event_id):
                     first_hard_bounce[e.address] = e
     stats: dict[tuple, dict] = {}
-    messages: dict[tuple, dict[str, list[Event]]] = defaultdict(lambda: defaultdict(list))
+    messages: dict[tuple, dict[tuple, list[Event]]] = defaultdict(lambda: defaultdict(list))
+    executions: dict[tuple, set[str]] = defaultdict(set)
     for e in events:
         if not in_window(e.event_ts, mode, start, end):
             continue
-        s = stats.setdefault(e.delivery, {c: 0 for c in COUNT_COLUMNS} | {"_profiles": set()})
-        messages[e.delivery][e.message_id].append(e)
+        key = grain_key(e, grain)
+        s = stats.setdefault(key, {c: 0 for c in COUNT_COLUMNS} | {"_profiles": set()})
+        messages[key][(e.delivery[1], e.message_id)].append(e)
+        executions[key].add(e.delivery[1])
         if e.table == "message_feedback_events":
             if e.kind in STATUS_COUNTS:
                 s[STATUS_COUNTS[e.kind]] += 1
@@ -263,10 +273,10 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
         else:
             s["offers_sent"] += 1
     for address, e in first_hard_bounce.items():
-        if e.delivery in stats and in_window(e.event_ts, mode, start, end):
-            stats[e.delivery]["new_quarantines"] += 1
+        if grain_key(e, grain) in stats and in_window(e.event_ts, mode, start, end):
+            stats[grain_key(e, grain)]["new_quarantines"] += 1
     for delivery, s in stats.items():
-        channel = delivery[2]
+        channel = delivery[-1]
         for message_events in messages[delivery].values():
             kinds = {e.kind for e in message_events if e.table == "message_tracking_events"}
             s["unique_opens"] += "open" in kinds
@@ -281,8 +291,11 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
         s["interactions"] = s["clicks"] + s["dismissals"] + s["other_interactions"] if channel in ("inapp", "web") else 0
         s["engagements"] = s["opens"] + s["actions"]
         s["audience"] = len(s.pop("_profiles"))
-        started = first_feedback.get(delivery, first_any[delivery])
-        s["execution_started_at"] = started.strftime("%Y-%m-%d %H:%M:%S")
+        if grain == "delivery":
+            started = first_feedback.get(delivery, first_any[delivery])
+            s["execution_started_at"] = started.strftime("%Y-%m-%d %H:%M:%S")
+        else:
+            s["executions"] = len(executions[delivery])
         s["delivered_rate"] = ratio(s["delivered"], s["sent"])
         s["bounce_rate"] = ratio(s["bounces"], s["sent"])
         s["open_rate"] = ratio(s["unique_opens"], s["delivered"])
@@ -370,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--loaded-at", default="2100-01-01 00:00:00", help="load time for rows without ingested_at")
     parser.add_argument("--breakdowns-dir", type=Path, help="also write reasons, platforms and top links CSVs here")
     parser.add_argument("--reconciliation-out", type=Path, help="also write raw/staged/duplicate/rejected per table")
+    parser.add_argument("--grain", choices=["delivery", "channel"], default="delivery",
+                        help="one row per delivery, or per campaign x channel (a campaign report's channel tab)")
     args = parser.parse_args(argv)
     start = end = None
     if args.mode == "live":
@@ -381,9 +396,11 @@ def main(argv: list[str] | None = None) -> int:
         start = datetime.strptime(args.period_start, "%Y-%m-%d %H:%M:%S") if args.period_start else None
         end = datetime.strptime(args.period_end, "%Y-%m-%d %H:%M:%S") if args.period_end else None
     staged = stage(args.raw_dir, datetime.strptime(args.loaded_at, "%Y-%m-%d %H:%M:%S"))
-    stats = delivery_statistics(staged.events, args.mode, start, end)
-    header = ["campaign_id", "execution_id", "channel", "execution_started_at"] + COUNT_COLUMNS + RATE_COLUMNS
-    rows = [dict(zip(["campaign_id", "execution_id", "channel"], key)) | s for key, s in sorted(stats.items())]
+    stats = delivery_statistics(staged.events, args.mode, start, end, args.grain)
+    keys = ["campaign_id", "execution_id", "channel"] if args.grain == "delivery" else ["campaign_id", "channel"]
+    extra = ["execution_started_at"] if args.grain == "delivery" else ["executions"]
+    header = keys + extra + COUNT_COLUMNS + RATE_COLUMNS
+    rows = [dict(zip(keys, key)) | s for key, s in sorted(stats.items())]
     write_csv(args.out, header, rows)
     if args.breakdowns_dir:
         for name, table_rows in breakdowns(staged.events, args.mode, start, end).items():

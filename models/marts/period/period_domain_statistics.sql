@@ -1,33 +1,4 @@
 -- One row per email delivery x recipient domain with events in the period window: the
--- delivery statistics of the domain's messages (domain from fct_messages, all history).
--- Serves "best recipient domains" (order by unique_opens) and per-domain statistics.
-with
-
-messages as (
-    select * from {{ ref('int_messages_in_period_window') }}
-    where channel = 'email'
-),
-
-message_attributes as (
-    select
-        campaign_id,
-        execution_id,
-        channel,
-        message_id,
-        recipient_domain
-    from {{ ref('fct_messages') }}
-),
-
-{{ message_breakdown_ctes('messages', 'message_attributes', 'recipient_domain') }}
-
-final as (
-    select
-        campaign_id,
-        execution_id,
-        channel,
-        recipient_domain,
-        {{ breakdown_statistics_columns() }}
-    from breakdown
-)
-
-select * from final
+-- delivery statistics of the domain's messages (domain over all history). The same query
+-- as period_domain_statistics_between(period_start, period_end).
+{{ message_breakdown_query(period_vars_window(), 'recipient_domain', 'delivery', channel='email') }}

@@ -1,34 +1,4 @@
--- One row per delivery x reason kind (exclusion, error, bounce) x failure type x reason
--- code x recipient domain with events in the period window. Serves "errors by type",
--- "errors by domain" and the "rejected by rules" breakdown of the period report.
-with
-
-failures as (
-    select * from {{ ref('int_failure_events') }}
-    where {{ in_period_window('event_ts') }}
-),
-
-final as (
-    select
-        campaign_id,
-        execution_id,
-        channel,
-        reason_kind,
-        coalesce(failure_type, 'unspecified') as failure_type,
-        reason,
-        coalesce(recipient_domain, 'unknown') as recipient_domain,
-        min(reason_label) as reason_label,
-        min(reason_category) as reason_category,
-        count(*) as events
-    from failures
-    group by
-        campaign_id,
-        execution_id,
-        channel,
-        reason_kind,
-        coalesce(failure_type, 'unspecified'),
-        reason,
-        coalesce(recipient_domain, 'unknown')
-)
-
-select * from final
+-- One row per delivery x reason kind x failure type x reason code x recipient domain with
+-- events in the period window: errors by type and by domain, rejected by rules. The same
+-- query as period_non_deliverables_between(period_start, period_end).
+{{ failure_reasons_query(period_vars_window(), 'delivery', by_domain=true) }}

@@ -1,0 +1,35 @@
+{#- A window's clicked links: clicks, distinct clicking messages, share of all the
+    grain's clicks, and the link's rank (1 = most clicked; ties broken by URL), per
+    delivery or per campaign tab. "Top 10 links": link_rank <= 10. -#}
+{% macro top_links_query(window, grain='delivery') -%}
+{%- set keys = report_grain_keys(grain) -%}
+with
+
+link_clicks as (
+    select * from {{ window_input(window, 'link_clicks') }}
+),
+
+links_counted as (
+    select
+        {{ keys | join(',\n        ') }},
+        url,
+        {{ sum_count('clicks') }} as clicks,
+        count(distinct {{ dbt.concat(['execution_id', "'|'", 'message_id']) }}) as unique_clicks
+    from link_clicks
+    group by {{ keys | join(', ') }}, url
+),
+
+final as (
+    select
+        {{ keys | join(',\n        ') }},
+        url,
+        {{ window_bounds_columns(window) }},
+        clicks,
+        unique_clicks,
+        {{ safe_divide('clicks', 'sum(clicks) over (partition by ' ~ keys | join(', ') ~ ')') }} as share_of_clicks,
+        row_number() over (partition by {{ keys | join(', ') }} order by clicks desc, url asc) as link_rank
+    from links_counted
+)
+
+select * from final
+{%- endmacro %}

@@ -22,6 +22,7 @@ Each step prints what it did and how long it took. Why the steps are what they a
 from __future__ import annotations
 
 import argparse
+import copy
 import fcntl
 import json
 import os
@@ -50,7 +51,9 @@ MESSAGE_FACTS = "fct_messages"
 DBT_SELECTION = [
     # The lookup seeds the live models read are reloaded too (a few rows, ~0.1 s each), so a
     # first refresh on a new warehouse works and a changed lookup applies at once.
-    "--select", "+tag:live,resource_type:model", "+tag:live,resource_type:seed", "tag:live_tests",
+    # tag:serving: the hourly facts and table functions that every published file carries.
+    "--select", "+tag:live,resource_type:model", "+tag:live,resource_type:seed", "+tag:serving,resource_type:model",
+    "tag:live_tests",
     "--indirect-selection", "empty",
     "--exclude", "tag:golden", "tag:cross_report", "resource_type:unit_test",
 ]
@@ -192,10 +195,75 @@ def copy_marts(warehouse: Path, target: Path, include_message_facts: bool) -> in
                     continue
                 con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
                 tables += 1
+        copy_table_functions(con)
         con.execute("detach serving")
     finally:
         con.close()
     return tables
+
+
+def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
+    """Re-creates the warehouse's table functions (period_*_between) in the serving file,
+    from their catalog (marts.period_table_functions: name and arguments with defaults) and
+    DuckDB's stored body. Their bodies name relations without a database, so in the
+    serving file they read the serving file's own copies."""
+    catalog = con.execute(
+        "select count(*) from information_schema.tables where table_catalog = 'working' "
+        "and table_schema = 'marts' and table_name = 'period_table_functions'"
+    ).fetchone()
+    if not catalog or not catalog[0]:
+        return 0
+    functions = con.execute(
+        """
+        select catalog.function_name, catalog.arguments, functions.macro_definition
+        from working.marts.period_table_functions as catalog
+        inner join duckdb_functions() as functions
+            on functions.function_name = catalog.function_name
+            and functions.database_name = 'working' and functions.schema_name = 'marts'
+            and functions.function_type = 'table_macro'
+        """
+    ).fetchall()
+    # Created from inside the serving file, where the names in their bodies resolve.
+    con.execute("use serving")
+    try:
+        for name, arguments, body in functions:
+            con.execute(f'create macro marts."{name}"({arguments}) as table {without_ctes(con, body)}')
+    finally:
+        con.execute("use memory")
+    return len(functions)
+
+
+def without_ctes(con: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """The query with every CTE reference replaced by the CTE's query. DuckDB 1.0-1.4 (the
+    BI drivers the serving file is written for) lose the CTEs of a table macro serialized
+    by DuckDB 2.0 ("Table with name final does not exist"); views and subqueries they read
+    fine. Works on DuckDB's own parse tree (json_serialize_sql), not on the text."""
+    tree = json.loads(con.execute("select json_serialize_sql(?)", [sql]).fetchone()[0])
+    if tree.get("error"):
+        raise ValueError(f"cannot parse a table function body: {tree.get('error_message')}")
+    tree["statements"] = [dict(statement, node=_inline_ctes(statement["node"], {})) for statement in tree["statements"]]
+    return con.execute("select json_deserialize_sql(?)", [json.dumps(tree)]).fetchone()[0]
+
+
+def _inline_ctes(node: Any, scope: dict[str, Any]) -> Any:
+    if isinstance(node, list):
+        return [_inline_ctes(item, scope) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if isinstance(node.get("cte_map"), dict) and node["cte_map"].get("map"):
+        scope = dict(scope)
+        for entry in node["cte_map"]["map"]:  # in order: a CTE may read the ones before it
+            scope[entry["key"]] = _inline_ctes(entry["value"]["query_node"], scope)
+        node = dict(node, cte_map={"map": []})
+    if (node.get("type") == "BASE_TABLE" and node.get("table_name") in scope
+            and not node.get("schema_name") and not node.get("catalog_name")):
+        return {
+            "type": "SUBQUERY", "alias": node.get("alias") or node["table_name"], "sample": node.get("sample"),
+            "query_location": node.get("query_location", 0), "query_location_length": node.get("query_location_length", 0),
+            "subquery": {"node": copy.deepcopy(scope[node["table_name"]]), "named_param_map": []},
+            "column_name_alias": node.get("column_name_alias", []),
+        }
+    return {key: _inline_ctes(value, scope) for key, value in node.items()}
 
 
 STATUS_COLUMNS = [

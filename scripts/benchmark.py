@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import statistics
@@ -163,6 +164,7 @@ def run_size(events: int, work: Path, repeats: int) -> dict[str, float | int | s
     latencies.sort()
     result["widget_p50_ms"] = statistics.median(latencies)
     result["widget_p95_ms"] = latencies[int(0.95 * (len(latencies) - 1))]
+    result.update(query_time_periods(serving))
     result["warehouse_mib"] = round(warehouse.stat().st_size / 2**20)
     result["build_over_floor"] = result["full_build_s"] / result["floor_s"]
     return result
@@ -363,6 +365,52 @@ def positive_events(text: str) -> int:
     return value
 
 
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[int(fraction * (len(ordered) - 1))]
+
+
+def query_time_periods(serving: Path, ranges: int = 50, seed: int = 7) -> dict[str, float]:
+    """Reports answered at query time on the published file: one campaign's period report
+    for random 30-day ranges (whole hours), every delivery's for a 30-day range, and the
+    live KPI tiles of one campaign tab."""
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        first, last = con.execute("select min(activity_hour), max(activity_hour) from marts.fct_message_hours").fetchone()
+        campaigns = [row[0] for row in con.execute("select distinct campaign_id from marts.period_channel_report order by 1").fetchall()]
+        tabs = con.execute("select campaign_id, channel from marts.live_channel_statistics order by 1, 2").fetchall()
+        rng = random.Random(seed)
+        span_hours = max(1, int((last - first).total_seconds() // 3600))
+        one_campaign, tiles = [], []
+        for _ in range(ranges):
+            start = first - timedelta(days=15) + timedelta(hours=rng.randrange(0, span_hours + 15 * 24))
+            end = start + timedelta(days=30)
+            started = time.perf_counter()
+            con.execute(
+                f"select * from marts.period_delivery_report_between(timestamp '{start}', timestamp '{end}') where campaign_id = ?",
+                [rng.choice(campaigns)],
+            ).fetchall()
+            one_campaign.append((time.perf_counter() - started) * 1000)
+            campaign, channel = rng.choice(tabs)
+            started = time.perf_counter()
+            con.execute("select * from marts.live_channel_statistics where campaign_id = ? and channel = ?", [campaign, channel]).fetchall()
+            tiles.append((time.perf_counter() - started) * 1000)
+        all_deliveries = []
+        for _ in range(3):
+            started = time.perf_counter()
+            con.execute(
+                f"select * from marts.period_delivery_report_between(timestamp '{first}', timestamp '{first + timedelta(days=30)}')"
+            ).fetchall()
+            all_deliveries.append(time.perf_counter() - started)
+    finally:
+        con.close()
+    return {
+        "period_campaign_p50_ms": statistics.median(one_campaign), "period_campaign_p95_ms": percentile(one_campaign, 0.95),
+        "period_all_deliveries_s": statistics.median(all_deliveries),
+        "live_tiles_p50_ms": statistics.median(tiles), "live_tiles_p95_ms": percentile(tiles, 0.95),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=positive_events, default=1_000_000, help="history size N (N/10 is run too)")
@@ -408,7 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("events", "{:,}"), ("generate_s", "{:.1f}"), ("load_s", "{:.1f}"), ("full_build_s", "{:.1f}"),
         ("floor_s", "{:.2f}"), ("build_over_floor", "{:.1f}x"), ("new_events_5min", "{:,}"), ("refresh_s", "{:.1f}"),
-        ("widget_p50_ms", "{:.1f}"), ("widget_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"),
+        ("widget_p50_ms", "{:.1f}"), ("widget_p95_ms", "{:.1f}"),
+        ("period_campaign_p50_ms", "{:.1f}"), ("period_campaign_p95_ms", "{:.1f}"), ("period_all_deliveries_s", "{:.2f}"),
+        ("live_tiles_p50_ms", "{:.1f}"), ("live_tiles_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"),
     ]
     print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
     print(f"{'metric':<18s}{'N/10':>14s}{'N':>14s}")

@@ -8,15 +8,14 @@ lock a refresh needs.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
+import warehouse_settings as settings
 
 CAMPAIGN_COLUMNS = [
     "campaign_id",
@@ -75,7 +74,51 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
         print("  ".join(v.rjust(w) if v[:1].isdigit() or v == "-" else v.ljust(w) for v, w in zip(row, widths)))
 
 
-def report(warehouse: Path, limit: int) -> None:
+PERIOD_TAB_COLUMNS = [
+    "campaign_id",
+    "campaign_name",
+    "channel",
+    "executions",
+    "targeted",
+    "sent",
+    "delivered",
+    "delivered_rate",
+    "bounces",
+    "unique_opens",
+    "unique_clicks",
+    "reactivity",
+    "new_quarantines",
+]
+
+
+def period_bound(text: str) -> datetime:
+    """A period bound: 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM[:SS]', UTC."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 'YYYY-MM-DD' or 'YYYY-MM-DDTHH:MM:SS' (UTC), got {text!r}") from None
+
+
+def period_report(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime, limit: int) -> None:
+    """The period report for [start, end), answered at query time by the table functions."""
+    columns = ", ".join(PERIOD_TAB_COLUMNS)
+    result = con.execute(
+        f"select {columns} from marts.period_channel_report_between(?, ?) order by campaign_id, channel limit {int(limit)}",
+        [start, end],
+    )
+    print_table(f"Period report {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: per campaign tab", PERIOD_TAB_COLUMNS,
+                result.fetchall())
+    columns = ", ".join(DELIVERY_COLUMNS)
+    result = con.execute(
+        f"select {columns} from marts.period_delivery_report_between(?, ?) "
+        f"order by campaign_id, execution_started_at, channel limit {int(limit)}",
+        [start, end],
+    )
+    print_table(f"Period report {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: per delivery", DELIVERY_COLUMNS,
+                result.fetchall())
+
+
+def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None = None) -> None:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = {
@@ -100,6 +143,8 @@ def report(warehouse: Path, limit: int) -> None:
             f"select {columns} from marts.fct_deliveries order by campaign_id, execution_started_at, channel limit {int(limit)}"
         )
         print_table("All history: per-delivery statistics (fct_deliveries)", DELIVERY_COLUMNS, result.fetchall())
+        if period is not None:
+            period_report(con, period[0], period[1], limit)
         reconciliation = con.execute(
             "select table_name, raw_rows, staged_rows, duplicate_rows, rejected_rows "
             "from staging.stg_raw__row_reconciliation order by table_name"
@@ -118,15 +163,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--warehouse",
         type=Path,
-        default=Path(os.environ.get("WAREHOUSE_PATH", DEFAULT_WAREHOUSE)),
+        default=settings.warehouse_path(),
         help="DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
     )
     parser.add_argument("--limit", type=int, default=40, help="rows per table at most")
+    parser.add_argument("--period", nargs=2, type=period_bound, metavar=("START", "END"),
+                        help="also print the period report for [START, END), UTC dates or times (e.g. 2026-11-02 2026-11-05)")
     args = parser.parse_args(argv)
+    if args.period and args.period[0] >= args.period[1]:
+        parser.error(f"--period: START ({args.period[0]}) must be before END ({args.period[1]})")
     if not args.warehouse.exists():
         print(f"no warehouse at {args.warehouse}: run `make demo` first", file=sys.stderr)
         return 2
-    report(args.warehouse, args.limit)
+    report(args.warehouse, args.limit, tuple(args.period) if args.period else None)
     return 0
 
 

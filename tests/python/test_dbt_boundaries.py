@@ -29,9 +29,12 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     dbt(["build", "--full-refresh", "--exclude", "resource_type:test", "resource_type:unit_test"], warehouse)
     dbt(["run"], warehouse)
     assert raw_fingerprint(warehouse) == before
-    # No period var: the period marts cover all history and must equal the history facts.
-    result = dbt(["--no-use-colors", "test", "--select", "assert_unbounded_period_equals_history"], warehouse)
+    # No period var: the period marts cover all history and must equal the history facts,
+    # and each must equal its table function called over a range wider than any data.
+    result = dbt(["--no-use-colors", "test", "--select", "assert_unbounded_period_equals_history",
+                  "test_name:equals_table_function"], warehouse)
     assert "PASS assert_unbounded_period_equals_history" in result.stdout, result.stdout[-2000:]
+    assert result.stdout.count("PASS equals_table_function_") == 7, result.stdout[-3000:]
     # The main command's report runs on what was just built (its queries match the marts).
     report = run([PYTHON, "scripts/report.py", "--warehouse", str(warehouse)])
     assert "Live report: campaign statistics" in report.stdout and "Where every raw row went" in report.stdout

@@ -119,12 +119,28 @@ def test_serving_file_opens_in_duckdb_1x(published: dict[str, Path], tmp_path: P
     target = tmp_path / "duckdb1"
     subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
                     "duckdb==1.4.1"], check=True)
+    # Tables, and the period_*_between table functions (their CTEs are what 1.x cannot read
+    # when DuckDB 2.0 writes them, so the publish inlines them).
+    queries = [
+        "select count(*) from marts.fct_deliveries",
+        "select count(*), sum(sent), sum(unique_opens), sum(new_quarantines) from marts.period_delivery_report_between("
+        "timestamp '2026-11-01', timestamp '2026-11-03 06:00:00')",
+        "select count(*), sum(clicks) from marts.period_campaign_top_links_between(timestamp '2026-11-01', timestamp '2026-11-04')",
+        "select count(*), sum(opens) from marts.period_engagement_daily_between(timestamp '2026-11-01', timestamp '2026-11-04', "
+        "report_timezone := 'Europe/Paris')",
+    ]
     probe = (
-        "import sys, duckdb; assert duckdb.__version__.startswith('1.'), duckdb.__version__; "
+        "import json, sys, duckdb; assert duckdb.__version__.startswith('1.'), duckdb.__version__; "
         "con = duckdb.connect(sys.argv[1], read_only=True); "
-        "print(con.execute('select count(*) from marts.fct_deliveries').fetchone()[0])"
+        "print(json.dumps([list(con.execute(q).fetchone()) for q in json.loads(sys.argv[2])], default=str))"
     )
-    result = subprocess.run([sys.executable, "-c", probe, str(published["serving"])], env={"PYTHONPATH": str(target)},
-                            capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run([sys.executable, "-c", probe, str(published["serving"]), json.dumps(queries)],
+                            env={"PYTHONPATH": str(target)}, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    assert int(result.stdout.strip()) > 0
+    con = duckdb.connect(str(published["serving"]), read_only=True)
+    try:
+        expected = json.loads(json.dumps([list(con.execute(q).fetchone()) for q in queries], default=str))
+    finally:
+        con.close()
+    assert json.loads(result.stdout) == expected
+    assert expected[0][0] > 0 and expected[1][0] > 0

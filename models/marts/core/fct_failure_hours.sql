@@ -2,6 +2,9 @@
 -- domain with exclusion, error or bounce events: how many. The grain behind the reason
 -- breakdowns and non-deliverables of any period (period_non_deliverables_between).
 -- Incremental: a delivery-hour with a newly loaded failure is re-counted whole.
+{%- set hour_text = 'cast(' ~ dbt.date_trunc('hour', 'event_ts') ~ ' as ' ~ dbt.type_string() ~ ')' %}
+{%- set key_parts = [] %}
+{%- for part in ['campaign_id', 'execution_id', 'channel', hour_text] %}{% do key_parts.extend([part, "'|'"]) %}{% endfor %}
 {{ config(
     materialized='incremental',
     unique_key='delivery_hour_key',
@@ -55,8 +58,7 @@ failures_to_count as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "cast(" ~ dbt.date_trunc('hour', 'event_ts') ~ " as " ~ dbt.type_string() ~ ")"])) }}
-            as delivery_hour_key,
+        {{ dbt.hash(dbt.concat(key_parts)) }} as delivery_hour_key,
         campaign_id,
         execution_id,
         channel,

@@ -2,6 +2,9 @@
 -- top links of any period (period_top_links_between): distinct clickers of a link are
 -- distinct messages over the whole range. A click without a URL counts as 'unknown'.
 -- Incremental: a message-hour with a newly loaded click is re-counted whole.
+{%- set hour_text = 'cast(' ~ dbt.date_trunc('hour', 'event_ts') ~ ' as ' ~ dbt.type_string() ~ ')' %}
+{%- set key_parts = [] %}
+{%- for part in ['campaign_id', 'execution_id', 'channel', 'message_id', hour_text] %}{% do key_parts.extend([part, "'|'"]) %}{% endfor %}
 {{ config(
     materialized='incremental',
     unique_key='message_hour_key',
@@ -61,8 +64,7 @@ clicks_to_count as (
 
 final as (
     select
-        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "message_id", "'|'", "cast(" ~ dbt.date_trunc('hour', 'event_ts') ~ " as " ~ dbt.type_string() ~ ")"])) }}
-            as message_hour_key,
+        {{ dbt.hash(dbt.concat(key_parts)) }} as message_hour_key,
         campaign_id,
         execution_id,
         channel,

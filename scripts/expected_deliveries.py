@@ -44,9 +44,17 @@ COUNT_COLUMNS = [
     "ignored_bounces", "retries", "opens", "unique_opens", "estimated_unique_opens", "clicks", "unique_clicks",
     "unsubscriptions", "spam_complaints", "mirror_page_views", "forwards", "impressions", "unique_impressions",
     "dismissals", "other_interactions", "interactions", "actions", "engagements", "offers_sent", "audience",
-    "new_quarantines",
+    "new_quarantines", "unique_unsubscriptions", "unique_mirror_page_views", "unique_forwards", "estimated_forwards",
+    "unique_channel_clicks", "unique_reached", "messages_to_deliver", "execution_errors",
 ]
-RATE_COLUMNS = ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "raw_reactivity"]
+RATE_COLUMNS = ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "raw_reactivity",
+                "channel_reactivity", "success_rate", "execution_error_rate", "new_quarantine_rate"]
+# What "reached the recipient" means per channel (the denominator of channel_reactivity):
+# tracking kinds, plus the feedback kinds for SMS, whose opens are not tracked.
+REACHED = {
+    "email": {"open", "click"}, "push": {"open", "action"}, "sms": {"delivered", "click"},
+    "inapp": {"impression", "click"}, "web": {"impression", "click"}, "direct_mail": set(),
+}
 TRACKING_COUNTS = {
     "open": "opens", "click": "clicks", "unsubscribe": "unsubscriptions", "spam_complaint": "spam_complaints",
     "mirror_page": "mirror_page_views", "forward": "forwards", "impression": "impressions",
@@ -95,6 +103,7 @@ class Event:
     platform: str | None = None
     url: str | None = None
     offer_id: str | None = None
+    user_agent: str | None = None
     content: tuple = field(default_factory=tuple)
 
 
@@ -179,6 +188,7 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         platform=enum(row.get("platform")),
         url=get("url"),
         offer_id=get("offer_id"),
+        user_agent=get("user_agent"),
     )
     event.content = (
         event.event_ts, event.delivery, event.message_id, event.profile_id, event.kind, event.failure_type,
@@ -277,23 +287,39 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
             stats[grain_key(e, grain)]["new_quarantines"] += 1
     for delivery, s in stats.items():
         channel = delivery[-1]
-        for message_events in messages[delivery].values():
+        agents: set[tuple] = set()
+        clicking: set[tuple] = set()
+        for message_key, message_events in messages[delivery].items():
             kinds = {e.kind for e in message_events if e.table == "message_tracking_events"}
+            feedback_kinds = {e.kind for e in message_events if e.table == "message_feedback_events"}
             s["unique_opens"] += "open" in kinds
             s["unique_clicks"] += "click" in kinds
             s["unique_impressions"] += "impression" in kinds
             s["estimated_unique_opens"] += bool(kinds & {"open", "click"})
+            s["unique_unsubscriptions"] += "unsubscribe" in kinds
+            s["unique_mirror_page_views"] += "mirror_page" in kinds
+            s["unique_forwards"] += "forward" in kinds
+            s["unique_channel_clicks"] += ("action" if channel == "push" else "click") in kinds
+            s["unique_reached"] += bool((kinds | feedback_kinds) & REACHED[channel])
+            for e in message_events:
+                if e.table == "message_tracking_events" and e.kind == "click":
+                    clicking.add(message_key)
+                    agents.add((message_key, e.user_agent or ""))
             feedback = [e for e in message_events if e.table == "message_feedback_events"]
             if feedback:
                 last = max(feedback, key=lambda e: (e.event_ts, PRECEDENCE[e.kind]))
                 s["retries"] += last.kind == "retry"
+        s["estimated_forwards"] = len(agents) - len(clicking)
         s["targeted"] = s["excluded"] + s["errors"] + s["sent"]
         s["interactions"] = s["clicks"] + s["dismissals"] + s["other_interactions"] if channel in ("inapp", "web") else 0
         s["engagements"] = s["opens"] + s["actions"]
         s["audience"] = len(s.pop("_profiles"))
+        s["messages_to_deliver"] = s["errors"] + s["sent"]
+        s["execution_errors"] = s["errors"] + s["bounces"]
         if grain == "delivery":
             started = first_feedback.get(delivery, first_any[delivery])
             s["execution_started_at"] = started.strftime("%Y-%m-%d %H:%M:%S")
+            s["is_sent_in_window"] = "true" if in_window(started, mode, start, end) else "false"
         else:
             s["executions"] = len(executions[delivery])
         s["delivered_rate"] = ratio(s["delivered"], s["sent"])
@@ -302,6 +328,10 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
         s["click_rate"] = ratio(s["unique_clicks"], s["delivered"])
         s["reactivity"] = ratio(s["unique_clicks"], s["estimated_unique_opens"])
         s["raw_reactivity"] = ratio(s["unique_clicks"], s["unique_opens"])
+        s["channel_reactivity"] = ratio(s["unique_channel_clicks"], s["unique_reached"])
+        s["success_rate"] = ratio(s["delivered"], s["messages_to_deliver"])
+        s["execution_error_rate"] = ratio(s["execution_errors"], s["messages_to_deliver"])
+        s["new_quarantine_rate"] = ratio(s["new_quarantines"], s["messages_to_deliver"])
     return stats
 
 
@@ -312,7 +342,7 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     for e in windowed:
         if e.table == "message_feedback_events" and e.kind in ("excluded", "error", "bounce"):
             kind = {"excluded": "exclusion", "error": "error", "bounce": "bounce"}[e.kind]
-            reasons[(*e.delivery, kind, e.failure_type or "unspecified", e.reason)] += 1
+            reasons[(*e.delivery, kind, e.failure_type or "unknown", e.reason)] += 1
     totals: dict[tuple, int] = defaultdict(int)
     for key, n in reasons.items():
         totals[key[:4]] += n
@@ -352,15 +382,49 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
         delivery_clicks[key[:3]] += len(ids)
     link_rows = []
     by_delivery: dict[tuple, list] = defaultdict(list)
+    clickers: dict[tuple, set[str]] = defaultdict(set)
     for key, ids in clicks.items():
         by_delivery[key[:3]].append((key[3], len(ids), len(set(ids))))
+        clickers[key[:3]] |= set(ids)
     for delivery, links in sorted(by_delivery.items()):
         links.sort(key=lambda link: (-link[1], link[0]))
         for rank, (url, n, unique) in enumerate(links, start=1):
             link_rows.append(dict(campaign_id=delivery[0], execution_id=delivery[1], channel=delivery[2], url=url,
                                   clicks=n, unique_clicks=unique, share_of_clicks=n / delivery_clicks[delivery],
-                                  link_rank=rank))
-    return {"reasons": reason_rows, "platforms": platform_rows, "top_links": link_rows}
+                                  share_of_clickers=unique / len(clickers[delivery]), link_rank=rank))
+    return {"reasons": reason_rows, "platforms": platform_rows, "top_links": link_rows,
+            "domains": domain_breakdown(events, windowed)}
+
+
+def domain_breakdown(events: list[Event], windowed: list[Event]) -> list[dict]:
+    """Per email delivery and recipient domain (the message's domain over all history: the
+    greatest domain of its feedback events): the page's per-domain widget: sent, complaints,
+    openers (a click counts as an open), clickers and their ratio."""
+    domain: dict[tuple, str] = {}
+    for e in events:
+        if e.table == "message_feedback_events" and e.address and "@" in e.address:
+            key = (*e.delivery, e.message_id)
+            value = e.address.rsplit("@", 1)[1]
+            domain[key] = max(domain.get(key, value), value)
+    per_domain: dict[tuple, dict] = defaultdict(lambda: {"sent": 0, "spam_complaints": 0, "_openers": set(), "_clickers": set()})
+    for e in windowed:
+        if e.delivery[2] != "email":
+            continue
+        row = per_domain[(*e.delivery, domain.get((*e.delivery, e.message_id), "unknown"))]
+        if e.table == "message_feedback_events" and e.kind == "sent":
+            row["sent"] += 1
+        if e.table == "message_tracking_events" and e.kind == "spam_complaint":
+            row["spam_complaints"] += 1
+        if e.table == "message_tracking_events" and e.kind in ("open", "click"):
+            row["_openers"].add(e.message_id)
+        if e.table == "message_tracking_events" and e.kind == "click":
+            row["_clickers"].add(e.message_id)
+    rows = []
+    for key, row in sorted(per_domain.items()):
+        openers, clickers = len(row.pop("_openers")), len(row.pop("_clickers"))
+        rows.append(dict(zip(["campaign_id", "execution_id", "channel", "recipient_domain"], key), **row, openers=openers,
+                         clickers=clickers, recipient_raw_reactivity=ratio(clickers, openers)))
+    return rows
 
 
 def write_csv(path: Path, header: list[str], rows: Iterable[dict]) -> None:
@@ -398,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     staged = stage(args.raw_dir, datetime.strptime(args.loaded_at, "%Y-%m-%d %H:%M:%S"))
     stats = delivery_statistics(staged.events, args.mode, start, end, args.grain)
     keys = ["campaign_id", "execution_id", "channel"] if args.grain == "delivery" else ["campaign_id", "channel"]
-    extra = ["execution_started_at"] if args.grain == "delivery" else ["executions"]
+    extra = ["execution_started_at", "is_sent_in_window"] if args.grain == "delivery" else ["executions"]
     header = keys + extra + COUNT_COLUMNS + RATE_COLUMNS
     rows = [dict(zip(keys, key)) | s for key, s in sorted(stats.items())]
     write_csv(args.out, header, rows)

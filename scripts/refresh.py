@@ -195,11 +195,31 @@ def copy_marts(warehouse: Path, target: Path, include_message_facts: bool) -> in
                     continue
                 con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
                 tables += 1
+            copy_comments(con, schema)
         copy_table_functions(con)
         con.execute("detach serving")
     finally:
         con.close()
     return tables
+
+
+def sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def copy_comments(con: duckdb.DuckDBPyConnection, schema: str) -> None:
+    """The descriptions dbt persisted (persist_docs) as table and column comments: BI tools
+    show them. CREATE TABLE AS does not carry them over."""
+    for table, comment in con.execute(
+        "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
+        "and comment is not null and table_name in (select table_name from duckdb_tables() where database_name = 'serving' "
+        "and schema_name = ?)", [schema, schema]).fetchall():
+        con.execute(f'comment on table serving.{schema}."{table}" is {sql_text(comment)}')
+    for table, column, comment in con.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = ? "
+        "and comment is not null and table_name in (select table_name from duckdb_tables() where database_name = 'serving' "
+        "and schema_name = ?)", [schema, schema]).fetchall():
+        con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {sql_text(comment)}')
 
 
 def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
@@ -215,7 +235,7 @@ def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
         return 0
     functions = con.execute(
         """
-        select catalog.function_name, catalog.arguments, functions.macro_definition
+        select catalog.function_name, catalog.arguments, functions.macro_definition, catalog.description
         from working.marts.period_table_functions as catalog
         inner join duckdb_functions() as functions
             on functions.function_name = catalog.function_name
@@ -226,8 +246,10 @@ def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
     # Created from inside the serving file, where the names in their bodies resolve.
     con.execute("use serving")
     try:
-        for name, arguments, body in functions:
+        for name, arguments, body, description in functions:
             con.execute(f'create macro marts."{name}"({arguments}) as table {without_ctes(con, body)}')
+            if description:
+                con.execute(f'comment on macro table marts."{name}" is {sql_text(description)}')
     finally:
         con.execute("use memory")
     return len(functions)
@@ -272,6 +294,22 @@ STATUS_COLUMNS = [
     ("published_at", "timestamp"), ("refresh_started_at", "timestamp"), ("files_loaded", "bigint"),
     ("last_failed_at", "timestamp"), ("last_failure", "varchar"), ("failures_since_publish", "bigint"),
 ]
+STATUS_COMMENTS = {
+    "": "One row: when this file was published and what its live marts count. Show 'data as of report_as_of'; "
+        "warn when published_at is old or failures_since_publish > 0.",
+    "report_as_of": "The report instant (UTC) every live mart of this publish uses.",
+    "window_start": "Live window start (exclusive): report_as_of - 24 hours.",
+    "window_end": "Live window end (inclusive): report_as_of - 2 minutes.",
+    "newest_event_at": "Latest event_ts counted in the live window.",
+    "newest_loaded_at": "When the newest data counted in the live window was loaded.",
+    "messages_in_window": "Messages with at least one event in the live window.",
+    "published_at": "When this file was published (UTC).",
+    "refresh_started_at": "When the refresh that published it started (UTC).",
+    "files_loaded": "Files that refresh loaded.",
+    "last_failed_at": "When the most recent failed refresh failed (kept after later successes); null if none.",
+    "last_failure": "The failing node and first line of its error, of that refresh.",
+    "failures_since_publish": "Refreshes that failed since this publish: 0 means the newest refresh succeeded.",
+}
 
 
 # What the live marts of the publish counted, from dbt's live_report_status.
@@ -283,6 +321,9 @@ def write_status(con: duckdb.DuckDBPyConnection, status: dict[str, Any]) -> None
     con.execute(f"create or replace table marts.{STATUS_TABLE} ({columns})")
     placeholders = ", ".join("?" for _ in STATUS_COLUMNS)
     con.execute(f"insert into marts.{STATUS_TABLE} values ({placeholders})", [status.get(name) for name, _ in STATUS_COLUMNS])
+    for column, comment in STATUS_COMMENTS.items():
+        target = f"table marts.{STATUS_TABLE}" if not column else f"column marts.{STATUS_TABLE}.{column}"
+        con.execute(f"comment on {target} is {sql_text(comment)}")
 
 
 def swap_in(staging_file: Path, serving: Path) -> None:

@@ -25,10 +25,20 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- The rates of report_rates(). -#}
-{% macro delivery_rates(relation=none) -%}
+{#- The rates of report_rates() flagged `flag`. -#}
+{% macro delivery_rates(relation=none, flag='report') -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
-    {%- for rate in report_rates() %}
+    {%- for rate in report_rates() if rate[flag] %}
     {{ safe_divide(prefix ~ rate.numerator, prefix ~ rate.denominator) }} as {{ rate.name }}{% if not loop.last %},{% endif %}
     {%- endfor %}
+{%- endmacro %}
+
+{#- Estimated forwards (the period report's "Estimation des transferts"): over a group of
+    link clicks (message_id, user_agent rows), distinct clicking message x user agent pairs
+    minus distinct clicking messages, i.e. the devices beyond the first that clicked a
+    recipient's message. The platform counts distinct persons (cookies) minus distinct
+    recipients who clicked; the user agent is what the contract tracks to tell them apart. -#}
+{% macro estimated_forwards_aggregate() -%}
+    count(distinct {{ dbt.concat(['execution_id', "'|'", 'message_id', "'|'", "coalesce(user_agent, '')"]) }})
+    - count(distinct {{ dbt.concat(['execution_id', "'|'", 'message_id']) }})
 {%- endmacro %}

@@ -12,9 +12,21 @@
     * derived: an expression over a delivery's other metrics.
     * address: distinct recipient addresses (new_quarantines: first-ever hard bounces in the
       window), counted from fct_recipient_quarantines by the report queries.
+    * click_agents: from the window's link clicks (estimated_forwards: distinct clicking
+      message x user agent pairs beyond one per clicking message).
     `report`: part of the delivery statistics every delivery-grain mart shows (in this
     order); `breakdown`: also shown per domain and per platform. -#}
 {% macro report_metrics() -%}
+    {%- set reached -%}
+        case channel
+            when 'email' then opens > 0 or clicks > 0
+            when 'push' then opens > 0 or actions > 0
+            when 'sms' then delivered > 0 or clicks > 0
+            when 'inapp' then impressions > 0 or clicks > 0
+            when 'web' then impressions > 0 or clicks > 0
+            else false
+        end
+    {%- endset -%}
     {{ return([
         {'name': 'messages', 'kind': 'message', 'condition': 'true', 'report': true, 'breakdown': true},
         {'name': 'audience', 'kind': 'profile', 'column': 'targeted_profile_id', 'report': true, 'breakdown': true},
@@ -34,10 +46,16 @@
         {'name': 'estimated_unique_opens', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'report': true, 'breakdown': true},
         {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true},
         {'name': 'unique_clicks', 'kind': 'message', 'condition': 'clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'unique_channel_clicks', 'kind': 'message', 'condition': "case when channel = 'push' then actions > 0 else clicks > 0 end", 'report': true, 'breakdown': true},
+        {'name': 'unique_reached', 'kind': 'message', 'condition': reached, 'report': true, 'breakdown': true},
         {'name': 'unsubscriptions', 'kind': 'event', 'source': 'tracking', 'event_type': 'unsubscribe', 'first_at': 'first_unsubscribe_at', 'report': true, 'breakdown': true},
+        {'name': 'unique_unsubscriptions', 'kind': 'message', 'condition': 'unsubscriptions > 0', 'report': true},
         {'name': 'spam_complaints', 'kind': 'event', 'source': 'tracking', 'event_type': 'spam_complaint', 'first_at': 'first_spam_complaint_at', 'report': true, 'breakdown': true},
         {'name': 'mirror_page_views', 'kind': 'event', 'source': 'tracking', 'event_type': 'mirror_page', 'first_at': 'first_mirror_page_at', 'report': true},
+        {'name': 'unique_mirror_page_views', 'kind': 'message', 'condition': 'mirror_page_views > 0', 'report': true},
         {'name': 'forwards', 'kind': 'event', 'source': 'tracking', 'event_type': 'forward', 'first_at': 'first_forward_at', 'report': true},
+        {'name': 'unique_forwards', 'kind': 'message', 'condition': 'forwards > 0', 'report': true},
+        {'name': 'estimated_forwards', 'kind': 'click_agents', 'report': true},
         {'name': 'impressions', 'kind': 'event', 'source': 'tracking', 'event_type': 'impression', 'first_at': 'first_impression_at', 'report': true, 'breakdown': true},
         {'name': 'unique_impressions', 'kind': 'message', 'condition': 'impressions > 0', 'report': true, 'breakdown': true},
         {'name': 'dismissals', 'kind': 'event', 'source': 'tracking', 'event_type': 'dismiss', 'first_at': 'first_dismiss_at', 'report': true},
@@ -47,6 +65,13 @@
         {'name': 'engagements', 'kind': 'derived', 'expression': 'opens + actions', 'report': true, 'breakdown': true},
         {'name': 'offers_sent', 'kind': 'event', 'source': 'proposition', 'event_type': 'proposition', 'report': true},
         {'name': 'new_quarantines', 'kind': 'address', 'report': true},
+        {'name': 'openers', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'breakdown': true},
+        {'name': 'clickers', 'kind': 'message', 'condition': 'clicks > 0', 'breakdown': true},
+        {'name': 'initial_audience', 'kind': 'derived', 'expression': 'excluded + errors + sent', 'report': true},
+        {'name': 'rejected_by_rules', 'kind': 'derived', 'expression': 'excluded', 'report': true},
+        {'name': 'messages_to_deliver', 'kind': 'derived', 'expression': 'errors + sent', 'report': true},
+        {'name': 'success', 'kind': 'derived', 'expression': 'delivered', 'report': true},
+        {'name': 'execution_errors', 'kind': 'derived', 'expression': 'errors + bounces', 'report': true},
     ]) }}
 {%- endmacro %}
 
@@ -60,14 +85,21 @@
     {{ return(report_metrics_of_kind('event')) }}
 {%- endmacro %}
 
-{#- The contract's rates, numerator over denominator, null where the denominator is 0. -#}
+{#- The rates, numerator over denominator (metrics of the list), null where the
+    denominator is 0; `report` and `breakdown` as for the metrics. -#}
 {% macro report_rates() -%}
     {{ return([
-        {'name': 'delivered_rate', 'numerator': 'delivered', 'denominator': 'sent'},
-        {'name': 'bounce_rate', 'numerator': 'bounces', 'denominator': 'sent'},
-        {'name': 'open_rate', 'numerator': 'unique_opens', 'denominator': 'delivered'},
-        {'name': 'click_rate', 'numerator': 'unique_clicks', 'denominator': 'delivered'},
-        {'name': 'reactivity', 'numerator': 'unique_clicks', 'denominator': 'estimated_unique_opens'},
-        {'name': 'raw_reactivity', 'numerator': 'unique_clicks', 'denominator': 'unique_opens'},
+        {'name': 'delivered_rate', 'numerator': 'delivered', 'denominator': 'sent', 'report': true, 'breakdown': true},
+        {'name': 'bounce_rate', 'numerator': 'bounces', 'denominator': 'sent', 'report': true, 'breakdown': true},
+        {'name': 'open_rate', 'numerator': 'unique_opens', 'denominator': 'delivered', 'report': true, 'breakdown': true},
+        {'name': 'click_rate', 'numerator': 'unique_clicks', 'denominator': 'delivered', 'report': true, 'breakdown': true},
+        {'name': 'reactivity', 'numerator': 'unique_clicks', 'denominator': 'estimated_unique_opens', 'report': true, 'breakdown': true},
+        {'name': 'raw_reactivity', 'numerator': 'unique_clicks', 'denominator': 'unique_opens', 'report': true, 'breakdown': true},
+        {'name': 'channel_reactivity', 'numerator': 'unique_channel_clicks', 'denominator': 'unique_reached', 'report': true, 'breakdown': true},
+        {'name': 'recipient_raw_reactivity', 'numerator': 'clickers', 'denominator': 'openers', 'breakdown': true},
+        {'name': 'success_rate', 'numerator': 'success', 'denominator': 'messages_to_deliver', 'report': true},
+        {'name': 'error_rate', 'numerator': 'errors', 'denominator': 'messages_to_deliver', 'report': true},
+        {'name': 'execution_error_rate', 'numerator': 'execution_errors', 'denominator': 'messages_to_deliver', 'report': true},
+        {'name': 'new_quarantine_rate', 'numerator': 'new_quarantines', 'denominator': 'messages_to_deliver', 'report': true},
     ]) }}
 {%- endmacro %}

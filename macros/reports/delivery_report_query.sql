@@ -1,7 +1,8 @@
 {#- The delivery report of a window (report_window.sql), at a grain: one row per delivery,
-    or per campaign x channel (a channel tab's KPI tiles). Every count metric of the
-    contract over the window's events, its rates, and the period report's audience and
-    execution statistics. The live delivery statistics, the period delivery report and
+    or per campaign x channel (a channel tab's KPI tiles). Every metric of
+    report_metrics() flagged `report` over the window's events (the contract's counts, the
+    pages' recipient counts, the period report's audience and execution statistics) and
+    its rates. The live delivery statistics, the period delivery report and
     period_delivery_report_between all render this one query. -#}
 {% macro delivery_report_query(window, grain='delivery') -%}
 {%- set keys = report_grain_keys(grain) -%}
@@ -14,6 +15,10 @@ messages as (
 first_hard_bounces as (
     select * from {{ unqualified_ref('fct_recipient_quarantines') }}
     where {{ window_contains(window, 'quarantined_at') }}
+),
+
+link_clicks as (
+    select * from {{ window_input(window, 'link_clicks') }}
 ),
 
 campaigns as (
@@ -53,15 +58,30 @@ quarantines_counted as (
     group by {{ keys | join(', ') }}
 ),
 
-quarantines_joined as (
+forwards_estimated as (
+    select
+        {{ keys | join(',\n        ') }},
+        {{ estimated_forwards_aggregate() }} as estimated_forwards
+    from link_clicks
+    group by {{ keys | join(', ') }}
+),
+
+counts_joined as (
     select
         messages_aggregated.*,
-        coalesce(quarantines_counted.new_quarantines, 0) as new_quarantines
+        coalesce(quarantines_counted.new_quarantines, 0) as new_quarantines,
+        coalesce(forwards_estimated.estimated_forwards, 0) as estimated_forwards
     from messages_aggregated
     left join quarantines_counted
         on
             {% for key in keys -%}
             messages_aggregated.{{ key }} = quarantines_counted.{{ key }}{% if not loop.last %}
+            and {% endif %}
+            {%- endfor %}
+    left join forwards_estimated
+        on
+            {% for key in keys -%}
+            messages_aggregated.{{ key }} = forwards_estimated.{{ key }}{% if not loop.last %}
             and {% endif %}
             {%- endfor %}
 ),
@@ -70,7 +90,7 @@ metrics_derived as (
     select
         *,
         {{ delivery_derived_metrics() }}
-    from quarantines_joined
+    from counts_joined
 ),
 
 final as (
@@ -84,13 +104,12 @@ final as (
         {{ window_bounds_columns(window) }},
         {% if grain == 'delivery' -%}
         delivery_starts.execution_started_at,
+        coalesce({{ window_contains(window, 'delivery_starts.execution_started_at') }}, false) as is_sent_in_window,
         {%- else -%}
         metrics_derived.executions,
         {%- endif %}
         -- counts and rates
-        {{ delivery_statistics_columns('metrics_derived') }},
-        -- period report: initial target audience and execution statistics
-        {{ execution_statistics_columns('metrics_derived') }}
+        {{ delivery_statistics_columns('metrics_derived') }}
     from metrics_derived
     left join campaigns
         on metrics_derived.campaign_id = campaigns.campaign_id

@@ -4,7 +4,7 @@
     period report's non-deliverables. -#}
 {% macro failure_reasons_query(window, grain='delivery', by_domain=false) -%}
 {%- set keys = report_grain_keys(grain) -%}
-{%- set groups = keys + ['reason_kind', "coalesce(failure_type, 'unspecified')", 'reason'] + (["coalesce(recipient_domain, 'unknown')"] if by_domain else []) -%}
+{%- set groups = keys + ['reason_kind', "coalesce(failure_type, 'unknown')", 'reason'] + (["coalesce(recipient_domain, 'unknown')"] if by_domain else []) -%}
 with
 
 failures as (
@@ -15,7 +15,7 @@ reasons_counted as (
     select
         {{ keys | join(',\n        ') }},
         reason_kind,
-        coalesce(failure_type, 'unspecified') as failure_type,
+        coalesce(failure_type, 'unknown') as failure_type,
         reason,
         {%- if by_domain %}
         coalesce(recipient_domain, 'unknown') as recipient_domain,

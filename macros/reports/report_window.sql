@@ -48,7 +48,7 @@
     * messages: one row per message with events in the window (message_activity_columns);
     * failures: exclusion, error and bounce events (int_failure_events' columns, with
       `events`, the number of events the row stands for);
-    * link_clicks: clicks per message and URL (fct_link_click_hours' columns);
+    * link_clicks: clicks per message, URL and user agent (fct_link_click_hours' columns);
     * message_hours: the message hours of the window (period only). -#}
 {% macro window_input(window, name) -%}
     {%- if window.kind == 'live' -%}
@@ -56,6 +56,12 @@
             {{ return(ref('int_messages_in_live_window')) }}
         {%- elif name == 'failures' -%}
             {{ return('(select *, 1 as events from ' ~ ref('int_failure_events') ~ ' where ' ~ window_contains(window, 'event_ts') ~ ')') }}
+        {%- elif name == 'link_clicks' -%}
+            {{ return(
+                "(select campaign_id, execution_id, channel, message_id, coalesce(url, 'unknown') as url, user_agent, 1 as clicks from "
+                ~ ref('int_events_unioned') ~ " where event_source = 'tracking' and event_type = 'click' and "
+                ~ window_contains(window, 'event_ts') ~ ')'
+            ) }}
         {%- endif -%}
     {%- else -%}
         {%- set hours = window_contains(window, 'activity_hour') -%}

@@ -1,5 +1,6 @@
 {#- A window's clicked links: clicks, distinct clicking messages, share of all the
-    grain's clicks, and the link's rank (1 = most clicked; ties broken by URL), per
+    grain's clicks, share of the grain's distinct clickers who clicked this link (the
+    page's "% of users"), and the link's rank (1 = most clicked; ties broken by URL), per
     delivery or per campaign tab. "Top 10 links": link_rank <= 10. -#}
 {% macro top_links_query(window, grain='delivery') -%}
 {%- set keys = report_grain_keys(grain) -%}
@@ -19,6 +20,27 @@ links_counted as (
     group by {{ keys | join(', ') }}, url
 ),
 
+clickers_counted as (
+    select
+        {{ keys | join(',\n        ') }},
+        count(distinct {{ dbt.concat(['execution_id', "'|'", 'message_id']) }}) as clickers
+    from link_clicks
+    group by {{ keys | join(', ') }}
+),
+
+links_joined as (
+    select
+        links_counted.*,
+        clickers_counted.clickers
+    from links_counted
+    inner join clickers_counted
+        on
+            {% for key in keys -%}
+            links_counted.{{ key }} = clickers_counted.{{ key }}{% if not loop.last %}
+            and {% endif %}
+            {%- endfor %}
+),
+
 final as (
     select
         {{ keys | join(',\n        ') }},
@@ -27,8 +49,9 @@ final as (
         clicks,
         unique_clicks,
         {{ safe_divide('clicks', 'sum(clicks) over (partition by ' ~ keys | join(', ') ~ ')') }} as share_of_clicks,
+        {{ safe_divide('unique_clicks', 'clickers') }} as share_of_clickers,
         row_number() over (partition by {{ keys | join(', ') }} order by clicks desc, url asc) as link_rank
-    from links_counted
+    from links_joined
 )
 
 select * from final

@@ -16,6 +16,10 @@ first_hard_bounces as (
     select * from {{ ref('fct_recipient_quarantines') }}
 ),
 
+all_link_clicks as (
+    select * from {{ ref('fct_link_click_hours') }}
+),
+
 {% if is_incremental() -%}
 -- fct_messages imported twice on purpose: a second reference to all_messages would make
 -- the engine materialise every message before filtering.
@@ -86,9 +90,23 @@ messages as (
             and all_messages.execution_id = touched_deliveries.execution_id
             and all_messages.channel = touched_deliveries.channel
 ),
+
+link_clicks as (
+    select all_link_clicks.*
+    from all_link_clicks
+    inner join touched_deliveries
+        on
+            all_link_clicks.campaign_id = touched_deliveries.campaign_id
+            and all_link_clicks.execution_id = touched_deliveries.execution_id
+            and all_link_clicks.channel = touched_deliveries.channel
+),
 {% else %}
 messages as (
     select * from all_messages
+),
+
+link_clicks as (
+    select * from all_link_clicks
 ),
 {% endif %}
 
@@ -112,16 +130,32 @@ quarantines_counted as (
     group by campaign_id, execution_id, channel
 ),
 
+forwards_estimated as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        {{ estimated_forwards_aggregate() }} as estimated_forwards
+    from link_clicks
+    group by campaign_id, execution_id, channel
+),
+
 deliveries_joined as (
     select
         deliveries_aggregated.*,
-        coalesce(quarantines_counted.new_quarantines, 0) as new_quarantines
+        coalesce(quarantines_counted.new_quarantines, 0) as new_quarantines,
+        coalesce(forwards_estimated.estimated_forwards, 0) as estimated_forwards
     from deliveries_aggregated
     left join quarantines_counted
         on
             deliveries_aggregated.campaign_id = quarantines_counted.campaign_id
             and deliveries_aggregated.execution_id = quarantines_counted.execution_id
             and deliveries_aggregated.channel = quarantines_counted.channel
+    left join forwards_estimated
+        on
+            deliveries_aggregated.campaign_id = forwards_estimated.campaign_id
+            and deliveries_aggregated.execution_id = forwards_estimated.execution_id
+            and deliveries_aggregated.channel = forwards_estimated.channel
 ),
 
 deliveries_derived as (
@@ -143,8 +177,7 @@ final as (
         last_event_at,
         last_loaded_at,
         -- counts and rates
-        {{ delivery_statistics_columns() }},
-        {{ safe_divide('new_quarantines', 'sent') }} as new_quarantine_rate
+        {{ delivery_statistics_columns() }}
     from deliveries_derived
 )
 

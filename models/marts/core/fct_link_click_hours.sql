@@ -1,6 +1,7 @@
--- One row per message x clicked URL x UTC hour with clicks: how many. The grain behind the
--- top links of any period (period_top_links_between): distinct clickers of a link are
--- distinct messages over the whole range. A click without a URL counts as 'unknown'.
+-- One row per message x clicked URL x user agent x UTC hour with clicks: how many. The grain
+-- behind the top links of any period (period_top_links_between: distinct clickers of a link
+-- are distinct messages over the whole range) and the estimated forwards (distinct user
+-- agents per clicking message). A click without a URL counts as 'unknown'.
 -- Incremental: a message-hour with a newly loaded click is re-counted whole.
 {%- set hour_text = 'cast(' ~ dbt.date_trunc('hour', 'event_ts') ~ ' as ' ~ dbt.type_string() ~ ')' %}
 {%- set key_parts = [] %}
@@ -70,6 +71,7 @@ final as (
         channel,
         message_id,
         coalesce(url, 'unknown') as url,
+        user_agent,
         {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
         count(*) as clicks,
         max(_loaded_at) as last_loaded_at
@@ -80,6 +82,7 @@ final as (
         channel,
         message_id,
         coalesce(url, 'unknown'),
+        user_agent,
         {{ dbt.date_trunc('hour', 'event_ts') }}
 )
 

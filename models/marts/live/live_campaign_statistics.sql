@@ -1,7 +1,9 @@
 -- One row per campaign with any valid event in the live window: the campaign tab's KPIs.
--- audience: distinct profiles targeted (excluded, error or sent) in the window, over all
--- the campaign's channels; profiles_entered: distinct profiles with any event in the
--- window; actions_performed: messages sent (sent events); errors: error events.
+-- audience and profiles_entered: distinct profiles targeted (excluded, error or sent) in
+-- the window, over all the campaign's channels (the events know a profile only once it
+-- entered the campaign, so the two agree); profiles_with_activity: distinct profiles with
+-- any event in the window; actions_performed: messages sent (sent events); errors: error
+-- events (could not be sent).
 with
 
 messages as (
@@ -20,7 +22,8 @@ profiles_counted as (
     select
         campaign_id,
         count(distinct targeted_profile_id) as audience,
-        count(distinct profile_id) as profiles_entered
+        count(distinct targeted_profile_id) as profiles_entered,
+        count(distinct profile_id) as profiles_with_activity
     from messages
     group by campaign_id
 ),
@@ -53,6 +56,7 @@ final as (
         campaigns.campaign_type,
         profiles_counted.audience,
         profiles_counted.profiles_entered,
+        profiles_counted.profiles_with_activity,
         deliveries_summed.sent as actions_performed,
         deliveries_summed.errors,
         deliveries_summed.deliveries,

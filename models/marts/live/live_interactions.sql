@@ -17,13 +17,13 @@ final as (
         execution_id,
         channel,
         event_type as interaction,
-        coalesce(element_id, 'none') as element_id,
+        coalesce(element_id, 'unknown') as element_id,
         count(*) as events,
         count(distinct message_id) as unique_messages,
         {{ live_window_start() }} as window_start,
         {{ live_window_end() }} as window_end
     from events
-    group by campaign_id, execution_id, channel, event_type, coalesce(element_id, 'none')
+    group by campaign_id, execution_id, channel, event_type, coalesce(element_id, 'unknown')
 )
 
 select * from final

@@ -1,6 +1,8 @@
 {#- The live window's event counts per clock hour, per delivery or campaign tab: every hour
     that intersects the window is present for every row of the live statistics at that
-    grain, empty hours as zeros, so the hours sum to the window's totals (tested). -#}
+    grain, empty hours as zeros, so the hours sum to the window's totals (tested); and the
+    retry queue at each hour's end (`retries`, not additive: the last hour's equals the
+    window's retries, tested). -#}
 {% macro live_hourly_series_query(grain='delivery') -%}
 {%- set keys = report_grain_keys(grain) -%}
 {%- set window = live_report_window() -%}
@@ -26,6 +28,42 @@ events_bucketed as (
         *,
         {{ dbt.date_trunc('hour', 'event_ts') }} as hour_start
     from events
+),
+
+-- The retry queue after each hour's events (the window's events only, so the last hour's
+-- is the queue at the window's end): messages whose last feedback event so far is a retry.
+-- A retry keeps a message queued until its next feedback event (on a tie, a final outcome
+-- comes after the retry).
+feedback_ordered as (
+    select
+        {{ keys | join(',\n        ') }},
+        event_type,
+        event_ts,
+        lead(event_ts) over (
+            partition by campaign_id, execution_id, channel, message_id
+            order by {{ feedback_order_key('event_ts', 'event_type') }}
+        ) as next_feedback_at
+    from events
+    where event_source = 'feedback'
+),
+
+hourly_retries as (
+    select
+        {% for key in keys -%}
+        feedback_ordered.{{ key }},
+        {% endfor -%}
+        hours.hour_start,
+        count(*) as retries
+    from feedback_ordered
+    inner join hours
+        on
+            feedback_ordered.event_ts < {{ dbt.dateadd('hour', 1, 'hours.hour_start') }}
+            and (
+                feedback_ordered.next_feedback_at is null
+                or feedback_ordered.next_feedback_at >= {{ dbt.dateadd('hour', 1, 'hours.hour_start') }}
+            )
+    where feedback_ordered.event_type = 'retry'
+    group by {% for key in keys %}feedback_ordered.{{ key }}, {% endfor %}hours.hour_start
 ),
 
 hourly_counts as (
@@ -61,7 +99,8 @@ hours_filled as (
         coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
         {% endfor -%}
         coalesce(hourly_counts.unique_impressions, 0) as unique_impressions,
-        coalesce(hourly_counts.offer_clicks, 0) as offer_clicks
+        coalesce(hourly_counts.offer_clicks, 0) as offer_clicks,
+        coalesce(hourly_retries.retries, 0) as retries
     from row_hours
     left join hourly_counts
         on
@@ -69,6 +108,12 @@ hours_filled as (
             row_hours.{{ key }} = hourly_counts.{{ key }}
             and {% endfor -%}
             row_hours.hour_start = hourly_counts.hour_start
+    left join hourly_retries
+        on
+            {% for key in keys -%}
+            row_hours.{{ key }} = hourly_retries.{{ key }}
+            and {% endfor -%}
+            row_hours.hour_start = hourly_retries.hour_start
 ),
 
 final as (
@@ -81,3 +126,4 @@ final as (
 
 select * from final
 {%- endmacro %}
+

@@ -20,7 +20,7 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot golden clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,8 @@ install: $(BIN)/.installed
 ## Main job: install, load the bundled sample, dbt build (with tests), print the headline report
 ## (make demo PERIOD="2026-11-02 2026-11-05" adds the period report for any range).
 demo: install load-sample build publish report
+	@echo
+	@echo "Open the reports in a browser: make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
 
 load-sample: install
 	for table in $(RAW_TABLES); do \
@@ -52,6 +54,18 @@ load: install
 ## Live refresh for a scheduler: make refresh FILES="incoming/*.parquet" (raw table read from each file name)
 refresh: install
 	$(BIN)/python scripts/refresh.py $(FILES)
+
+## The reports in a browser, on the published file (after make demo or a refresh).
+DASHBOARD_PORT ?= 8501
+dashboard: install
+	@test -f "$(dir $(WAREHOUSE_PATH))serving.duckdb" || { echo "no $(dir $(WAREHOUSE_PATH))serving.duckdb yet: run make demo first" >&2; exit 2; }
+	@echo "Dashboard on http://127.0.0.1:$(DASHBOARD_PORT) (Ctrl+C stops it)"
+	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
+		--server.address 127.0.0.1 --browser.gatherUsageStats false --client.toolbarMode viewer
+
+## Screenshots of the dashboard pages for the docs (needs Debian's chromium).
+screenshots: install
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/python/test_dashboard.py -k browser
 
 ## Live refresh service: load files as they land in LANDING (write, then rename into it), refresh, publish.
 LANDING ?= incoming

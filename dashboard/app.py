@@ -1,0 +1,12 @@
+"""The reports dashboard: `make dashboard` (streamlit run dashboard/app.py). Reads only the
+published serving file ($SERVING_PATH, else serving.duckdb beside $WAREHOUSE_PATH),
+read-only and afresh on every query, so each refresh's publish shows without a restart."""
+
+import streamlit as st
+
+st.set_page_config(page_title="Messaging reports", layout="wide")
+navigation = st.navigation([
+    st.Page("live.py", title="Live report", default=True),
+    st.Page("period.py", title="Period report", url_path="period"),
+])
+navigation.run()

@@ -1,0 +1,84 @@
+"""The building blocks of the report pages: KPI tiles, charts and tables, each labelled
+with the metric definitions dbt holds (shown as tooltips), and empty states that say why."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+RATE_SUFFIXES = ("_rate", "reactivity", "share_of_clicks", "share_of_clickers")
+
+
+def is_rate(column: str) -> bool:
+    return column.endswith(RATE_SUFFIXES)
+
+
+def label(column: str) -> str:
+    return column.replace("_", " ").capitalize()
+
+
+def formatted(column: str, value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if is_rate(column):
+        return f"{float(value):.1%}"
+    if isinstance(value, (int, float)):
+        return f"{int(value):,}"
+    return str(value)
+
+
+def kpi_tiles(row: dict[str, Any], columns: Sequence[str], docs: dict[str, str]) -> None:
+    """One tile per column (counts, or rates as percentages), the definition as tooltip."""
+    for slot, column in zip(st.columns(len(columns)), columns):
+        slot.metric(label(column), formatted(column, row.get(column)), help=docs.get(column))
+
+
+def table(frame: pd.DataFrame, docs: dict[str, str], key: str | None = None) -> None:
+    config = {
+        column: (
+            st.column_config.NumberColumn(label(column), help=docs.get(column), format="percent")
+            if is_rate(column)
+            else st.column_config.Column(label(column), help=docs.get(column))
+        )
+        for column in frame.columns
+    }
+    st.dataframe(frame, hide_index=True, column_config=config, width="stretch", key=key)
+
+
+def line_chart(frame: pd.DataFrame, x: str, columns: Sequence[str], x_title: str) -> None:
+    long = frame.melt(id_vars=[x], value_vars=list(columns), var_name="metric", value_name="value")
+    chart = (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:T", title=x_title),
+            y=alt.Y("value:Q", title=None),
+            color=alt.Color("metric:N", title=None),
+            tooltip=[alt.Tooltip(f"{x}:T"), "metric:N", "value:Q"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def bar_chart(frame: pd.DataFrame, category: str, value: str) -> None:
+    chart = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{value}:Q", title=label(value)),
+            y=alt.Y(f"{category}:N", sort="-x", title=None),
+            tooltip=[f"{category}:N", f"{value}:Q"],
+        )
+    )
+    st.altair_chart(chart, width="stretch")
+
+
+def section(title: str, help_text: str | None = None) -> None:
+    st.subheader(title, help=help_text)
+
+
+def empty(reason: str) -> None:
+    st.info(reason)

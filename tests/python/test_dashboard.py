@@ -1,0 +1,219 @@
+"""The dashboard (dashboard/app.py) on the published sample.
+
+* Streamlit's AppTest renders every page, every campaign and every channel tab with no
+  exception, and the figures it shows are the marts' (KPI tiles compared value by value).
+* Empty states say why (nothing published, nothing in the window), never a traceback.
+* A real browser (Debian's chromium, driven by Playwright) loads each page of the running
+  app: the page must show its report and no error box, and its screenshot must not be blank.
+  SCREENSHOT_DIR keeps the screenshots (make screenshots writes docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import PYTHON, REPO, dbt, load_folder, project_env, run
+
+APP = REPO / "dashboard" / "app.py"
+SAMPLE_VARS = ('{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", '
+               'period_end: "2026-11-06 00:00:00"}')
+CHANNEL_TILES = {
+    "email": ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"],
+    "inapp": ["impressions", "unique_impressions", "interactions", "channel_reactivity"],
+    "push": ["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"],
+    "sms": ["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"],
+    "web": ["impressions", "unique_impressions", "interactions", "channel_reactivity"],
+    "direct_mail": ["targeted", "sent", "errors", "excluded"],
+}
+TAB_ORDER = ["email", "inapp", "push", "sms", "web", "direct_mail"]
+
+
+@pytest.fixture(scope="module")
+def serving(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    warehouse = tmp_path_factory.mktemp("dashboard") / "warehouse.duckdb"
+    load_folder(REPO / "data" / "sample", warehouse, "csv")
+    dbt(["build", "--vars", SAMPLE_VARS], warehouse)
+    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--publish-only"])
+    return warehouse.with_name("serving.duckdb")
+
+
+def formatted(column: str, value: object) -> str:
+    if value is None:
+        return "-"
+    if column.endswith(("_rate", "reactivity")):
+        return f"{float(value):.1%}"
+    return f"{int(value):,}"
+
+
+def app_test(serving: Path, monkeypatch: pytest.MonkeyPatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("SERVING_PATH", str(serving))
+    return AppTest.from_file(str(APP), default_timeout=60)
+
+
+def rows(serving: Path, sql: str, parameters: list | None = None) -> list[dict]:
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        result = con.execute(sql, parameters or [])
+        names = [column[0] for column in result.description]
+        return [dict(zip(names, row)) for row in result.fetchall()]
+    finally:
+        con.close()
+
+
+def test_live_page_shows_the_marts_figures_for_every_campaign_and_tab(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_test(serving, monkeypatch).run()
+    assert not at.exception, at.exception
+    campaigns = rows(serving, "select * from marts.live_campaign_statistics order by targeted desc, campaign_id")
+    assert len(campaigns) >= 5
+    checked_tabs = 0
+    for campaign in campaigns:
+        at.selectbox(key="live_campaign").set_value(campaign["campaign_id"]).run()
+        assert not at.exception, (campaign["campaign_id"], at.exception)
+        assert [tab.label for tab in at.tabs] == ["Campaign", "Email", "In-app", "Push", "SMS", "Web", "Direct mail"]
+        shown = {metric.label: metric.value for metric in at.tabs[0].metric}
+        assert shown == {
+            "Audience": formatted("audience", campaign["audience"]),
+            "Profiles entered": formatted("profiles_entered", campaign["profiles_entered"]),
+            "Actions performed": formatted("actions_performed", campaign["actions_performed"]),
+            "Errors": formatted("errors", campaign["errors"]),
+        }
+        tiles = {row["channel"]: row for row in rows(
+            serving, "select * from marts.live_channel_statistics where campaign_id = ?", [campaign["campaign_id"]])}
+        for tab, channel in zip(at.tabs[1:], TAB_ORDER):
+            if channel not in tiles:
+                assert tab.info and "no" in tab.info[0].value, (campaign["campaign_id"], channel)
+                continue
+            shown = [metric.value for metric in tab.metric][: len(CHANNEL_TILES[channel])]
+            expected = [formatted(column, tiles[channel][column]) for column in CHANNEL_TILES[channel]]
+            assert shown == expected, (campaign["campaign_id"], channel)
+            checked_tabs += 1
+    assert checked_tabs >= len(campaigns)
+
+
+def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_test(serving, monkeypatch).run()
+    at.switch_page("live.py" if False else "period.py").run()
+    assert not at.exception, at.exception
+    deliveries = rows(serving, "select campaign_id, channel, execution_id from marts.fct_deliveries where channel in "
+                               "('email', 'sms', 'push') order by campaign_id, channel, execution_id")
+    from datetime import date
+
+    at.date_input(key="period_dates").set_value((date(2026, 11, 1), date(2026, 11, 8))).run()
+    seen = 0
+    for delivery in deliveries[:6]:
+        at.selectbox(key="period_campaign").set_value(delivery["campaign_id"]).run()
+        at.selectbox(key="period_channel").set_value(delivery["channel"]).run()
+        at.selectbox(key="period_execution").set_value(delivery["execution_id"]).run()
+        assert not at.exception, (delivery, at.exception)
+        expected = rows(serving, "select * from marts.period_delivery_cohort_between(timestamp '2026-11-01', "
+                                 "timestamp '2026-11-09') where campaign_id = ? and channel = ? and execution_id = ?",
+                        [delivery["campaign_id"], delivery["channel"], delivery["execution_id"]])
+        if not expected:
+            assert at.info, delivery
+            continue
+        shown = {metric.label: metric.value for metric in at.metric}
+        assert shown["Sent"] == formatted("sent", expected[0]["sent"]), delivery
+        assert shown["Delivered"] == formatted("delivered", expected[0]["delivered"]), delivery
+        assert shown["Success rate"] == formatted("success_rate", expected[0]["success_rate"]), delivery
+        assert shown["New quarantines"] == formatted("new_quarantines", expected[0]["new_quarantines"]), delivery
+        seen += 1
+        # The same delivery in event time: the event-time function's figures.
+        at.radio(key="period_basis").set_value(at.radio(key="period_basis").options[1]).run()
+        event_time = rows(serving, "select * from marts.period_delivery_report_between(timestamp '2026-11-01', "
+                                   "timestamp '2026-11-09') where campaign_id = ? and channel = ? and execution_id = ?",
+                          [delivery["campaign_id"], delivery["channel"], delivery["execution_id"]])
+        shown = {metric.label: metric.value for metric in at.metric}
+        assert shown["Sent"] == formatted("sent", event_time[0]["sent"])
+        at.radio(key="period_basis").set_value(at.radio(key="period_basis").options[0]).run()
+    assert seen >= 3
+
+
+def test_empty_states_say_why(serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_test(tmp_path / "nothing.duckdb", monkeypatch).run()
+    assert not at.exception and "Nothing published yet" in at.info[0].value
+    # A publish whose live window holds no event: the live page says so.
+    quiet = tmp_path / "quiet.duckdb"
+    shutil.copyfile(serving, quiet)
+    quiet.chmod(0o644)
+    con = duckdb.connect(str(quiet))
+    con.execute("delete from marts.live_campaign_statistics")
+    con.close()
+    at = app_test(quiet, monkeypatch).run()
+    assert not at.exception and any("No events in the last 24 hours" in info.value for info in at.info)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run installs Debian's chromium package")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); CI installs it")
+    from playwright.sync_api import sync_playwright
+
+    shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))
+    shots.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(PYTHON).with_name("streamlit")), "run", str(APP), "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
+        cwd=REPO, env=dict(project_env(), SERVING_PATH=str(serving)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.5)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--no-first-run", "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1400, "height": 2600})
+            for path, first, name, setup, marker in [
+                ("/", "Campaign statistics", "live", "email", "Sending performance"),
+                ("/period", "Delivery overview", "period", None, "Top 10 links"),
+            ]:
+                page.goto(f"http://127.0.0.1:{port}{path}")
+                page.wait_for_selector(f"text={first}", timeout=60000)
+                if setup == "email":  # an email campaign's Email tab: charts and tables
+                    page.locator('[data-testid="stSelectbox"]').first.click()
+                    page.get_by_role("option", name="EMAIL scheduled campaign #0 (cmp_00000)").click()
+                    page.get_by_role("tab", name="Email").click()
+                page.wait_for_selector(f"text={marker}", timeout=60000)
+                page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60000)
+                page.wait_for_timeout(2000)
+                errors = page.locator('[data-testid="stException"], [data-testid="stAlertContentError"]').count()
+                text = page.inner_text("body")
+                page.screenshot(path=str(shots / f"{name}.png"))
+                assert errors == 0 and "Traceback" not in text, f"{path}: an error box is shown:\n{text[:2000]}"
+                assert marker in text and len(text) > 500, f"{path}: the page is blank or incomplete:\n{text[:2000]}"
+                assert not_blank(shots / f"{name}.png"), f"{path}: the screenshot is blank"
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def not_blank(png: Path) -> bool:
+    """More than a few distinct colours in the screenshot: text, tiles and charts."""
+    from PIL import Image
+
+    with Image.open(png) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1_000_000) or []
+    return len(colours) > 50

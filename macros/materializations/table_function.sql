@@ -14,6 +14,11 @@
         create or replace macro {{ target }}({{ arguments | join(', ') }}) as table
         {{ sql }}
     {%- endcall %}
+    {%- if config.persist_relation_docs() and model.description %}
+    {% call statement('describe') -%}
+        comment on macro table {{ target }} is '{{ model.description | replace("'", "''") }}'
+    {%- endcall %}
+    {%- endif %}
     {{ run_hooks(post_hooks) }}
     {% do adapter.commit() %}
     {{ return({'relations': []}) }}

@@ -17,6 +17,7 @@ from conftest import PYTHON, dbt, load_folder, run
 
 STATIC_MARTS = {
     "period_delivery_report": "period_delivery_report_between",
+    "period_delivery_cohort": "period_delivery_cohort_between",
     "period_channel_report": "period_channel_report_between",
     "period_domain_statistics": "period_domain_statistics_between",
     "period_non_deliverables": "period_non_deliverables_between",

@@ -51,12 +51,15 @@ MESSAGE_FACTS = "fct_messages"
 DBT_SELECTION = [
     # The lookup seeds the live models read are reloaded too (a few rows, ~0.1 s each), so a
     # first refresh on a new warehouse works and a changed lookup applies at once.
-    # tag:serving: the hourly facts and table functions that every published file carries.
+    # tag:serving: the hourly facts the published period functions read.
     "--select", "+tag:live,resource_type:model", "+tag:live,resource_type:seed", "+tag:serving,resource_type:model",
     "tag:live_tests",
     "--indirect-selection", "empty",
     "--exclude", "tag:golden", "tag:cross_report", "resource_type:unit_test",
 ]
+# The table functions and their catalog are definitions, not data: a refresh creates them
+# only when the working warehouse has none yet (a first refresh, before any full build).
+FUNCTIONS_SELECTION = ["+tag:serving_functions,resource_type:model"]
 LANDING_SUFFIXES = tuple(load_events.FORMATS)
 # The live window ends 2 minutes before the report instant: an event is countable then.
 COUNTABLE_AFTER_S = 120.0
@@ -135,28 +138,52 @@ class DbtSession:
         finally:
             release_duckdb()
 
-    def build(self, report_as_of: str | None) -> list[DbtFailure]:
-        """Runs the live selection; returns the failed nodes (empty when all passed)."""
+    def build(self, report_as_of: str | None, with_functions: bool) -> tuple[list[DbtFailure], PublishPlan]:
+        """Runs the live selection; returns the failed nodes (empty when all passed) and the
+        incremental relations' keys, for a publish that syncs those by key."""
         if self.manifest is None:
             parsed = self._invoke(["--quiet", "parse"])
             if not parsed.success:
-                return [DbtFailure("dbt parse", first_line(parsed.exception))]
+                return [DbtFailure("dbt parse", first_line(parsed.exception))], PublishPlan()
             self.manifest = parsed.result
         # --no-write-json: no artifact rewrite (~0.3 s); the result object carries the statuses.
         args = ["--quiet", "--no-write-json", "build", *DBT_SELECTION]
+        if with_functions:
+            args[args.index("--indirect-selection"):args.index("--indirect-selection")] = FUNCTIONS_SELECTION
         if report_as_of:
             args += ["--vars", json.dumps({"report_as_of": report_as_of})]
         result = self._invoke(args)
         if result.exception is not None:
-            return [DbtFailure("dbt build", first_line(result.exception))]
+            return [DbtFailure("dbt build", first_line(result.exception))], PublishPlan()
+        node_results = result.result.results if result.result is not None else []
         failures = [
             DbtFailure(node_result.node.unique_id, first_line(node_result.message))
-            for node_result in (result.result.results if result.result is not None else [])
+            for node_result in node_results
             if str(node_result.status) in ("error", "fail")
         ]
         if not result.success and not failures:
             failures.append(DbtFailure("dbt build", "failed without naming a node"))
-        return failures
+        keys = {
+            node.alias: node.config.unique_key for node in self.manifest.nodes.values()
+            if node.resource_type == "model" and node.config.materialized == "incremental"
+            and isinstance(node.config.unique_key, str)
+        }
+        return failures, PublishPlan(keys=keys)
+
+
+def has_table_functions(warehouse: Path) -> bool:
+    """The working warehouse already holds the period table functions and their catalog."""
+    if not warehouse.exists():
+        return False
+    con = settings.connect_read_only(warehouse)
+    try:
+        return bool(con.execute(
+            "select count(*) from duckdb_functions() where schema_name = 'marts' and function_type = 'table_macro'"
+        ).fetchone()[0]) and bool(con.execute(
+            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'period_table_functions'"
+        ).fetchone()[0])
+    finally:
+        con.close()
 
 
 def release_duckdb() -> None:
@@ -176,49 +203,93 @@ def first_line(value: object) -> str:
     return text.splitlines()[0][:500] if text else type(value).__name__
 
 
-def copy_marts(warehouse: Path, target: Path, include_message_facts: bool) -> int:
-    """Copies the published schemas of the working warehouse into a new file."""
+@dataclass
+class PublishPlan:
+    """The unique key of each incremental relation (from the parsed project): those are
+    synced by key into a copy of the previous publish; every other relation is small (live
+    and period marts, dimensions) and copied whole. No plan: publish everything afresh."""
+
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+def table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    return [row[0] for row in con.execute(
+        "select table_name from information_schema.tables where table_catalog = ? and table_schema = ? "
+        "and table_type = 'BASE TABLE' order by 1", [catalog, schema]).fetchall()]
+
+
+def column_list(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return [tuple(row) for row in con.execute(
+        "select column_name, data_type from information_schema.columns where table_catalog = ? and table_schema = ? "
+        "and table_name = ? order by ordinal_position", [catalog, schema, table]).fetchall()]
+
+
+def sync_by_key(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: str) -> None:
+    """Brings the serving copy of an incremental relation up to date: every key with a row
+    loaded after the copy's newest is replaced by all its current rows (an incremental run
+    re-derives a key's rows together, and a re-derived key always has a newly loaded row)."""
+    relation = f'{schema}."{table}"'
+    con.execute(f"""
+        create or replace temp table changed_keys as
+        select distinct {key} from working.{relation}
+        where last_loaded_at > (select coalesce(max(last_loaded_at), timestamp '1900-01-01') from serving.{relation})
+    """)
+    con.execute(f"delete from serving.{relation} where {key} in (select {key} from changed_keys)")
+    con.execute(f"insert into serving.{relation} select * from working.{relation} where {key} in (select {key} from changed_keys)")
+
+
+def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan: PublishPlan, incremental: bool) -> str:
+    """Fills `target` with the published schemas of the working warehouse: afresh, or, when
+    `incremental` (target is a copy of the previous publish), incremental relations synced
+    by key and the others (all small) copied whole, so the cost no longer grows with
+    history beyond the file copy."""
     con = duckdb.connect()
-    tables = 0
+    copied, synced = [], []
     try:
         con.execute(f"attach '{warehouse}' as working (read_only)")
-        con.execute(f"attach '{target}' as serving (storage_version '{settings.SERVING_STORAGE_VERSION}')")
+        storage = "" if incremental else f" (storage_version '{settings.SERVING_STORAGE_VERSION}')"
+        con.execute(f"attach '{target}' as serving{storage}")
         for schema in PUBLISHED_SCHEMAS:
-            con.execute(f"create schema serving.{schema}")
-            names = con.execute(
-                "select table_name from information_schema.tables where table_catalog = 'working' "
-                "and table_schema = ? and table_type = 'BASE TABLE' order by 1",
-                [schema],
-            ).fetchall()
-            for (name,) in names:
-                if name == MESSAGE_FACTS and not include_message_facts:
+            con.execute(f"create schema if not exists serving.{schema}")
+            present = set(table_names(con, "serving", schema))
+            wanted = [name for name in table_names(con, "working", schema) if include_message_facts or name != MESSAGE_FACTS]
+            for name in sorted(present - set(wanted) - {STATUS_TABLE}):
+                con.execute(f'drop table serving.{schema}."{name}"')
+            for name in wanted:
+                same_shape = name in present and column_list(con, "working", schema, name) == column_list(con, "serving", schema, name)
+                if incremental and same_shape and name in plan.keys:
+                    sync_by_key(con, schema, name, plan.keys[name])
+                    synced.append(name)
                     continue
-                con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
-                tables += 1
-            copy_comments(con, schema)
-        copy_table_functions(con)
+                con.execute(f'create or replace table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
+                copied.append(name)
+            copy_comments(con, schema, copied)
+        if not incremental or not con.execute(
+            "select count(*) from duckdb_functions() where database_name = 'serving' and function_type = 'table_macro'"
+        ).fetchone()[0]:
+            copy_table_functions(con)
         con.execute("detach serving")
     finally:
         con.close()
-    return tables
+    return f"{len(copied)} copied, {len(synced)} synced by key"
 
 
 def sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def copy_comments(con: duckdb.DuckDBPyConnection, schema: str) -> None:
-    """The descriptions dbt persisted (persist_docs) as table and column comments: BI tools
-    show them. CREATE TABLE AS does not carry them over."""
+def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> None:
+    """The descriptions dbt persisted (persist_docs) as table and column comments, for the
+    tables just copied: BI tools show them. CREATE TABLE AS does not carry them over."""
+    if not tables:
+        return
     for table, comment in con.execute(
         "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
-        "and comment is not null and table_name in (select table_name from duckdb_tables() where database_name = 'serving' "
-        "and schema_name = ?)", [schema, schema]).fetchall():
+        "and comment is not null and list_contains(?, table_name)", [schema, tables]).fetchall():
         con.execute(f'comment on table serving.{schema}."{table}" is {sql_text(comment)}')
     for table, column, comment in con.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = ? "
-        "and comment is not null and table_name in (select table_name from duckdb_tables() where database_name = 'serving' "
-        "and schema_name = ?)", [schema, schema]).fetchall():
+        "and comment is not null and list_contains(?, table_name)", [schema, tables]).fetchall():
         con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {sql_text(comment)}')
 
 
@@ -342,13 +413,20 @@ def next_file(serving: Path) -> Path:
     return staging_file
 
 
-def publish(warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False) -> int:
-    """Copies the marts and the status row into a fresh serving file and swaps it in. The
+def publish(warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False,
+            plan: PublishPlan | None = None) -> str:
+    """Writes the marts and the status row into the next serving file and swaps it in. With a
+    plan (a refresh that knows what its dbt run rebuilt), the next file starts as a copy of
+    the current one and only what changed is written; otherwise it is written afresh. The
     last failed refresh stays in the status row after later successes (with
     failures_since_publish back to 0), so a reader can still see what failed last."""
     status.update(previous_failure(serving))
     staging_file = next_file(serving)
-    tables = copy_marts(warehouse, staging_file, include_message_facts)
+    incremental = plan is not None and bool(plan.keys) and bool(read_status(serving))
+    if incremental:
+        shutil.copyfile(serving, staging_file)
+        staging_file.chmod(0o644)
+    summary = copy_marts(warehouse, staging_file, include_message_facts, plan or PublishPlan(), incremental)
     con = duckdb.connect(str(staging_file))
     try:
         tables_published = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
@@ -360,7 +438,7 @@ def publish(warehouse: Path, serving: Path, status: dict[str, Any], include_mess
     finally:
         con.close()
     swap_in(staging_file, serving)
-    return tables
+    return summary
 
 
 def read_status(serving: Path) -> dict[str, Any]:
@@ -448,14 +526,16 @@ class Refresher:
                 load_events.load_prepared(self.warehouse, table, prepared, quiet=True)
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
-            failures = self.dbt.build(report_as_of)
+            failures, plan = self.dbt.build(report_as_of, with_functions=not has_table_functions(self.warehouse))
             timer.step("dbt build", started, "live marts and upstream, live tests")
             if failures:
                 return self._fail(record, failures)
+        else:
+            plan = None
         started = time.perf_counter()
         status = {"refresh_started_at": started_at, "files_loaded": len(files), "failures_since_publish": 0}
-        tables = publish(self.warehouse, self.serving, status, self.include_message_facts)
-        timer.step("publish", started, f"{tables} tables -> {self.serving.name}")
+        summary = publish(self.warehouse, self.serving, status, self.include_message_facts, plan)
+        timer.step("publish", started, f"{summary} -> {self.serving.name}")
         print(f"  {'total':<10s} {timer.total():6.2f} s", flush=True)
         record.update(status="published", published_at=status["published_at"], report_as_of=status.get("report_as_of"),
                       window_end=status.get("window_end"), seconds=round(timer.total(), 3))

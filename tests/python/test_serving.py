@@ -91,6 +91,30 @@ def test_readers_see_no_error_and_no_half_published_state(published: dict[str, P
     assert result["queries"] > 30, result
 
 
+def test_incremental_publish_equals_the_working_marts(published: dict[str, Path]) -> None:
+    """After refreshes that each copy the previous publish and sync only what changed (by
+    key for the incremental facts), every published relation equals the working one."""
+    run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--report-as-of", "2026-11-05 06:00:00"])
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{published['warehouse']}' as working (read_only)")
+        con.execute(f"attach '{published['serving']}' as serving (read_only)")
+        tables = [row[0] for row in con.execute(
+            "select table_name from information_schema.tables where table_catalog = 'serving' and table_schema = 'marts' "
+            "and table_name != 'publish_status'").fetchall()]
+        assert "fct_message_hours" in tables and "live_delivery_statistics" in tables
+        differences = {}
+        for table in tables:
+            for left, right in (("working", "serving"), ("serving", "working")):
+                extra = con.execute(f"select count(*) from (select * from {left}.marts.{table} "
+                                    f"except all select * from {right}.marts.{table})").fetchone()[0]
+                if extra:
+                    differences[(table, left)] = extra
+        assert not differences, differences
+    finally:
+        con.close()
+
+
 def test_serving_file_is_marts_only_and_read_only(published: dict[str, Path]) -> None:
     assert published["serving"].stat().st_mode & 0o222 == 0, "the serving file must not be writable on disk"
     con = duckdb.connect(str(published["serving"]), read_only=True)
@@ -165,3 +189,28 @@ def test_every_served_relation_and_column_is_documented(published: dict[str, Pat
         finally:
             con.close()
     assert not undocumented, undocumented[:20]
+
+
+def test_project_readers_see_each_publish_beside_a_held_connection(published: dict[str, Path], monkeypatch) -> None:
+    """The dashboard reads every query through a fresh in-memory DuckDB that attaches the
+    serving file: it sees each new publish at once, even in a process where another
+    connection to the file is held open (which keeps reading the replaced file, as a BI
+    tool's pooled connection would: the README names the settings that avoid that)."""
+    monkeypatch.setenv("SERVING_PATH", str(published["serving"]))
+    monkeypatch.syspath_prepend(str(REPO / "dashboard"))
+    import data
+
+    held = duckdb.connect(str(published["serving"]), read_only=True)
+    try:
+        held_before = held.execute("select published_at from marts.publish_status").fetchone()[0]
+        first = data.publish_status()["published_at"]
+        assert first == held_before
+        run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--publish-only"])
+        second = data.publish_status()["published_at"]
+        assert second > first, "the dashboard's reader did not see the new publish"
+        assert held.execute("select published_at from marts.publish_status").fetchone()[0] == held_before
+    finally:
+        held.close()
+    # The headline report opens the file anew in its own process each run.
+    report = run([PYTHON, "scripts/report.py", "--warehouse", str(published["warehouse"])])
+    assert "Live report" in report.stdout and "not built yet" in report.stdout

@@ -1,7 +1,7 @@
 -- One row per table function of the warehouse (period_*_between): its name, its
 -- arguments, and what it returns. BI tools list relations, not functions: this is where a
 -- user finds them; the publish step reads it to re-create them in the serving file.
-{{ config(tags=['serving']) }}
+{{ config(tags=['serving_functions']) }}
 {%- set functions = [] %}
 {%- if execute %}
 {%- for node in graph.nodes.values() | sort(attribute='name') %}

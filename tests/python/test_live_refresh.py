@@ -205,3 +205,10 @@ def test_refresh_refusals_exit_2_without_a_traceback(tmp_path: Path, args: list[
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.strip()
     assert not warehouse.exists()
+
+
+def test_benchmark_refuses_too_few_events_with_its_own_usage() -> None:
+    result = run([PYTHON, "scripts/benchmark.py", "--events", "0"], check=False)
+    assert result.returncode == 2
+    assert "benchmark.py" in result.stderr and "expected at least 10000 events" in result.stderr
+    assert "generate_events.py" not in result.stderr

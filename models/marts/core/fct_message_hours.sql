@@ -92,7 +92,10 @@ final as (
         min(profile_id) over (partition by campaign_id, execution_id, channel, message_id) as profile_id,
         max(recipient_address_hash) over (partition by campaign_id, execution_id, channel, message_id) as recipient_address_hash,
         max(recipient_domain) over (partition by campaign_id, execution_id, channel, message_id) as recipient_domain,
-        max(platform) over (partition by campaign_id, execution_id, channel, message_id) as platform
+        max(platform) over (partition by campaign_id, execution_id, channel, message_id) as platform,
+        -- Lets fct_messages take a one-hour message's row as it is (most messages) and
+        -- aggregate only the others; the same window as above, so it costs nothing more.
+        count(*) over (partition by campaign_id, execution_id, channel, message_id) as message_hour_count
     from message_hours_aggregated
 )
 

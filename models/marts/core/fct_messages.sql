@@ -38,7 +38,22 @@ hours_to_roll_up as (
 ),
 {% endif %}
 
-messages_rolled_up as (
+-- Most messages have one active hour: their hour row is already the message's rollup
+-- (a rollup of one row returns it), so only the others go through the aggregation. A row
+-- whose count is unknown (null) is aggregated too.
+single_hour_messages as (
+    select
+        message_key,
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        {{ message_activity_columns() | join(',\n        ') }}
+    from hours_to_roll_up
+    where message_hour_count = 1
+),
+
+multi_hour_messages as (
     select
         message_key,
         campaign_id,
@@ -47,7 +62,14 @@ messages_rolled_up as (
         message_id,
         {{ message_activity_rollup() }}
     from hours_to_roll_up
+    where message_hour_count is distinct from 1
     group by message_key, campaign_id, execution_id, channel, message_id
+),
+
+messages_rolled_up as (
+    select * from single_hour_messages
+    union all
+    select * from multi_hour_messages
 ),
 
 messages_classified as (
@@ -90,6 +112,12 @@ final as (
         is_in_retry_queue,
         last_feedback_status,
         last_feedback_at,
+        last_post_send_status,
+        last_post_send_at,
+        last_failure_status,
+        last_failure_type,
+        last_failure_reason,
+        last_failure_at,
         last_loaded_at,
         -- counts
         {% for metric in event_count_metrics() -%}

@@ -218,10 +218,15 @@ def table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> li
         "and table_type = 'BASE TABLE' order by 1", [catalog, schema]).fetchall()]
 
 
-def column_list(con: duckdb.DuckDBPyConnection, catalog: str, schema: str, table: str) -> list[tuple[str, str]]:
-    return [tuple(row) for row in con.execute(
-        "select column_name, data_type from information_schema.columns where table_catalog = ? and table_schema = ? "
-        "and table_name = ? order by ordinal_position", [catalog, schema, table]).fetchall()]
+def column_lists(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> dict[str, list[tuple[str, str]]]:
+    """Every table's (column, type) list in one catalog query (one query per table cost
+    ~0.4 s per publish)."""
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for table, column, data_type in con.execute(
+        "select table_name, column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
+        "order by table_name, column_index", [catalog, schema]).fetchall():
+        columns.setdefault(table, []).append((column, data_type))
+    return columns
 
 
 def sync_by_key(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: str) -> None:
@@ -253,10 +258,14 @@ def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan:
             con.execute(f"create schema if not exists serving.{schema}")
             present = set(table_names(con, "serving", schema))
             wanted = [name for name in table_names(con, "working", schema) if include_message_facts or name != MESSAGE_FACTS]
+            working_columns, serving_columns = column_lists(con, "working", schema), column_lists(con, "serving", schema)
+            # One transaction for the whole file: a statement per column comment, each
+            # committed on its own, was most of a publish's time (~2 s).
+            con.execute("begin transaction")
             for name in sorted(present - set(wanted) - {STATUS_TABLE}):
                 con.execute(f'drop table serving.{schema}."{name}"')
             for name in wanted:
-                same_shape = name in present and column_list(con, "working", schema, name) == column_list(con, "serving", schema, name)
+                same_shape = name in present and working_columns.get(name) == serving_columns.get(name)
                 if incremental and same_shape and name in plan.keys:
                     sync_by_key(con, schema, name, plan.keys[name])
                     synced.append(name)
@@ -264,6 +273,7 @@ def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan:
                 con.execute(f'create or replace table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
                 copied.append(name)
             copy_comments(con, schema, copied)
+            con.execute("commit")
         if not incremental or not con.execute(
             "select count(*) from duckdb_functions() where database_name = 'serving' and function_type = 'table_macro'"
         ).fetchone()[0]:

@@ -418,10 +418,13 @@ def sample_structure(con: duckdb.DuckDBPyConnection, path: Path, file_format: st
     if structure is None:
         raise RefusedFile(f"{path}: the file holds no record; expected one JSON object per line", path)
     if not isinstance(structure, dict):
-        raise RefusedFile(
-            f"{path}: a line is not a JSON object (found {json.dumps(structure)[:60]}); "
-            "an AJO JSON export holds one XDM record per line", path
-        )
+        line, kind = con.execute(
+            f"select line, kind from (select row_number() over () as line, json_type(json) as kind "
+            f"from (select json from read_ndjson_objects({literal}) limit {SAMPLE_RECORDS})) "
+            "where kind <> 'OBJECT' order by line limit 1"
+        ).fetchone() or (None, None)
+        where = f"record {line} is a JSON {kind}, not an object" if line else "its records are not JSON objects"
+        raise RefusedFile(f"{path}: {where}; an AJO JSON export holds one XDM record (object) per line", path)
     return structure
 
 
@@ -806,16 +809,16 @@ def tracking_sql(item: StagedFile, columns: list[str]) -> str:
 
 def campaigns_sql(item: StagedFile, columns: list[str]) -> str:
     """One row per campaign (or journey version) of the file: the Entity dataset has two
-    records per publication and one per message; the newest name wins, created_at is the
-    first publication seen."""
+    records per publication and one per message; the newest name (by lastModifiedAt, else
+    publication time) wins; created_at is the first publication seen (UTC text)."""
     p = item.resolver.text
     entities = f"{CJM}.entities"
     campaign_id = first_present(p(f"{entities}.campaign.campaignID"), p(f"{entities}.journey.journeyVersionID"),
                                 p(f"{entities}.orchestratedCampaign.campaignID"))
     name = first_present(p(f"{entities}.campaign.name"), p(f"{entities}.journey.journeyNameAndVersion"),
                          p(f"{entities}.journey.journeyName"), p(f"{entities}.orchestratedCampaign.name"))
-    published = utc_text(p(f"{entities}.channelDetails.messagePublishedAt"))
-    modified = utc_text(p(f"{entities}.timestamp.lastModifiedAt"))
+    published = f"try_cast({utc_text(p(f'{entities}.channelDetails.messagePublishedAt'))} as timestamptz)"
+    modified = f"try_cast({utc_text(p(f'{entities}.timestamp.lastModifiedAt'))} as timestamptz)"
     journey = (f"nullif(trim({p(f'{entities}.journey.journeyVersionID')}), '') is not null "
                f"or nullif(trim({p(f'{entities}.journey.journeyID')}), '') is not null")
     return f"""
@@ -825,8 +828,9 @@ def campaigns_sql(item: StagedFile, columns: list[str]) -> str:
                    {published} as published_at, coalesce({modified}, {published}) as modified_at
             from {item.source}
         )
-        select {select_list(columns, {'campaign_name': "arg_max(campaign_name, coalesce(modified_at, ''))",
-                                      'campaign_type': 'max(campaign_type)', 'created_at': 'min(published_at)',
+        select {select_list(columns, {'campaign_name': "arg_max(campaign_name, coalesce(modified_at, '-infinity'))",
+                                      'campaign_type': 'max(campaign_type)',
+                                      'created_at': f"strftime(min(published_at), '{TS_TEXT}')",
                                       'ingested_at': NULL_TEXT})}
         from entities
         group by campaign_id

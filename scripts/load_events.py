@@ -291,14 +291,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--table auto needs --layout ajo (a flat file does not say which table it is)")
     if args.layout == "ajo" and args.format:
         parser.error("--format applies to the flat layout; an AJO export's format is read from its name")
+    refusals: tuple[type[Exception], ...] = (RefusedFile,)
     try:
         duckdb.execute("set enable_progress_bar = true")
         if args.layout == "ajo":
-            import ajo_layout  # noqa: PLC0415 (imports this module)
+            import ajo_layout  # noqa: PLC0415 (imports this module: run as a script, its RefusedFile is another class)
 
+            refusals = (RefusedFile, ajo_layout.RefusedFile)
             return ajo_layout.load(args.warehouse, args.table, args.files, args.quiet)
         return load(args.warehouse, args.table, args.files, args.format, args.quiet)
-    except RefusedFile as refused:
+    except refusals as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)
         return 2
     except duckdb.Error as error:

@@ -613,6 +613,25 @@ FAILURE_PATTERNS = (
 )
 
 
+# With no reason text, the SMTP enhanced status code of `messageFailure.code` (RFC 3463
+# class.subject.detail, e.g. 550-5.1.1): subject.detail -> reason; any other code is kept
+# as `smtp_<code>`; a code without an enhanced status is kept as received.
+SMTP_STATUSES = {"1.1": "user_unknown", "1.2": "invalid_domain", "1.10": "invalid_domain", "2.1": "account_disabled",
+                 "2.2": "mailbox_full"}
+SMTP_SUBJECTS = {"4": "unreachable", "7": "refused"}  # network and routing; security and policy
+
+
+def failure_code_reason(expression: str) -> str:
+    status = f"regexp_extract({expression}, '[245]\\.([0-9]{{1,3}}\\.[0-9]{{1,3}})', 1)"
+    whens = " ".join(f"when {quote_literal(k)} then {quote_literal(v)}" for k, v in SMTP_STATUSES.items())
+    return (
+        f"case when nullif(trim({expression}), '') is null then null "
+        f"when {status} = '' then {expression} "
+        + "".join(f"when starts_with({status}, '{subject}.') then '{reason}' " for subject, reason in SMTP_SUBJECTS.items())
+        + f"else case {status} {whens} else 'smtp_' || regexp_extract({expression}, '[245]\\.[0-9]{{1,3}}\\.[0-9]{{1,3}}') end end"
+    )
+
+
 def failure_reason(expression: str) -> str:
     whens = " ".join(
         f"when regexp_matches(lower({expression}), {quote_literal(pattern)}) then {quote_literal(code)}"
@@ -745,7 +764,7 @@ def feedback_sql(item: StagedFile, columns: list[str]) -> str:
     status = p(f"{feedback}.feedbackStatus")
     excluded = exclusion_reason(p(f"{feedback}.messageExclusion.reason"), p(f"{feedback}.messageExclusion.code"))
     failed = failure_reason(p(f"{feedback}.messageFailure.reason"))
-    failure_code = f"nullif(trim({p(f'{feedback}.messageFailure.code')}), '')"
+    failure_code = failure_code_reason(p(f"{feedback}.messageFailure.code"))
     extra = {
         "feedback_status": status,
         "mapped_status": lookup(status, STATUSES, status),

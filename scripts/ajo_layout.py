@@ -921,7 +921,7 @@ def ensure_ajo_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"create table if not exists {flat.RAW_SCHEMA}._ajo_file_audit (load_id varchar, source_file varchar, "
         "file_sha256 varchar, dataset varchar, file_format varchar, records bigint, test_sends_withheld bigint, "
-        "ignored_fields varchar, loaded_at timestamp)"
+        "ignored_fields varchar, loaded_at timestamp, records_kept boolean)"
     )
 
 
@@ -941,28 +941,30 @@ def load_stamp(con: duckdb.DuckDBPyConnection) -> str:
     return loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def keep_records(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str) -> int:
-    """Keeps the file's records (once per file content) and its audit row; returns the
-    number of test sends withheld from the contract tables."""
+def keep_records(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str, keep: bool) -> int:
+    """Keeps the file's records (unless `keep` is false) and writes its audit row; returns
+    the number of test sends withheld from the contract tables."""
     withheld = 0
     if item.dataset.key != "entity":
         test = item.resolver.text(f"{CJM}.messageProfile.isTestExecution")
         withheld = con.execute(f"select count(*) from {item.source} where lower(trim({test})) = 'true'").fetchone()[0]
+    if keep:
+        con.execute(
+            f"insert into {flat.RAW_SCHEMA}.{item.dataset.records_table} "
+            f"select ?, ?, ?, cast(? as timestamp), {item.resolver.text('_id')}, {record_sql(item, item.dataset.schema)} "
+            f"from {item.source}",
+            [load_id, str(item.path), item.sha256, loaded_at],
+        )
     con.execute(
-        f"insert into {flat.RAW_SCHEMA}.{item.dataset.records_table} "
-        f"select ?, ?, ?, cast(? as timestamp), {item.resolver.text('_id')}, {record_sql(item, item.dataset.schema)} "
-        f"from {item.source}",
-        [load_id, str(item.path), item.sha256, loaded_at],
-    )
-    con.execute(
-        f"insert into {flat.RAW_SCHEMA}._ajo_file_audit values (?, ?, ?, ?, ?, ?, ?, ?, cast(? as timestamp))",
+        f"insert into {flat.RAW_SCHEMA}._ajo_file_audit values (?, ?, ?, ?, ?, ?, ?, ?, cast(? as timestamp), ?)",
         [load_id, str(item.path), item.sha256, item.dataset.key, item.file_format, item.records, withheld,
-         ", ".join(item.ignored_fields), loaded_at],
+         ", ".join(item.ignored_fields), loaded_at, keep],
     )
     return int(withheld)
 
 
-def land_file(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str, quiet: bool) -> int:
+def land_file(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str, quiet: bool,
+              keep: bool = True) -> int:
     """Appends one file's rows to each of its tables and keeps its records once."""
     total = 0
     for table in item.tables:
@@ -981,22 +983,24 @@ def land_file(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, lo
         total += rows
         if not quiet:
             print(f"{item.path} -> {table}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
-    kept = con.execute(f"select count(*) from {flat.RAW_SCHEMA}._ajo_file_audit where file_sha256 = ?",
-                       [item.sha256]).fetchone()[0]
-    if not kept:
+    audited, kept = con.execute(
+        f"select count(*), count(*) filter (records_kept) from {flat.RAW_SCHEMA}._ajo_file_audit where file_sha256 = ?",
+        [item.sha256]).fetchone()
+    if (keep and not kept) or not audited:
         started = time.perf_counter()
-        withheld = keep_records(con, item, load_id, loaded_at)
-        if not quiet:
+        withheld = keep_records(con, item, load_id, loaded_at, keep)
+        if not quiet and keep:
             print(f"{item.path} -> raw.{item.dataset.records_table}: {item.records:,} records kept in "
                   f"{time.perf_counter() - started:.2f} s")
-        if withheld:
-            print(f"{item.path}: {withheld:,} test sends withheld from the contract tables "
-                  f"(kept in raw.{item.dataset.records_table})")
+        if withheld and not audited:
+            print(f"{item.path}: {withheld:,} test sends withheld from the contract tables"
+                  + (f" (kept in raw.{item.dataset.records_table})" if keep else ""))
     return total
 
 
-def load(warehouse: Path, table: str, files: list[Path], quiet: bool) -> int:
-    """Checks every file (parsing JSON whole) in memory, then lands them all in one transaction."""
+def load(warehouse: Path, table: str, files: list[Path], quiet: bool, keep_records_too: bool = True) -> int:
+    """Checks every file (parsing JSON whole) in memory, then lands them all in one
+    transaction; `keep_records_too=False` (--skip-records) does not keep the records."""
     con = duckdb.connect(config={"preserve_insertion_order": False})
     try:
         con.execute("set TimeZone = 'UTC'")
@@ -1018,7 +1022,7 @@ def load(warehouse: Path, table: str, files: list[Path], quiet: bool) -> int:
         try:
             for item in staged:
                 try:
-                    total += land_file(con, item, load_id, loaded_at, quiet)
+                    total += land_file(con, item, load_id, loaded_at, quiet, keep_records_too)
                 except duckdb.Error as error:
                     raise RefusedFile(f"{item.path}: cannot be read as an {item.dataset.title} export: "
                                       f"{first_line(error)}", item.path) from error

@@ -12,7 +12,8 @@ For --events N (and again for N/10, for the refresh ratio) it:
    (p50 / p95 over repeated runs);
 6. times loading the same events in both layouts: the flat files, and the platform's own
    exports (`load_events.py --layout ajo`, --ajo-format parquet or json): load_ajo_s,
-   load_flat_same_events_s and their ratio, in wall and CPU seconds (--layouts-only: this alone);
+   load_flat_same_events_s and their ratio, in wall and CPU seconds, and the same without
+   keeping the records (--skip-records) (--layouts-only: this alone);
 and prints a table and JSON with the ratios build/floor and refresh(N)/refresh(N/10), plus
 the peak memory of every child process. Figures are measured, never assumed.
 """
@@ -144,6 +145,7 @@ def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: 
                 [PYTHON, "scripts/load_events.py", "--quiet", "--table", "message_tracking_events",
                  str(out / "ajo" / "message_tracking_events.parquet")]],
     }
+    loads["ajo_skip_records"] = [[*loads["ajo"][0][:3], "--skip-records", *loads["ajo"][0][3:]], loads["ajo"][1]]
     best: dict[str, tuple[float, float]] = {}
     for _ in range(repeats):
         for layout, commands in loads.items():
@@ -161,6 +163,9 @@ def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: 
         "load_ajo_over_flat": best["ajo"][0] / best["flat"][0],
         "load_flat_same_events_cpu_s": best["flat"][1], "load_ajo_cpu_s": best["ajo"][1],
         "load_ajo_over_flat_cpu": best["ajo"][1] / best["flat"][1],
+        "load_ajo_skip_records_s": best["ajo_skip_records"][0],
+        "load_ajo_skip_records_over_flat": best["ajo_skip_records"][0] / best["flat"][0],
+        "load_ajo_skip_records_over_flat_cpu": best["ajo_skip_records"][1] / best["flat"][1],
     }
 
 
@@ -517,6 +522,8 @@ def main(argv: list[str] | None = None) -> int:
         ("live_tiles_p50_ms", "{:.1f}"), ("live_tiles_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"),
         ("load_flat_same_events_s", "{:.1f}"), ("load_ajo_s", "{:.1f}"), ("load_ajo_over_flat", "{:.2f}x"),
         ("load_flat_same_events_cpu_s", "{:.1f}"), ("load_ajo_cpu_s", "{:.1f}"), ("load_ajo_over_flat_cpu", "{:.2f}x"),
+        ("load_ajo_skip_records_s", "{:.1f}"), ("load_ajo_skip_records_over_flat", "{:.2f}x"),
+        ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
     ]
     print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
     print(f"{'metric':<28s}{'N/10':>14s}{'N':>14s}")

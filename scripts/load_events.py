@@ -286,9 +286,17 @@ def main(argv: list[str] | None = None) -> int:
         help="DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb in the repo)",
     )
     parser.add_argument("--quiet", action="store_true", help="only print the summary line")
+    parser.add_argument(
+        "--skip-records",
+        action="store_true",
+        help="--layout ajo: do not keep the exports' records in raw.ajo_*_records (faster; the file is still "
+        "audited in raw._ajo_file_audit, and a later load of it can keep them)",
+    )
     args = parser.parse_args(argv)
     if args.table == "auto" and args.layout != "ajo":
         parser.error("--table auto needs --layout ajo (a flat file does not say which table it is)")
+    if args.skip_records and args.layout != "ajo":
+        parser.error("--skip-records applies to --layout ajo")
     if args.layout == "ajo" and args.format:
         parser.error("--format applies to the flat layout; an AJO export's format is read from its name")
     refusals: tuple[type[Exception], ...] = (RefusedFile,)
@@ -298,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
             import ajo_layout  # noqa: PLC0415 (imports this module: run as a script, its RefusedFile is another class)
 
             refusals = (RefusedFile, ajo_layout.RefusedFile)
-            return ajo_layout.load(args.warehouse, args.table, args.files, args.quiet)
+            return ajo_layout.load(args.warehouse, args.table, args.files, args.quiet, not args.skip_records)
         return load(args.warehouse, args.table, args.files, args.format, args.quiet)
     except refusals as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)

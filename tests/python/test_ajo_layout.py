@@ -153,6 +153,21 @@ def test_a_file_loaded_twice_is_skipped_and_its_records_are_kept_once(tmp_path: 
     assert query(warehouse, "select count(*) from raw.ajo_message_feedback_records") == [(84,)]
 
 
+def test_skip_records_lands_the_same_rows_without_the_records(loaded: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "w.duckdb"
+    run([PYTHON, "scripts/load_events.py", "--quiet", "--layout", "ajo", "--table", "auto", "--skip-records",
+         "--warehouse", str(warehouse), *map(str, JSON_SET)], warehouse)
+    rows = "select * exclude (_load_id, _source_file, _loaded_at, ingested_at) from raw.message_feedback_events order by all"
+    assert query(warehouse, rows) == query(loaded, rows)
+    assert query(warehouse, "select count(*) from raw.ajo_message_feedback_records") == [(0,)]
+    assert query(warehouse, "select dataset, records_kept, test_sends_withheld from raw._ajo_file_audit order by 1") == [
+        ("email_tracking", False, 1), ("entity", False, 0), ("message_feedback", False, 1), ("push_tracking", False, 0)]
+    # A later load of the same file can still keep its records (its rows are not loaded twice).
+    load_ajo(warehouse, [FIXTURES / "message_feedback.json.gz"])
+    assert query(warehouse, "select count(*) from raw.ajo_message_feedback_records") == [(84,)]
+    assert query(warehouse, "select count(*) from raw.message_feedback_events") == [(83,)]
+
+
 BAD = [
     ("truncated.json.gz", "message_feedback_events", "Unexpected end of GZIP stream"),
     ("line_not_an_object.json", "message_feedback_events", "record 3 is a JSON ARRAY, not an object"),

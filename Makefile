@@ -6,7 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 export DBT_PROFILES_DIR := $(CURDIR)
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+# --- AJO layout (issue 13): LAYOUT=ajo runs the main job on the platform's own exports of the
+# same events (data/sample_ajo, written by `make sample-ajo`), in a warehouse of its own.
+LAYOUT ?= flat
+ifeq ($(filter $(LAYOUT),flat ajo),)
+$(error LAYOUT must be flat or ajo, not '$(LAYOUT)')
+endif
+ifeq ($(LAYOUT),ajo)
+export WAREHOUSE_PATH ?= $(CURDIR)/warehouse/ajo/warehouse.duckdb
+else
 export WAREHOUSE_PATH ?= $(CURDIR)/warehouse/warehouse.duckdb
+endif
+SAMPLE_AJO_DIR := data/sample_ajo
+# --- end AJO layout
 TEST_WAREHOUSE := $(CURDIR)/warehouse/test.duckdb
 SAMPLE_DIR := data/sample
 # The bundled sample (scripts/generate_events.py --events 5000 --format csv --seed 7 --days 3)
@@ -16,11 +28,13 @@ SAMPLE_PERIOD_START := 2026-11-02 00:00:00
 SAMPLE_PERIOD_END := 2026-11-06 00:00:00
 # golden_sample: the loaded events are the bundled sample, so the golden tests (numbers pinned
 # to it) run; a build on anyone else's events leaves it unset and skips them.
-SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_PERIOD_START)", period_end: "$(SAMPLE_PERIOD_END)", golden_sample: true}
+# (The AJO sample holds the same events as far as the platform records them, not all of
+# them: its golden numbers differ, so LAYOUT=ajo leaves golden_sample unset.)
+SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_PERIOD_START)", period_end: "$(SAMPLE_PERIOD_END)", golden_sample: $(if $(filter ajo,$(LAYOUT)),false,true)}
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,15 +44,21 @@ $(BIN)/.installed: requirements.txt
 install: $(BIN)/.installed
 
 ## Main job: install, load the bundled sample, dbt build (with tests), print the headline report
-## (make demo PERIOD="2026-11-02 2026-11-05" adds the period report for any range).
+## (make demo PERIOD="2026-11-02 2026-11-05" adds the period report for any range;
+## make demo LAYOUT=ajo does the same from the platform's own exports of the sample).
 demo: install load-sample build publish report
 	@echo
 	@echo "Open the reports in a browser: make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
 
 load-sample: install
+ifeq ($(LAYOUT),ajo)
+	$(BIN)/python scripts/load_events.py --quiet --layout ajo --table auto $(SAMPLE_AJO_DIR)/ajo_*
+	$(BIN)/python scripts/load_events.py --quiet --table message_tracking_events $(SAMPLE_AJO_DIR)/message_tracking_events.csv
+else
 	for table in $(RAW_TABLES); do \
 		$(BIN)/python scripts/load_events.py --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
+endif
 
 build: install
 	$(BIN)/dbt build --vars '$(SAMPLE_VARS)'
@@ -48,8 +68,9 @@ report: install
 	$(BIN)/python scripts/report.py $(if $(PERIOD),--period $(PERIOD))
 
 ## Load your own files: make load TABLE=message_feedback_events FILES="a.parquet b.csv"
+## (the platform's exports: make load LAYOUT=ajo TABLE=auto FILES="exports/*.json.gz")
 load: install
-	$(BIN)/python scripts/load_events.py --table $(TABLE) $(FILES)
+	$(BIN)/python scripts/load_events.py --layout $(LAYOUT) --table $(TABLE) $(FILES)
 
 ## Live refresh for a scheduler: make refresh FILES="incoming/*.parquet" (raw table read from each file name)
 refresh: install
@@ -113,6 +134,11 @@ golden: install
 	mv $(GOLDEN)/period/top_links.csv $(GOLDEN)/expected_period_top_links.csv
 	mv $(GOLDEN)/period/domains.csv $(GOLDEN)/expected_period_domain_statistics.csv
 	rm -rf $(GOLDEN)/live $(GOLDEN)/period
+
+## Rewrite data/sample_ajo: the bundled sample's events as the platform's own exports.
+sample-ajo: install
+	rm -rf $(SAMPLE_AJO_DIR)
+	$(BIN)/python scripts/generate_events.py --events 5000 --format csv --seed 7 --days 3 --layout ajo --out $(SAMPLE_AJO_DIR)
 
 clean:
 	rm -rf target logs warehouse

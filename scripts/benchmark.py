@@ -12,6 +12,10 @@ For --events N (and again for N/10, for the refresh ratio) it:
    other: each refresh's time (load + dbt + publish), median and max;
 5. times typical BI widget queries and the query-time period reports on the published
    serving file (p50 / p95 over repeated runs);
+6. times loading the same events in both layouts: the flat files, and the platform's own
+   exports (`load_events.py --layout ajo`, --ajo-format parquet or json): load_ajo_s,
+   load_flat_same_events_s and their ratio, in wall and CPU seconds, and the same without
+   keeping the records (--skip-records) (--layouts-only: this alone);
 and prints a table and JSON with build/floor, run/floor, refresh(N)/refresh(N/10) and the
 peak memory of every child process. --soak MINUTES lands files continuously instead and
 reports each event's delay to being counted. Figures are measured, never assumed.
@@ -176,11 +180,61 @@ def consecutive_refreshes(warehouse: Path, batches: Path, work: Path, env: dict[
     return durations
 
 
-def run_size(events: int, work: Path, repeats: int) -> dict[str, float | int | str]:
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: str, repeats: int) -> dict[str, float | str]:
+    """The same N events in both layouts (generate_events.py --layout both): the flat files
+    loaded by the flat layout, one invocation per table as in load_s; the platform's exports
+    by --layout ajo in one invocation, plus the in-app and web interactions (the team's own
+    datasets) flat. Wall and CPU seconds of the loaders, best of `repeats` fresh loads."""
+    out = work / "layouts"
+    timed([PYTHON, "scripts/generate_events.py", "--events", str(events), "--layout", "both",
+           "--ajo-format", ajo_format, "--out", str(out)], env)
+    exports = sorted(str(path) for path in (out / "ajo").glob("ajo_*"))
+    loads = {
+        "flat": [[PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(out / "flat" / f"{table}.parquet")]
+                 for table in TABLES],
+        "ajo": [[PYTHON, "scripts/load_events.py", "--quiet", "--layout", "ajo", "--table", "auto", *exports],
+                [PYTHON, "scripts/load_events.py", "--quiet", "--table", "message_tracking_events",
+                 str(out / "ajo" / "message_tracking_events.parquet")]],
+    }
+    loads["ajo_skip_records"] = [[*loads["ajo"][0][:3], "--skip-records", *loads["ajo"][0][3:]], loads["ajo"][1]]
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(repeats):
+        for layout, commands in loads.items():
+            warehouse = work / f"layout_{layout}.duckdb"
+            warehouse.unlink(missing_ok=True)
+            run_env = dict(env, WAREHOUSE_PATH=str(warehouse))
+            cpu, started = children_cpu_s(), time.perf_counter()
+            for command in commands:
+                timed(command, run_env)
+            wall, cpu = time.perf_counter() - started, children_cpu_s() - cpu
+            best[layout] = min(best.get(layout, (wall, cpu)), (wall, cpu))
+    return {
+        "ajo_format": ajo_format,
+        "load_flat_same_events_s": best["flat"][0], "load_ajo_s": best["ajo"][0],
+        "load_ajo_over_flat": best["ajo"][0] / best["flat"][0],
+        "load_flat_same_events_cpu_s": best["flat"][1], "load_ajo_cpu_s": best["ajo"][1],
+        "load_ajo_over_flat_cpu": best["ajo"][1] / best["flat"][1],
+        "load_ajo_skip_records_s": best["ajo_skip_records"][0],
+        "load_ajo_skip_records_over_flat": best["ajo_skip_records"][0] / best["flat"][0],
+        "load_ajo_skip_records_over_flat_cpu": best["ajo_skip_records"][1] / best["flat"][1],
+    }
+
+
+def run_size(events: int, work: Path, repeats: int, ajo_format: str = "none",
+             layouts_only: bool = False) -> dict[str, float | int | str]:
     env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     warehouse = work / "warehouse.duckdb"
     env["WAREHOUSE_PATH"] = str(warehouse)
     result: dict[str, float | int | str] = {"events": events}
+    if ajo_format != "none":
+        result.update(layout_load_times(events, work, env, ajo_format, 2 if layouts_only else 1))
+    if layouts_only:
+        return result
     started = time.perf_counter()
     generated, now = generate_ending_now(events, work, env)
     result["generate_s"] = time.perf_counter() - started
@@ -488,7 +542,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="instead: land files for MINUTES on top of --events of history, refreshed by refresh.py --watch")
     parser.add_argument("--rate", type=int, default=2000, help="soak: events landed per second (default 2000)")
     parser.add_argument("--every", type=float, default=60.0, help="soak: the watcher's --every (default 60)")
+    parser.add_argument("--ajo-format", choices=["parquet", "json", "none"], default="parquet",
+                        help="also time loading the same events as the platform's exports (--layout ajo) in this "
+                        "format: load_ajo_s beside load_flat_same_events_s (default parquet; none: skip)")
+    parser.add_argument("--layouts-only", action="store_true",
+                        help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries")
     args = parser.parse_args(argv)
+    if args.layouts_only and args.ajo_format == "none":
+        parser.error("--layouts-only needs an --ajo-format")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
     if args.soak:
         try:
@@ -508,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir(parents=True)
             print(f"running N = {size:,} ...", flush=True)
-            results.append(run_size(size, folder, args.repeats))
+            results.append(run_size(size, folder, args.repeats, args.ajo_format, args.layouts_only))
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -517,7 +578,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB",
         "runs": results,
-        "refresh_n_over_n10": large["refresh_median_s"] / small["refresh_median_s"],
+        "refresh_n_over_n10": large["refresh_median_s"] / small["refresh_median_s"] if "refresh_median_s" in large else None,
         "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
     rows = [
@@ -527,12 +588,18 @@ def main(argv: list[str] | None = None) -> int:
         ("widget_p50_ms", "{:.1f}"), ("widget_p95_ms", "{:.1f}"),
         ("period_campaign_p50_ms", "{:.1f}"), ("period_campaign_p95_ms", "{:.1f}"), ("period_all_deliveries_s", "{:.2f}"),
         ("live_tiles_p50_ms", "{:.1f}"), ("live_tiles_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"), ("serving_mib", "{:,}"),
+        ("load_flat_same_events_s", "{:.1f}"), ("load_ajo_s", "{:.1f}"), ("load_ajo_over_flat", "{:.2f}x"),
+        ("load_flat_same_events_cpu_s", "{:.1f}"), ("load_ajo_cpu_s", "{:.1f}"), ("load_ajo_over_flat_cpu", "{:.2f}x"),
+        ("load_ajo_skip_records_s", "{:.1f}"), ("load_ajo_skip_records_over_flat", "{:.2f}x"),
+        ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
     ]
     print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
-    print(f"{'metric':<18s}{'N/10':>14s}{'N':>14s}")
+    print(f"{'metric':<28s}{'N/10':>14s}{'N':>14s}")
     for key, fmt in rows:
-        print(f"{key:<18s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
-    print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
+        if key in large:
+            print(f"{key:<28s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
+    if summary["refresh_n_over_n10"] is not None:
+        print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
     print(f"peak memory of any child process: {summary['peak_child_memory_mib']:,} MiB")
     text = json.dumps(summary, indent=2, default=str)
     print(text)

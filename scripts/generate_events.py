@@ -493,22 +493,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--slices", type=int, default=1, help="split rows by arrival time into N successive loads")
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (0 = all cores)")
     parser.add_argument("--memory-limit", default="8GiB", help="DuckDB memory limit")
+    parser.add_argument(
+        "--layout",
+        choices=["flat", "ajo", "both"],
+        default="flat",
+        help="flat: the contract's tables (default); ajo: the same events as the platform's dataset exports "
+        "(scripts/ajo_exports.py); both: ajo exports in OUT/ajo and the same events flat in OUT/flat",
+    )
+    parser.add_argument("--ajo-format", choices=["json", "parquet"], default="json",
+                        help="AJO exports as gzipped NDJSON (default) or nested Parquet")
     args = parser.parse_args(argv)
     if args.events < 100:
         parser.error("--events must be at least 100")
+    if args.layout != "flat" and args.slices > 1:
+        parser.error("--slices applies to the flat layout only")
     started = time.perf_counter()
     con = duckdb.connect(config={"memory_limit": args.memory_limit, "preserve_insertion_order": False})
     if args.threads:
         con.execute(f"set threads = {int(args.threads)}")
     build(con, args.events, args.seed, args.start, args.days)
     assemble(con)
-    counts = write(con, args.out, args.format, args.slices)
+    if args.layout == "flat":
+        counts = write(con, args.out, args.format, args.slices)
+    else:
+        import ajo_exports  # noqa: PLC0415
+
+        counts = ajo_exports.write(con, args.out, args.format, args.ajo_format, args.layout)
     seconds = time.perf_counter() - started
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    total = sum(v for k, v in counts.items() if k != "campaigns")
+    total = sum(v for k, v in counts.items() if k not in ("campaigns", "ajo_entity"))
     for table, rows in counts.items():
         print(f"{table:26s} {rows:>12,}")
-    print(f"{'events (all event tables)':26s} {total:>12,}")
+    print(f"{'events (all event tables)' if args.layout == 'flat' else 'records (all event files)':26s} {total:>12,}")
     print(f"generated in {seconds:.1f} s, {total / seconds:,.0f} events/s, peak memory {peak_mib:,.0f} MiB -> {args.out}")
     return 0
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Append raw event files (CSV with header, Parquet, NDJSON) to a raw table of the warehouse.
 
+`--layout ajo` reads the platform's own dataset exports instead (scripts/ajo_layout.py).
+
 Why it is shaped like this:
 * Every contract column lands as text, exactly as received: a bad *value* is staging's
   business (it rejects the row with a reason), never a reason to lose a load.
@@ -190,6 +192,25 @@ def check_files(table: str, files: list[Path], file_format: str | None = None) -
         probe.close()
 
 
+def append_rows(
+    con: duckdb.DuckDBPyConnection, table: str, select_sql: str, load_id: str, source_file: str, loaded_at_text: str
+) -> int:
+    """Appends the rows of `select_sql` (the table's contract columns, as text) to a raw
+    table with the load metadata; an absent or empty `ingested_at` becomes the load time."""
+    columns = [name for name, _ in CONTRACT[table]]
+    column_list = ", ".join(quote_ident(c) for c in columns)
+    values = ", ".join(
+        f"coalesce(nullif(trim({quote_ident(c)}), ''), {quote_literal(loaded_at_text)})" if c == "ingested_at" else quote_ident(c)
+        for c in columns
+    )
+    count_row = con.execute(
+        f"insert into {RAW_SCHEMA}.{table} ({column_list}, _load_id, _source_file, _loaded_at) "
+        f"select {values}, ?, ?, cast(? as timestamp) from ({select_sql})",
+        [load_id, source_file, loaded_at_text],
+    ).fetchone()
+    return int(count_row[0]) if count_row else 0
+
+
 def load(warehouse: Path, table: str, files: list[Path], file_format: str | None, quiet: bool) -> int:
     # Every file is checked before the warehouse is even opened: a refused load leaves no
     # trace, not even an empty warehouse file.
@@ -210,8 +231,6 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
         if latest and latest[0] is not None and latest[0] >= loaded_at:
             loaded_at = latest[0] + timedelta(microseconds=1)
         loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
-        columns = [name for name, _ in CONTRACT[table]]
-        column_list = ", ".join(quote_ident(c) for c in columns)
         total = 0
         con.execute("begin transaction")
         try:
@@ -223,18 +242,7 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
                     print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
                     continue
                 started = time.perf_counter()
-                values = ", ".join(
-                    f"coalesce(nullif(trim({quote_ident(c)}), ''), {quote_literal(loaded_at_text)})"
-                    if c == "ingested_at"
-                    else quote_ident(c)
-                    for c in columns
-                )
-                count_row = con.execute(
-                    f"insert into {RAW_SCHEMA}.{table} ({column_list}, _load_id, _source_file, _loaded_at) "
-                    f"select {values}, ?, ?, cast(? as timestamp) from ({item.select_sql})",
-                    [load_id, str(item.path), loaded_at_text],
-                ).fetchone()
-                rows = int(count_row[0]) if count_row else 0
+                rows = append_rows(con, table, item.select_sql, load_id, str(item.path), loaded_at_text)
                 con.execute(
                     f"insert into {AUDIT_TABLE} values (?, ?, ?, ?, ?, cast(? as timestamp))",
                     [load_id, table, str(item.path), item.sha256, rows, loaded_at_text],
@@ -256,8 +264,20 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", required=True, choices=sorted(CONTRACT), help="raw table to append to")
+    parser.add_argument(
+        "--table",
+        required=True,
+        choices=[*sorted(CONTRACT), "auto"],
+        help="raw table to append to; with --layout ajo, `auto` takes every table each export feeds",
+    )
     parser.add_argument("files", nargs="+", type=Path, help="CSV (with header), Parquet or NDJSON files")
+    parser.add_argument(
+        "--layout",
+        choices=["flat", "ajo"],
+        default="flat",
+        help="flat: the raw-event contract's columns (default); ajo: the platform's own dataset exports "
+        "(Message Feedback, Email/Push Tracking, Entity; NDJSON, gzipped or not, or nested Parquet), see scripts/ajo_layout.py",
+    )
     parser.add_argument("--format", choices=["csv", "parquet", "ndjson"], help="override detection by file extension")
     parser.add_argument(
         "--warehouse",
@@ -266,11 +286,29 @@ def main(argv: list[str] | None = None) -> int:
         help="DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb in the repo)",
     )
     parser.add_argument("--quiet", action="store_true", help="only print the summary line")
+    parser.add_argument(
+        "--skip-records",
+        action="store_true",
+        help="--layout ajo: do not keep the exports' records in raw.ajo_*_records (faster; the file is still "
+        "audited in raw._ajo_file_audit, and a later load of it can keep them)",
+    )
     args = parser.parse_args(argv)
+    if args.table == "auto" and args.layout != "ajo":
+        parser.error("--table auto needs --layout ajo (a flat file does not say which table it is)")
+    if args.skip_records and args.layout != "ajo":
+        parser.error("--skip-records applies to --layout ajo")
+    if args.layout == "ajo" and args.format:
+        parser.error("--format applies to the flat layout; an AJO export's format is read from its name")
+    refusals: tuple[type[Exception], ...] = (RefusedFile,)
     try:
         duckdb.execute("set enable_progress_bar = true")
+        if args.layout == "ajo":
+            import ajo_layout  # noqa: PLC0415 (imports this module: run as a script, its RefusedFile is another class)
+
+            refusals = (RefusedFile, ajo_layout.RefusedFile)
+            return ajo_layout.load(args.warehouse, args.table, args.files, args.quiet, not args.skip_records)
         return load(args.warehouse, args.table, args.files, args.format, args.quiet)
-    except RefusedFile as refused:
+    except refusals as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)
         return 2
     except duckdb.Error as error:

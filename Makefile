@@ -154,9 +154,10 @@ build-postgres: postgres-start
 	DBT_TARGET=postgres $(ENGINES_BIN)/dbt build --target-path target/postgres --vars '$(SAMPLE_VARS)'
 
 ## Spark and PostgreSQL against DuckDB: every mart equal on the sample and on 100k generated events;
-## incremental = full refresh on Spark (tests/engines; CI runs it after make test).
+## incremental = full refresh on Spark (tests/engines; CI runs it after make test). Own basetemp: other pytest
+## sessions on the machine prune the shared one while these minutes-long builds run.
 test-engines: install-engines
-	$(ENGINES_BIN)/python -m pytest -q tests/engines
+	$(ENGINES_BIN)/python -m pytest -q -s -rs tests/engines --basetemp=$(CURDIR)/warehouse/pytest-engines
 
 clean:
 	rm -rf target logs warehouse

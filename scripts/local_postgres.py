@@ -55,6 +55,8 @@ def start(folder: Path, port: int) -> dict[str, str]:
         if os.geteuid() == 0:
             user = pwd.getpwnam("postgres")
             os.chown(folder, user.pw_uid, user.pw_gid)
+            if subprocess.run(as_postgres(["test", "-w", str(folder)]), capture_output=True).returncode != 0:
+                raise SystemExit(f"the postgres user cannot reach {folder} (a parent folder is private): choose a --dir such as /tmp/pg")
         subprocess.run(
             as_postgres([server_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]),
             check=True,

@@ -143,7 +143,7 @@ class PostgresEngine(Engine):
 
         con = psycopg2.connect(**self._params(self.database))
         try:
-            with con.cursor() as cursor:
+            with con, con.cursor() as cursor:  # commits on success
                 cursor.execute(sql, parameters or [])
                 return [d[0] for d in cursor.description], cursor.fetchall()
         finally:

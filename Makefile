@@ -34,7 +34,8 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean
+.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean \
+	install-engines build-spark build-postgres postgres-start postgres-stop test-engines
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -139,6 +140,50 @@ golden: install
 sample-ajo: install
 	rm -rf $(SAMPLE_AJO_DIR)
 	$(BIN)/python scripts/generate_events.py --events 5000 --format csv --seed 7 --days 3 --layout ajo --out $(SAMPLE_AJO_DIR)
+
+## ---- Other engines (README, "Other engines: Spark and PostgreSQL") ----
+ENGINES_VENV := .venv-engines
+ENGINES_BIN := $(ENGINES_VENV)/bin
+# Spark reads the raw tables from this Parquet lake (scripts/load_events.py --lake); its
+# metastore and table files live in SPARK_WORK_DIR.
+export LAKE_PATH ?= $(CURDIR)/warehouse/lake
+export SPARK_WORK_DIR ?= $(CURDIR)/warehouse/spark
+PG_DIR ?= $(CURDIR)/warehouse/postgres
+export DBT_PG_PORT ?= 55432
+
+$(ENGINES_BIN)/.installed: requirements-engines.txt
+	$(PYTHON) -m venv $(ENGINES_VENV)
+	$(ENGINES_BIN)/pip install --quiet --disable-pip-version-check -r requirements-engines.txt
+	touch $@
+
+install-engines: $(ENGINES_BIN)/.installed
+
+## The bundled sample on Spark (local session, Debian's JDK): load it into the lake, dbt build with every test.
+build-spark: install-engines
+	for table in $(RAW_TABLES); do \
+		$(ENGINES_BIN)/python scripts/load_events.py --quiet --lake $(LAKE_PATH) --table $$table $(SAMPLE_DIR)/$$table.csv; \
+	done
+	DBT_TARGET=spark $(ENGINES_BIN)/dbt build --target-path target/spark --vars '$(SAMPLE_VARS)'
+
+## A private PostgreSQL server on 127.0.0.1:$(DBT_PG_PORT) (Debian's postgresql package), data in $(PG_DIR).
+postgres-start: install-engines
+	$(ENGINES_BIN)/python scripts/local_postgres.py start --dir $(PG_DIR) --port $(DBT_PG_PORT)
+
+postgres-stop: install-engines
+	$(ENGINES_BIN)/python scripts/local_postgres.py stop --dir $(PG_DIR)
+
+## The bundled sample on PostgreSQL: start the local server, load the sample, dbt build with every test.
+build-postgres: postgres-start
+	for table in $(RAW_TABLES); do \
+		$(ENGINES_BIN)/python scripts/load_events.py --quiet --postgres --table $$table $(SAMPLE_DIR)/$$table.csv; \
+	done
+	DBT_TARGET=postgres $(ENGINES_BIN)/dbt build --target-path target/postgres --vars '$(SAMPLE_VARS)'
+
+## Spark and PostgreSQL against DuckDB: every mart equal on the sample and on 100k generated events;
+## incremental = full refresh on Spark (tests/engines; CI runs it after make test). Own basetemp: other pytest
+## sessions on the machine prune the shared one while these minutes-long builds run.
+test-engines: install-engines
+	$(ENGINES_BIN)/python -m pytest -q -s -rs tests/engines --basetemp=$(CURDIR)/warehouse/pytest-engines
 
 clean:
 	rm -rf target logs warehouse

@@ -21,3 +21,7 @@
 {% macro duckdb__has_control_characters(column) -%}
     regexp_matches({{ column }}, '[\x00-\x1f\x7f]')
 {%- endmacro %}
+
+{% macro spark__has_control_characters(column) -%}
+    {{ column }} rlike '[\\x00-\\x1f\\x7f]'
+{%- endmacro %}

@@ -12,3 +12,7 @@
 {% macro duckdb__malformed_url(column) -%}
     (not regexp_matches({{ column }}, '^[A-Za-z][A-Za-z0-9+.-]*:') or {{ has_control_characters(column) }})
 {%- endmacro %}
+
+{% macro spark__malformed_url(column) -%}
+    (not {{ column }} rlike '^[A-Za-z][A-Za-z0-9+.-]*:' or {{ has_control_characters(column) }})
+{%- endmacro %}

@@ -13,12 +13,27 @@ Why it is shaped like this:
   (same sha256 of its bytes) is skipped, so loading twice never doubles anything.
 * DuckDB's own readers do the work: no Python loop over rows.
 * Nothing here ever updates or deletes raw rows; dbt never writes to the `raw` schema.
+
+Other destinations, same checks and the same promises (`--lake DIR`, `--postgres`):
+* `--lake DIR`: the raw tables as Parquet files of a lake folder, `DIR/raw/<table>/*.parquet`,
+  which Spark (and any engine) reads as the dbt sources. One invocation writes one file,
+  under a hidden name, then renames it into place: all its input files land or none. The
+  file carries its own audit (load id, load time, the input files' SHA-256) in its Parquet
+  key-value metadata, so "already loaded" is read from the lake itself and the data and
+  its audit can never disagree. DuckDB is only the in-process file reader and writer here.
+* `--postgres`: the raw tables of a PostgreSQL database (env DBT_PG_HOST, DBT_PG_PORT,
+  DBT_PG_USER, DBT_PG_PASSWORD, DBT_PG_DBNAME), one transaction per invocation, the audit
+  in raw._load_audit. PostgreSQL text cannot hold a NUL byte: NUL is stored as U+0001, still
+  a control character, so staging rejects the row for the same reason as on DuckDB.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
+import json
+import os
 import sys
 import time
 import uuid
@@ -262,6 +277,179 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
         con.close()
 
 
+def next_loaded_at(latest: datetime | None) -> datetime:
+    """The load time, strictly after every earlier load's even if the clock steps back:
+    incremental models pick up new rows with `_loaded_at > max(_loaded_at)`."""
+    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    if latest is not None and latest >= loaded_at:
+        loaded_at = latest + timedelta(microseconds=1)
+    return loaded_at
+
+
+def rows_select(table: str, prepared: list[PreparedFile], load_id: str, loaded_at_text: str, nul_replacement: str | None = None) -> str:
+    """One select of every prepared file's rows, in the raw table's column order, with the
+    load metadata columns (_loaded_at as a UTC timestamp)."""
+    columns = [name for name, _ in CONTRACT[table]]
+    parts = []
+    for item in prepared:
+        values = []
+        for c in columns:
+            value = quote_ident(c)
+            if c == "ingested_at":
+                value = f"coalesce(nullif(trim({value}), ''), {quote_literal(loaded_at_text)})"
+            if nul_replacement is not None:
+                value = f"replace({value}, chr(0), {nul_replacement})"
+            values.append(f"{value} as {quote_ident(c)}")
+        parts.append(
+            f"select {', '.join(values)}, {quote_literal(load_id)} as _load_id, {quote_literal(str(item.path))} as _source_file, "
+            f"cast({quote_literal(loaded_at_text)} as timestamp) as _loaded_at from ({item.select_sql})"
+        )
+    return " union all ".join(parts)
+
+
+LAKE_AUDIT_KEY = "messaging_warehouse_load"
+
+
+def lake_table_dir(lake: Path, table: str) -> Path:
+    return lake / RAW_SCHEMA / table
+
+
+def lake_audit(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> list[dict]:
+    """Every load of a lake table, read from its files' Parquet metadata."""
+    folder = lake_table_dir(lake, table)
+    if not any(folder.glob("*.parquet")):
+        return []
+    rows = con.execute(
+        "select value from parquet_kv_metadata(?) where decode(key) = ?", [str(folder / "*.parquet"), LAKE_AUDIT_KEY]
+    ).fetchall()
+    return [json.loads(bytes(value).decode() if not isinstance(value, str) else value) for (value,) in rows]
+
+
+def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool) -> int:
+    """Writes the new files' rows as one Parquet file of the lake table, atomically."""
+    folder = lake_table_dir(lake, table)
+    folder.mkdir(parents=True, exist_ok=True)
+    with (lake / ".load.lock").open("w") as lock:
+        # One loader at a time per lake: the "already loaded" check and the write are one step.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        con = duckdb.connect()
+        try:
+            con.execute("set TimeZone = 'UTC'")
+            audit = lake_audit(con, lake, table)
+            seen = {sha for load in audit for sha in load["files"].values()}
+            latest = max((datetime.fromisoformat(load["loaded_at"]) for load in audit), default=None)
+            new = []
+            for index, item in enumerate(prepared, start=1):
+                if item.sha256 in seen:
+                    print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
+                    continue
+                seen.add(item.sha256)
+                new.append(item)
+            if not new:
+                print(f"loaded 0 rows into the lake's {RAW_SCHEMA}.{table}")
+                return 0
+            load_id = uuid.uuid4().hex
+            loaded_at = next_loaded_at(latest)
+            loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            started = time.perf_counter()
+            metadata = json.dumps({"load_id": load_id, "loaded_at": loaded_at.isoformat(), "files": {str(i.path): i.sha256 for i in new}})
+            temporary = folder / f".{load_id}.parquet.tmp"
+            final = folder / f"{loaded_at.strftime('%Y%m%dT%H%M%S%f')}-{load_id}.parquet"
+            select = rows_select(table, new, load_id, loaded_at_text).replace(
+                "as timestamp) as _loaded_at", "as timestamptz) as _loaded_at"
+            )
+            con.execute(
+                f"copy ({select}) to {quote_literal(str(temporary))} "
+                f"(format parquet, kv_metadata {{{LAKE_AUDIT_KEY}: {quote_literal(metadata)}}})"
+            )
+            rows = con.execute(f"select count(*) from read_parquet({quote_literal(str(temporary))})").fetchone()[0]
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temporary, final)
+            directory = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+            if not quiet:
+                print(f"{final}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
+            print(f"loaded {rows:,} rows into the lake's {RAW_SCHEMA}.{table} (load {load_id})")
+            return 0
+        finally:
+            con.close()
+
+
+def postgres_connect():  # type: ignore[no-untyped-def]
+    """A connection to the PostgreSQL target of profiles.yml (the same DBT_PG_* variables)."""
+    import psycopg2  # only needed here: installed with dbt-postgres (requirements-engines.txt)
+
+    return psycopg2.connect(
+        host=os.environ.get("DBT_PG_HOST", "127.0.0.1"),
+        port=int(os.environ.get("DBT_PG_PORT", "5432")),
+        user=os.environ.get("DBT_PG_USER", "postgres"),
+        password=os.environ.get("DBT_PG_PASSWORD", ""),
+        dbname=os.environ.get("DBT_PG_DBNAME", "warehouse"),
+    )
+
+
+def load_postgres(table: str, prepared: list[PreparedFile], quiet: bool) -> int:
+    """Appends the new files' rows to the PostgreSQL raw table in one transaction."""
+    import tempfile
+
+    pg = postgres_connect()
+    con = duckdb.connect()
+    try:
+        with pg, pg.cursor() as cursor:
+            cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
+            for name, columns in CONTRACT.items():
+                column_sql = ", ".join(f"{quote_ident(c)} text" for c, _ in columns)
+                cursor.execute(
+                    f"create table if not exists {RAW_SCHEMA}.{name} ({column_sql}, _load_id text, _source_file text, _loaded_at timestamp)"
+                )
+            cursor.execute(
+                f"create table if not exists {AUDIT_TABLE} (load_id text, table_name text, source_file text,"
+                " file_sha256 text, row_count bigint, loaded_at timestamp)"
+            )
+        with pg, pg.cursor() as cursor:
+            # One loader at a time: the "already loaded" check and the insert are one step.
+            cursor.execute(f"lock table {AUDIT_TABLE} in exclusive mode")
+            cursor.execute(f"select max(loaded_at) from {AUDIT_TABLE}")
+            loaded_at = next_loaded_at(cursor.fetchone()[0])
+            loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            load_id = uuid.uuid4().hex
+            columns = [name for name, _ in CONTRACT[table]] + ["_load_id", "_source_file", "_loaded_at"]
+            total = 0
+            for index, item in enumerate(prepared, start=1):
+                cursor.execute(f"select count(*) from {AUDIT_TABLE} where table_name = %s and file_sha256 = %s", [table, item.sha256])
+                if cursor.fetchone()[0]:
+                    print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
+                    continue
+                started = time.perf_counter()
+                with tempfile.TemporaryDirectory() as scratch:
+                    csv_path = Path(scratch) / "rows.csv"
+                    select = rows_select(table, [item], load_id, loaded_at_text, nul_replacement="chr(1)")
+                    con.execute(
+                        f"copy ({select}) to {quote_literal(str(csv_path))} (format csv, header false, force_quote *)"
+                    )
+                    with csv_path.open("r", encoding="utf-8") as handle:
+                        cursor.copy_expert(
+                            f"copy {RAW_SCHEMA}.{table} ({', '.join(quote_ident(c) for c in columns)}) from stdin with (format csv)", handle
+                        )
+                    rows = cursor.rowcount
+                cursor.execute(
+                    f"insert into {AUDIT_TABLE} values (%s, %s, %s, %s, %s, %s)",
+                    [load_id, table, str(item.path), item.sha256, rows, loaded_at_text],
+                )
+                total += rows
+                if not quiet:
+                    print(f"[{index}/{len(prepared)}] {item.path}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
+        print(f"loaded {total:,} rows into PostgreSQL {RAW_SCHEMA}.{table} (load {load_id})")
+        return 0
+    finally:
+        con.close()
+        pg.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -292,6 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         help="--layout ajo: do not keep the exports' records in raw.ajo_*_records (faster; the file is still "
         "audited in raw._ajo_file_audit, and a later load of it can keep them)",
     )
+    destination = parser.add_mutually_exclusive_group()
+    destination.add_argument(
+        "--lake", type=Path, help="write Parquet files of the lake folder DIR/raw/<table>/ instead (read by Spark as the raw sources)"
+    )
+    destination.add_argument("--postgres", action="store_true", help="append to the PostgreSQL raw tables instead (env DBT_PG_*)")
     args = parser.parse_args(argv)
     if args.table == "auto" and args.layout != "ajo":
         parser.error("--table auto needs --layout ajo (a flat file does not say which table it is)")
@@ -299,6 +492,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--skip-records applies to --layout ajo")
     if args.layout == "ajo" and args.format:
         parser.error("--format applies to the flat layout; an AJO export's format is read from its name")
+    if args.layout == "ajo" and (args.lake is not None or args.postgres):
+        parser.error("--lake and --postgres take the flat layout: load AJO exports into DuckDB, or flatten them first")
     refusals: tuple[type[Exception], ...] = (RefusedFile,)
     try:
         duckdb.execute("set enable_progress_bar = true")
@@ -307,6 +502,17 @@ def main(argv: list[str] | None = None) -> int:
 
             refusals = (RefusedFile, ajo_layout.RefusedFile)
             return ajo_layout.load(args.warehouse, args.table, args.files, args.quiet, not args.skip_records)
+        if args.lake is not None:
+            return load_lake(args.lake.resolve(), args.table, check_files(args.table, args.files, args.format), args.quiet)
+        if args.postgres:
+            prepared = check_files(args.table, args.files, args.format)
+            try:
+                return load_postgres(args.table, prepared, args.quiet)
+            except duckdb.Error:
+                raise
+            except Exception as error:  # psycopg2's errors: the transaction was rolled back
+                print(f"load failed, nothing loaded: {type(error).__name__}: {error}", file=sys.stderr)
+                return 1
         return load(args.warehouse, args.table, args.files, args.format, args.quiet)
     except refusals as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)

@@ -9,7 +9,7 @@
 with
 
 messages as (
-    select * from {{ window_input(window, 'messages') }}
+    select * from {{ window_input(window, 'messages') }} as messages_in_window
 ),
 
 first_hard_bounces as (
@@ -18,7 +18,7 @@ first_hard_bounces as (
 ),
 
 link_clicks as (
-    select * from {{ window_input(window, 'link_clicks') }}
+    select * from {{ window_input(window, 'link_clicks') }} as link_clicks_in_window
 ),
 
 campaigns as (

@@ -7,7 +7,7 @@
 with
 
 message_hours as (
-    select * from {{ window_input(window, 'message_hours') }}
+    select * from {{ window_input(window, 'message_hours') }} as message_hours_in_window
     where opens + clicks + unsubscriptions + spam_complaints > 0
 ),
 

@@ -8,7 +8,7 @@
 with
 
 failures as (
-    select * from {{ window_input(window, 'failures') }}
+    select * from {{ window_input(window, 'failures') }} as failures_in_window
 ),
 
 reasons_counted as (

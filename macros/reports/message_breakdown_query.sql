@@ -7,7 +7,7 @@
 with
 
 messages as (
-    select * from {{ window_input(window, 'messages') }}
+    select * from {{ window_input(window, 'messages') }} as messages_in_window
     {%- if channel is not none %}
     where channel = '{{ channel }}'
     {%- endif %}

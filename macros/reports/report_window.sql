@@ -43,8 +43,9 @@
     )) }}
 {%- endmacro %}
 
-{#- One input of a window, as a relation or a subquery (only the inputs a query asks for
-    are referenced, so a mart's lineage shows what it reads):
+{#- One input of a window, as a relation or a subquery, which callers alias
+    (PostgreSQL 15 requires it); only the inputs a query asks for
+    are referenced, so a mart's lineage shows what it reads:
     * messages: one row per message with events in the window (message_activity_columns);
     * failures: exclusion, error and bounce events (int_failure_events' columns, with
       `events`, the number of events the row stands for);

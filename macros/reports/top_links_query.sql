@@ -7,7 +7,7 @@
 with
 
 link_clicks as (
-    select * from {{ window_input(window, 'link_clicks') }}
+    select * from {{ window_input(window, 'link_clicks') }} as link_clicks_in_window
 ),
 
 links_counted as (
@@ -50,7 +50,7 @@ final as (
         unique_clicks,
         {{ safe_divide('clicks', 'sum(clicks) over (partition by ' ~ keys | join(', ') ~ ')') }} as share_of_clicks,
         {{ safe_divide('unique_clicks', 'clickers') }} as share_of_clickers,
-        row_number() over (partition by {{ keys | join(', ') }} order by clicks desc, url asc) as link_rank
+        cast(row_number() over (partition by {{ keys | join(', ') }} order by clicks desc, url asc) as {{ dbt.type_bigint() }}) as link_rank
     from links_joined
 )
 

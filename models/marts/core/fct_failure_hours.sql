@@ -63,6 +63,7 @@ final as (
         execution_id,
         channel,
         {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
+        {{ partition_date_column(dbt.date_trunc('hour', 'event_ts'), 'activity_date') }}
         reason_kind,
         failure_type,
         reason,

@@ -73,6 +73,7 @@ final as (
         coalesce(url, 'unknown') as url,
         user_agent,
         {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
+        {{ partition_date_column(dbt.date_trunc('hour', 'event_ts'), 'activity_date') }}
         count(*) as clicks,
         max(_loaded_at) as last_loaded_at
     from clicks_to_count

@@ -108,6 +108,7 @@ final as (
         message_hours_aggregated.channel,
         message_hours_aggregated.message_id,
         message_hours_aggregated.activity_hour,
+        {{ partition_date_column('message_hours_aggregated.activity_hour', 'activity_date') }}
         {% for column in message_activity_columns() if column not in attributes -%}
         message_hours_aggregated.{{ column }},
         {% endfor -%}

@@ -99,6 +99,7 @@ final as (
         execution_id,
         channel,
         message_id,
+        {{ partition_date_column('first_event_at', 'first_event_date') }}
         profile_id,
         targeted_profile_id,
         recipient_address_hash,

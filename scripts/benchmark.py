@@ -95,6 +95,20 @@ WIDGET_QUERIES = {
 }
 
 
+def floor_seconds(warehouse: Path) -> float:
+    """The floor: FLOOR_SQL on the warehouse's raw tables, best of two runs."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        times = []
+        for _ in range(2):
+            started = time.perf_counter()
+            con.execute(FLOOR_SQL).fetchall()
+            times.append(time.perf_counter() - started)
+        return min(times)
+    finally:
+        con.close()
+
+
 def timed(args: list[str], env: dict[str, str]) -> float:
     started = time.perf_counter()
     result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
@@ -247,14 +261,7 @@ def run_size(events: int, work: Path, repeats: int, ajo_format: str = "none",
     # Models and every test, then the models alone (a second full rebuild), as of now.
     result["full_build_s"] = timed([DBT, "build", "--full-refresh"], env)
     result["full_run_s"] = timed([DBT, "run", "--full-refresh"], env)
-    con = duckdb.connect(str(warehouse), read_only=True)
-    floor_times = []
-    for _ in range(2):
-        started = time.perf_counter()
-        con.execute(FLOOR_SQL).fetchall()
-        floor_times.append(time.perf_counter() - started)
-    con.close()
-    result["floor_s"] = min(floor_times)
+    result["floor_s"] = floor_seconds(warehouse)
     durations = consecutive_refreshes(warehouse, batches, work, env)
     result["refresh_median_s"] = statistics.median(durations)
     result["refresh_max_s"] = max(durations)

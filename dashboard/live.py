@@ -207,8 +207,7 @@ def live_report() -> None:
     if campaigns.empty:
         w.empty("No events in the last 24 hours: no campaign to report on. Events count once they are 2 minutes old.")
         return
-    names = dict(zip(campaigns["campaign_id"], campaigns["campaign_name"]))
-    campaign = st.selectbox("Campaign", list(names), format_func=lambda value: f"{names[value]} ({value})", key="live_campaign")
+    campaign, campaign_name = w.campaign_picker(campaigns, "live_campaign")
     docs = data.column_docs("live_channel_statistics")
     tab_rows = data.query("select * from marts.live_channel_statistics where campaign_id = ?", [campaign])
     tiles_by_channel = {row["channel"]: row for row in tab_rows.to_dict("records")}
@@ -218,7 +217,7 @@ def live_report() -> None:
     for tab, (channel, title) in zip(tabs[1:], data.CHANNELS.items()):
         with tab:
             if channel not in tiles_by_channel:
-                w.empty(f"{names[campaign]} has no {title} events in the last 24 hours (channel not used in the window).")
+                w.empty(f"{campaign_name} has no {title} events in the last 24 hours (channel not used in the window).")
                 continue
             CHANNEL_TABS[channel](campaign, tiles_by_channel[channel], docs)
 

@@ -145,12 +145,11 @@ def period_report() -> None:
     if campaigns.empty:
         w.empty("No deliveries in the warehouse yet.")
         return
-    names = dict(zip(campaigns["campaign_id"], campaigns["campaign_name"]))
     span = data.one("select cast(min(activity_hour) as date) as first_day, cast(max(activity_hour) as date) as last_day "
                     "from marts.fct_message_hours")
     last_day = span["last_day"] if span and span["last_day"] is not None else date.today()
     picker, scope, dates = st.columns([2, 2, 3])
-    campaign = picker.selectbox("Campaign", list(names), format_func=lambda value: f"{names[value]} ({value})", key="period_campaign")
+    campaign, _ = w.campaign_picker(campaigns, "period_campaign", picker)
     deliveries = data.query("select channel, execution_id, execution_started_at from marts.fct_deliveries "
                             "where campaign_id = ? order by channel, execution_started_at", [campaign])
     channel = scope.selectbox("Channel", sorted(deliveries["channel"].unique()), format_func=lambda c: data.CHANNELS[c],

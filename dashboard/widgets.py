@@ -76,6 +76,14 @@ def bar_chart(frame: pd.DataFrame, category: str, value: str) -> None:
     st.altair_chart(chart, width="stretch")
 
 
+def campaign_picker(campaigns: pd.DataFrame, key: str, container: Any = st) -> tuple[str, str]:
+    """A campaign selectbox over rows of campaign_id and campaign_name, shown as 'name (id)';
+    returns the chosen id and its name."""
+    names = dict(zip(campaigns["campaign_id"], campaigns["campaign_name"]))
+    campaign = container.selectbox("Campaign", list(names), format_func=lambda value: f"{names[value]} ({value})", key=key)
+    return campaign, names[campaign]
+
+
 def section(title: str, help_text: str | None = None) -> None:
     st.subheader(title, help=help_text)
 

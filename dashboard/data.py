@@ -11,7 +11,6 @@ always reads the newest publish, and never takes a lock a refresh needs.
 from __future__ import annotations
 
 import os
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import warehouse_settings as settings  # noqa: E402
+from tally import settings
 
 CHANNELS = {
     "email": "Email",

@@ -1,4 +1,4 @@
-"""Writes generated events as the platform's own dataset exports (`generate_events.py --layout ajo`).
+"""Writes generated events as the platform's own dataset exports (`tally generate --layout ajo`).
 
 The generator builds its events in the flat contract's shape (temp tables out_feedback,
 out_tracking, out_propositions, out_campaigns). This module first reduces them to what the
@@ -6,7 +6,7 @@ platform's datasets can carry (the *representable* events, table `rep_*`), then 
 those as AJO exports: Message Feedback (with the offers placed in each sent message),
 Email Tracking (email and SMS interactions), Push Tracking and Entity, as NDJSON gzipped or
 nested Parquet, with the field paths of ../shared/ajo-datasets.md. Loading the exports with
-`load_events.py --layout ajo` gives back the representable events exactly (tested), so
+`tally load --layout ajo` gives back the representable events exactly (tested), so
 `--layout both` also writes them in the flat layout for comparison.
 
 What the platform's datasets cannot carry, and so the representable events leave out:

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Generate realistic raw message events in the contract's shape, inside DuckDB.
 
 Why it works this way:
@@ -22,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -482,8 +480,8 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, file_format: str, slices: i
     return counts
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10000, help="approximate number of event rows (all event tables)")
     parser.add_argument("--seed", type=int, default=42, help="same seed, same files")
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
@@ -498,7 +496,7 @@ def main(argv: list[str] | None = None) -> int:
         choices=["flat", "ajo", "both"],
         default="flat",
         help="flat: the contract's tables (default); ajo: the same events as the platform's dataset exports "
-        "(scripts/ajo_exports.py); both: ajo exports in OUT/ajo and the same events flat in OUT/flat",
+        "(tally.generate.ajo_exports); both: ajo exports in OUT/ajo and the same events flat in OUT/flat",
     )
     parser.add_argument("--ajo-format", choices=["json", "parquet"], default="json",
                         help="AJO exports as gzipped NDJSON (default) or nested Parquet")
@@ -516,7 +514,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.layout == "flat":
         counts = write(con, args.out, args.format, args.slices)
     else:
-        import ajo_exports  # noqa: PLC0415
+        from tally.generate import ajo_exports
 
         counts = ajo_exports.write(con, args.out, args.format, args.ajo_format, args.layout)
     seconds = time.perf_counter() - started
@@ -528,6 +526,3 @@ def main(argv: list[str] | None = None) -> int:
     print(f"generated in {seconds:.1f} s, {total / seconds:,.0f} events/s, peak memory {peak_mib:,.0f} MiB -> {args.out}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Independent reference implementation of the contract's metrics, for golden tests.
 
 Plain Python over the raw CSV files (standard library only: no DuckDB, no SQL), written
@@ -15,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -436,8 +434,8 @@ def write_csv(path: Path, header: list[str], rows: Iterable[dict]) -> None:
             writer.writerow(["" if row[c] is None else repr(row[c]) if isinstance(row[c], float) else row[c] for c in header])
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--raw-dir", type=Path, required=True, help="folder with the four raw CSV files")
     parser.add_argument("--out", type=Path, required=True, help="per-delivery CSV to write")
     parser.add_argument("--mode", choices=["all", "live", "period"], default="all")
@@ -478,6 +476,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {table}: {tally}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

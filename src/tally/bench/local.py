@@ -1,19 +1,18 @@
-#!/usr/bin/env python3
 """Benchmark the warehouse against a floor measured in the same run, on this machine.
 
 For --events N (and again for N/10, for the refresh ratio) it:
-1. generates N events (scripts/generate_events.py) whose busiest arrivals end now, and
+1. generates N events (tally generate) whose busiest arrivals end now, and
    holds back the last 50 minutes of arrivals as ten 5-minute batches;
 2. loads the history and times a full `dbt build --full-refresh` (models and tests), then
    `dbt run --full-refresh` (models only);
 3. times the floor: one hand-written DuckDB query computing the per-delivery counts and
    unique counts straight from the raw tables (dedup on event_id included);
-4. starts the refresh service (refresh.py --watch) and lands the ten batches one after the
+4. starts the refresh service (tally watch) and lands the ten batches one after the
    other: each refresh's time (load + dbt + publish), median and max;
 5. times typical BI widget queries and the query-time period reports on the published
    serving file (p50 / p95 over repeated runs);
 6. times loading the same events in both layouts: the flat files, and the platform's own
-   exports (`load_events.py --layout ajo`, --ajo-format parquet or json): load_ajo_s,
+   exports (`tally load --layout ajo`, --ajo-format parquet or json): load_ajo_s,
    load_flat_same_events_s and their ratio, in wall and CPU seconds, and the same without
    keeping the records (--skip-records) (--layouts-only: this alone);
 and prints a table and JSON with build/floor, run/floor, refresh(N)/refresh(N/10) and the
@@ -41,8 +40,11 @@ from pathlib import Path
 
 import duckdb
 
-REPO = Path(__file__).resolve().parent.parent
+from tally import settings
+
+REPO = settings.REPO_ROOT
 PYTHON = sys.executable
+TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
 TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 
@@ -156,13 +158,13 @@ def refresh_log(warehouse: Path) -> list[dict]:
 
 
 def consecutive_refreshes(warehouse: Path, batches: Path, work: Path, env: dict[str, str]) -> list[float]:
-    """The refresh service (refresh.py --watch, dbt kept in the process): after its first
+    """The refresh service (tally watch, dbt kept in the process): after its first
     refresh, ten batches landed one at a time, each waited for; returns each refresh's
     duration from its log line (load + dbt + publish)."""
     landing = work / "landing"
     landing.mkdir()
     log = (work / "watcher.log").open("w")
-    watcher = subprocess.Popen([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--watch", str(landing),
+    watcher = subprocess.Popen([*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing),
                                 "--every", "3600", "--poll", "0.2"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     durations = []
     try:
@@ -200,19 +202,19 @@ def children_cpu_s() -> float:
 
 
 def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: str, repeats: int) -> dict[str, float | str]:
-    """The same N events in both layouts (generate_events.py --layout both): the flat files
+    """The same N events in both layouts (tally generate --layout both): the flat files
     loaded by the flat layout, one invocation per table as in load_s; the platform's exports
     by --layout ajo in one invocation, plus the in-app and web interactions (the team's own
     datasets) flat. Wall and CPU seconds of the loaders, best of `repeats` fresh loads."""
     out = work / "layouts"
-    timed([PYTHON, "scripts/generate_events.py", "--events", str(events), "--layout", "both",
+    timed([*TALLY, "generate", "--events", str(events), "--layout", "both",
            "--ajo-format", ajo_format, "--out", str(out)], env)
     exports = sorted(str(path) for path in (out / "ajo").glob("ajo_*"))
     loads = {
-        "flat": [[PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(out / "flat" / f"{table}.parquet")]
+        "flat": [[*TALLY, "load", "--quiet", "--table", table, str(out / "flat" / f"{table}.parquet")]
                  for table in TABLES],
-        "ajo": [[PYTHON, "scripts/load_events.py", "--quiet", "--layout", "ajo", "--table", "auto", *exports],
-                [PYTHON, "scripts/load_events.py", "--quiet", "--table", "message_tracking_events",
+        "ajo": [[*TALLY, "load", "--quiet", "--layout", "ajo", "--table", "auto", *exports],
+                [*TALLY, "load", "--quiet", "--table", "message_tracking_events",
                  str(out / "ajo" / "message_tracking_events.parquet")]],
     }
     loads["ajo_skip_records"] = [[*loads["ajo"][0][:3], "--skip-records", *loads["ajo"][0][3:]], loads["ajo"][1]]
@@ -256,7 +258,7 @@ def run_size(events: int, work: Path, repeats: int, ajo_format: str = "none",
     result["new_events_50min"] = split_batches(generated, history, batches, now)
     started = time.perf_counter()
     for table in TABLES:
-        timed([PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(history / f"{table}.parquet")], env)
+        timed([*TALLY, "load", "--quiet", "--table", table, str(history / f"{table}.parquet")], env)
     result["load_s"] = time.perf_counter() - started
     # Models and every test, then the models alone (a second full rebuild), as of now.
     result["full_build_s"] = timed([DBT, "build", "--full-refresh"], env)
@@ -297,7 +299,7 @@ def generate_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[P
     """N generated events placed so that their busiest arrivals end now (the 90th
     percentile of arrival times is now): the live window then holds a busy day."""
     probe = work / "probe"
-    timed([PYTHON, "scripts/generate_events.py", "--events", "20000", "--out", str(probe)], env)
+    timed([*TALLY, "generate", "--events", "20000", "--out", str(probe)], env)
     con = duckdb.connect()
     offset = con.execute(
         "select quantile_disc(try_cast(ingested_at as timestamp), 0.9) - timestamp '2026-11-01 00:00:00' "
@@ -307,7 +309,7 @@ def generate_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[P
     now = utc_now().replace(microsecond=0)
     generated = work / "generated"
     start = (now - offset).strftime("%Y-%m-%d %H:%M:%S")
-    timed([PYTHON, "scripts/generate_events.py", "--events", str(events), "--start", start, "--out", str(generated)], env)
+    timed([*TALLY, "generate", "--events", str(events), "--start", start, "--out", str(generated)], env)
     return generated, now
 
 
@@ -386,7 +388,7 @@ def poll_publishes(serving: Path, seen: list[tuple], stop: threading.Event) -> N
 
 def soak(events: int, minutes: float, rate: int, work: Path, every: float) -> dict[str, object]:
     """Sustained load: history of `events` ending now, then files landing every second at
-    `rate` events/s for `minutes`, picked up by `refresh.py --watch`. Per event: the delay
+    `rate` events/s for `minutes`, picked up by `tally watch`. Per event: the delay
     from the moment it becomes countable (landed, and 2 minutes old: the live window ends
     2 minutes before the report instant) to the publish that counts it, and from landing."""
     env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
@@ -394,14 +396,14 @@ def soak(events: int, minutes: float, rate: int, work: Path, every: float) -> di
     env["WAREHOUSE_PATH"] = str(warehouse)
     history, _ = history_ending_now(events, work, env)
     for table in TABLES:
-        timed([PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(history / f"{table}.parquet")], env)
+        timed([*TALLY, "load", "--quiet", "--table", table, str(history / f"{table}.parquet")], env)
     build_s = timed([DBT, "build", "--full-refresh", "--exclude", "tag:golden"], env)
     print(f"  history of {events:,} events loaded and built ({build_s:.0f} s); starting the watcher", flush=True)
     landing, serving = work / "landing", warehouse.with_name("serving.duckdb")
     landing.mkdir()
     watcher_log = (work / "watcher.log").open("w")
     watcher = subprocess.Popen(
-        [PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--watch", str(landing), "--every", str(every)],
+        [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", str(every)],
         cwd=REPO, env=env, stdout=watcher_log, stderr=subprocess.STDOUT)
     seen: list[tuple] = []
     stop = threading.Event()
@@ -539,14 +541,14 @@ def query_time_periods(serving: Path, ranges: int = 50, seed: int = 7) -> dict[s
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=positive_events, default=1_000_000, help="history size N (N/10 is run too)")
     parser.add_argument("--repeats", type=int, default=20, help="runs of each widget query")
     parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
     parser.add_argument("--json", type=Path, help="also write the JSON here")
     parser.add_argument("--soak", type=float, metavar="MINUTES",
-                        help="instead: land files for MINUTES on top of --events of history, refreshed by refresh.py --watch")
+                        help="instead: land files for MINUTES on top of --events of history, refreshed by tally watch")
     parser.add_argument("--rate", type=int, default=2000, help="soak: events landed per second (default 2000)")
     parser.add_argument("--every", type=float, default=60.0, help="soak: the watcher's --every (default 60)")
     parser.add_argument("--ajo-format", choices=["parquet", "json", "none"], default="parquet",
@@ -614,6 +616,3 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(text)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

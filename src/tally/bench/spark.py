@@ -1,12 +1,11 @@
-#!/usr/bin/env python3
-"""Benchmark the Spark target on one machine against the same floor as scripts/benchmark.py.
+"""Benchmark the Spark target on one machine against the same floor as `tally bench`.
 
 For --events N it:
-1. generates N events (scripts/generate_events.py, Parquet);
-2. loads them into a Parquet lake (scripts/load_events.py --lake) and times it;
+1. generates N events (tally generate, Parquet);
+2. loads them into a Parquet lake (tally load --lake) and times it;
 3. times `dbt build --full-refresh --target spark` (local session), models only, then the
    data tests as a second invocation (--with-tests), so the two costs are told apart;
-4. times the floor on Spark: the hand-written query of scripts/benchmark.py (per-delivery
+4. times the floor on Spark: the hand-written query of `tally bench` (per-delivery
    counts and unique counts straight from the raw tables, deduplicated on event_id) in
    Spark SQL over the same lake, in a fresh local session of the same size, best of two;
 5. with --with-duckdb, the same on DuckDB for the same files (load, models-only build,
@@ -29,14 +28,16 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tally import settings
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = settings.REPO_ROOT
 PYTHON = sys.executable
+TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
 TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 MODELS_ONLY = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 
-# scripts/benchmark.py's FLOOR_SQL in Spark SQL: first copy of each event_id (DuckDB's
+# tally.bench.local's FLOOR_SQL in Spark SQL: first copy of each event_id (DuckDB's
 # `distinct on`), then the same per-delivery counts and unique counts.
 SPARK_FLOOR_SQL = """
 with feedback as (
@@ -107,8 +108,8 @@ def timed(args: list[str], env: dict[str, str]) -> float:
     return seconds
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1M)")
     parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
     parser.add_argument("--with-tests", action="store_true", help="also time the data tests on Spark (dbt test)")
@@ -133,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         generated = work / "generated"
         if not (generated / "message_feedback_events.parquet").exists():
-            result["generate_s"] = timed([PYTHON, "scripts/generate_events.py", "--events", str(args.events), "--out", str(generated)], env)
+            result["generate_s"] = timed([*TALLY, "generate", "--events", str(args.events), "--out", str(generated)], env)
         started = time.perf_counter()
         for table in TABLES:
-            timed([PYTHON, "scripts/load_events.py", "--quiet", "--lake", str(work / "lake"), "--table", table, str(generated / f"{table}.parquet")], env)
+            timed([*TALLY, "load", "--quiet", "--lake", str(work / "lake"), "--table", table, str(generated / f"{table}.parquet")], env)
         result["load_lake_s"] = time.perf_counter() - started
         as_of = '{report_as_of: "2026-11-06 00:00:00"}'
         target = ["--target-path", str(work / "target_spark")]
@@ -153,13 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         result["spark_floor_s"] = float(line[0].split()[1])
         result["spark_build_over_floor"] = result["spark_build_models_s"] / result["spark_floor_s"]  # type: ignore[operator]
         if args.with_duckdb:
-            sys.path.insert(0, str(REPO / "scripts"))
-            from benchmark import floor_seconds  # the DuckDB benchmark's own floor query and timing
+            from tally.bench.local import floor_seconds  # the DuckDB benchmark's own floor query and timing
 
             duck_env = dict(env, DBT_TARGET="dev", WAREHOUSE_PATH=str(work / "warehouse.duckdb"))
             started = time.perf_counter()
             for table in TABLES:
-                timed([PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(generated / f"{table}.parquet")], duck_env)
+                timed([*TALLY, "load", "--quiet", "--table", table, str(generated / f"{table}.parquet")], duck_env)
             result["duckdb_load_s"] = time.perf_counter() - started
             result["duckdb_build_models_s"] = timed(
                 [DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, "--target-path", str(work / "target_duckdb")], duck_env
@@ -179,6 +179,3 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps(result, indent=2))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

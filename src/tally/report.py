@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Print the headline report from the warehouse marts as plain-text tables.
 
 Opens the warehouse read-only and briefly (the way a BI tool should), so it never holds a
@@ -15,7 +14,7 @@ from typing import Sequence
 
 import duckdb
 
-import warehouse_settings as settings
+from tally import settings
 
 CAMPAIGN_COLUMNS = [
     "campaign_id",
@@ -163,8 +162,8 @@ def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None
         con.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--warehouse",
         type=Path,
@@ -183,6 +182,3 @@ def main(argv: list[str] | None = None) -> int:
     report(args.warehouse, args.limit, tuple(args.period) if args.period else None)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Start or stop a private PostgreSQL server on 127.0.0.1 for the `postgres` dbt target.
 
 Uses Debian's `postgresql` package (install it with `apt-get install -y postgresql`; this
@@ -7,8 +6,8 @@ script says so when it is missing). The cluster lives in its own folder, owned b
 connections (a throwaway test server: no password to keep anywhere), and holds one
 database, `warehouse`. Prints the DBT_PG_* variables to export.
 
-    scripts/local_postgres.py start --dir /tmp/pg --port 55432
-    scripts/local_postgres.py stop --dir /tmp/pg
+    tally postgres start --dir /tmp/pg --port 55432
+    tally postgres stop --dir /tmp/pg
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import pwd
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -94,8 +92,8 @@ def stop(folder: Path) -> None:
         subprocess.run(as_postgres([server_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]), check=False, capture_output=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("action", choices=["start", "stop"])
     parser.add_argument("--dir", type=Path, required=True, help="the cluster's folder (created on first start)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
@@ -108,6 +106,3 @@ def main(argv: list[str] | None = None) -> int:
         print(f"export {key}={value}")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 """Live refresh: load new event files, rebuild what the live marts need, publish for BI.
 
-Once (`refresh.py FILES...`, for a scheduler) or as a service (`refresh.py --watch DIR`).
+Once (`tally refresh FILES...`, for a scheduler) or as a service (`tally watch DIR`).
 Each step prints what it did and how long it took. Why the steps are what they are:
 * One refresh at a time: a lock file makes a second, overlapping run exit at once (code 3)
   instead of queueing behind DuckDB's one-writer lock.
-* Loading goes through scripts/load_events.py (atomic, fingerprinted: a file is never
+* Loading goes through the loader, tally.load (atomic, fingerprinted: a file is never
   loaded twice), then dbt runs, in this process, the models upstream of the live marts,
   incrementally (only the messages and deliveries the new events touch are re-derived),
   and the live marts' own tests. Tests over all history and the period marts belong to
@@ -38,9 +37,8 @@ from typing import Any, Iterator
 
 import duckdb
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import load_events  # noqa: E402
-import warehouse_settings as settings  # noqa: E402
+from tally import settings
+from tally.load import flat as load_events
 
 REPO_ROOT = settings.REPO_ROOT
 PUBLISHED_SCHEMAS = ("marts",)
@@ -646,31 +644,44 @@ def refresh_landed(refresher: Refresher, folder: Path, files: list[Path]) -> int
         return code
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("files", nargs="*", type=Path, help="new event files; the raw table is read from each name")
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    """The working warehouse and the serving file, the same for refresh, watch and publish."""
     parser.add_argument(
         "--warehouse", type=Path, default=settings.warehouse_path(),
         help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
     )
     parser.add_argument("--serving", type=Path, help="published file for BI (default: serving.duckdb beside the warehouse)")
-    parser.add_argument("--report-as-of", type=report_as_of_arg,
-                        help="UTC 'YYYY-MM-DD HH:MM:SS' (default: the start of the dbt run; leave unset in a schedule)")
-    parser.add_argument("--publish-only", action="store_true", help="skip loading and dbt; just publish the current marts")
     parser.add_argument(
         "--include-message-facts", action="store_true", help=f"also publish {MESSAGE_FACTS} (an analyst snapshot; grows with history)"
     )
-    parser.add_argument("--watch", type=Path, metavar="DIR",
-                        help="run as a service: load files as they land in DIR (write, then rename into DIR)")
+
+
+def add_watch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every", type=float, default=60.0,
                         help="watch mode: refresh at least this often, in seconds, even when no file lands (default 60)")
     parser.add_argument("--poll", type=float, default=1.0, help="watch mode: seconds between looks at DIR (default 1)")
     parser.add_argument("--max-refreshes", type=int, help="watch mode: stop after this many refreshes (default: run until SIGTERM)")
+
+
+def refresher_for(args: argparse.Namespace) -> Refresher:
+    serving = (args.serving or settings.serving_path(args.warehouse)).resolve()
+    return Refresher(args.warehouse.resolve(), serving, args.include_message_facts)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("files", nargs="*", type=Path, help="new event files; the raw table is read from each name")
+    add_target_options(parser)
+    parser.add_argument("--report-as-of", type=report_as_of_arg,
+                        help="UTC 'YYYY-MM-DD HH:MM:SS' (default: the start of the dbt run; leave unset in a schedule)")
+    parser.add_argument("--publish-only", action="store_true", help="skip loading and dbt; just publish the current marts")
+    parser.add_argument("--watch", type=Path, metavar="DIR",
+                        help="run as a service: load files as they land in DIR (write, then rename into DIR)")
+    add_watch_options(parser)
     args = parser.parse_args(argv)
     if args.watch and (args.files or args.publish_only or args.report_as_of):
         parser.error("--watch takes no FILES, --publish-only or --report-as-of: it loads what lands and reports as of each run")
-    serving = (args.serving or settings.serving_path(args.warehouse)).resolve()
-    refresher = Refresher(args.warehouse.resolve(), serving, args.include_message_facts)
+    refresher = refresher_for(args)
     if args.watch:
         return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes)
     try:
@@ -680,5 +691,29 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """`tally watch DIR`: the refresh service (`tally refresh --watch DIR`)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Live refresh as a service: load files as they land in DIR (write them under a hidden or .tmp "
+        "name, then rename them into DIR), rebuild the live marts and publish; refresh at least every --every "
+        "seconds. Loaded files move to DIR/loaded/, refused ones to DIR/refused/ with their reason. SIGTERM stops "
+        "it after the current refresh.",
+    )
+    parser.add_argument("dir", type=Path, metavar="DIR", help="landing folder (created)")
+    add_target_options(parser)
+    add_watch_options(parser)
+    args = parser.parse_args(argv)
+    return watch(refresher_for(args), args.dir.resolve(), args.every, args.poll, args.max_refreshes)
+
+
+def publish_main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """`tally publish`: the current marts into the serving file (`tally refresh --publish-only`)."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Publish the current marts of the working warehouse to the serving file BI tools and the "
+        "dashboard open read-only (no loading, no dbt): written aside, then swapped in atomically.",
+    )
+    add_target_options(parser)
+    args = parser.parse_args(argv)
+    return refresher_for(args).run([], None, publish_only=True)

@@ -1,4 +1,4 @@
-"""The `ajo` layout of scripts/load_events.py: the platform's own exports, read as it writes them.
+"""The `ajo` layout of `tally load`: the platform's own exports, read as it writes them.
 
 Adobe Journey Optimizer (AJO) records every send and every interaction in system datasets
 with nested XDM records (../shared/ajo-datasets.md). This module reads dataset exports of
@@ -39,8 +39,8 @@ from typing import Union
 
 import duckdb
 
-import load_events as flat
-import warehouse_settings as settings
+from tally import settings
+from tally.load import flat
 
 RefusedFile = flat.RefusedFile
 TEXT = "VARCHAR"

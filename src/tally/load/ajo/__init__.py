@@ -1,0 +1,1 @@
+"""The `ajo` layout: the platform's own dataset exports, read as it writes them."""

@@ -1,0 +1,7 @@
+#!/usr/bin/env python3
+"""`scripts/generate_events.py ARGS` is `tally generate ARGS`: kept so existing schedules keep working."""
+
+from tally.cli import run_script
+
+if __name__ == "__main__":
+    run_script("generate")

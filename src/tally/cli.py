@@ -29,7 +29,7 @@ COMMANDS: dict[str, Command] = {
     "watch": Command("tally.refresh.run:watch_main", "live refresh as a service: refresh as files land in DIR"),
     "publish": Command("tally.refresh.run:publish_main", "publish the current marts to the serving file BI tools read"),
     "report": Command("tally.report:main", "print the headline report from the marts"),
-    "generate": Command("tally.generate.events:main", "write generated events (flat files, or the platform's exports)"),
+    "generate": Command("tally.generate.command:main", "write generated events (flat files, or the platform's exports)"),
     "golden": Command("tally.reference:main", "the independent reference: expected numbers from raw files"),
     "bench": Command("tally.bench.local:main", "benchmark build, refresh and queries against the floor (`bench spark`: Spark)"),
     "postgres": Command("tally.local_postgres:main", "start or stop a private local PostgreSQL server"),

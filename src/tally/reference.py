@@ -1,7 +1,8 @@
 """Independent reference implementation of the contract's metrics, for golden tests.
 
 Plain Python over the raw CSV files (standard library only: no DuckDB, no SQL), written
-from ../shared/raw-event-contract.md and docs/decisions.md, never from the dbt models, so
+from the raw event contract (docs/raw-event-contract.md; its columns and allowed values
+as tally.contract states them) and docs/decisions.md, never from the dbt models, so
 that a golden seed it writes can catch a mistake in the SQL. Slow by design: clarity over
 speed; meant for the bundled sample and small test sets.
 
@@ -20,17 +21,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable
 
-CHANNELS = {"email", "sms", "push", "inapp", "web", "direct_mail"}
-STATUSES = {"excluded", "error", "sent", "delivered", "bounce", "retry"}
-FAILURE_TYPES = {"hard", "soft", "ignored"}
-ALLOWED_INTERACTIONS = {
-    "email": {"open", "click", "unsubscribe", "spam_complaint", "mirror_page", "forward"},
-    "sms": {"click", "unsubscribe"},
-    "push": {"open", "action"},
-    "inapp": {"impression", "click", "dismiss", "interaction"},
-    "web": {"impression", "click", "interaction"},
-    "direct_mail": set(),
-}
+from tally.contract import ALLOWED_INTERACTIONS, CHANNELS, FAILURE_TYPES, STATUSES
+
 KNOWN_INTERACTIONS = set().union(*ALLOWED_INTERACTIONS.values())
 # Tie-break for "the last feedback event" on equal event_ts (docs/decisions.md).
 PRECEDENCE = {"excluded": 1, "error": 2, "sent": 3, "retry": 4, "delivered": 5, "bounce": 6}

@@ -36,16 +36,20 @@ import tempfile
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import duckdb
 
 from tally import settings
+from tally.common import timed as timed_in
+from tally.common import utc_now
 
 REPO = settings.REPO_ROOT
 PYTHON = sys.executable
 TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
+timed = partial(timed_in, cwd=REPO)
 TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 
 FLOOR_SQL = """
@@ -109,15 +113,6 @@ def floor_seconds(warehouse: Path) -> float:
         return min(times)
     finally:
         con.close()
-
-
-def timed(args: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:3])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return seconds
 
 
 REFRESHES = 10
@@ -289,10 +284,6 @@ def run_size(events: int, work: Path, repeats: int, ajo_format: str = "none",
     result["build_over_floor"] = result["full_build_s"] / result["floor_s"]
     result["run_over_floor"] = result["full_run_s"] / result["floor_s"]
     return result
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def generate_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[Path, datetime]:

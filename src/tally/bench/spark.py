@@ -26,14 +26,17 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 from tally import settings
+from tally.common import timed as timed_in
 
 REPO = settings.REPO_ROOT
 PYTHON = sys.executable
 TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
+timed = partial(timed_in, cwd=REPO, echo=True)
 TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 MODELS_ONLY = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 
@@ -96,16 +99,6 @@ for _ in range(2):
     times.append(time.perf_counter() - started)
 print("FLOOR", min(times), result[0][0])
 """
-
-
-def timed(args: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    result = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{' '.join(args[:3])} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    print(f"  {' '.join(Path(a).name if '/' in a else a for a in args[:4])} ...: {seconds:.1f} s", flush=True)
-    return seconds
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

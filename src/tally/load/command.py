@@ -35,8 +35,10 @@ from pathlib import Path
 import duckdb
 
 from tally import settings
+from tally.contract import CONTRACT
+from tally.load import RefusedFile
 from tally.load.ajo import layout as ajo_layout
-from tally.load.flat import CONTRACT, RefusedFile, check_files, load, load_lake, load_postgres
+from tally.load.flat import check_files, load, load_lake, load_postgres
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

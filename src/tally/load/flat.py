@@ -12,52 +12,21 @@ import os
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from tally import settings
+from tally import contract, settings
+from tally.common import first_line, quote_ident, quote_literal, utc_now
+from tally.contract import CONTRACT, RAW_SCHEMA
+from tally.load import RefusedFile
 
-RAW_SCHEMA = "raw"
 AUDIT_TABLE = f"{RAW_SCHEMA}._load_audit"
-
-EVENT_KEYS = ["event_id", "event_ts", "ingested_at", "campaign_id", "execution_id", "message_id", "profile_id", "channel"]
-
-# Contract columns per table, in order; the flag says whether the column must be present in
-# every file (value-required columns). Optional columns may be absent and load as null.
-CONTRACT: dict[str, list[tuple[str, bool]]] = {
-    "message_feedback_events": [(c, c != "ingested_at") for c in EVENT_KEYS]
-    + [("status", True), ("failure_type", False), ("reason", False), ("recipient_address", False), ("platform", False)],
-    "message_tracking_events": [(c, c != "ingested_at") for c in EVENT_KEYS]
-    + [
-        ("interaction", True),
-        ("url", False),
-        ("element_id", False),
-        ("offer_id", False),
-        ("platform", False),
-        ("user_agent", False),
-    ],
-    "offer_propositions": [(c, c != "ingested_at") for c in EVENT_KEYS] + [("offer_id", True)],
-    "campaigns": [
-        ("campaign_id", True),
-        ("campaign_name", False),
-        ("campaign_type", False),
-        ("created_at", False),
-        ("ingested_at", False),
-    ],
-}
+LOADED_AT_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 METADATA_COLUMNS = "_load_id varchar, _source_file varchar, _loaded_at timestamp"
 NESTED_TYPES = ("STRUCT", "MAP", "UNION", "[]", "LIST", "ARRAY")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "ndjson"}
-
-
-class RefusedFile(Exception):
-    """A file that does not fit the contract; the message says what to fix."""
-
-    def __init__(self, message: str, path: Path | None = None) -> None:
-        super().__init__(message)
-        self.path = path
 
 
 @dataclass
@@ -65,14 +34,6 @@ class PreparedFile:
     path: Path
     sha256: str
     select_sql: str
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def file_sha256(path: Path) -> str:
@@ -100,8 +61,7 @@ def describe(con: duckdb.DuckDBPyConnection, path: Path, file_format: str) -> li
     try:
         rows = con.execute(f"describe select * from {reader_sql(path, file_format)}").fetchall()
     except duckdb.Error as error:
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RefusedFile(f"{path}: cannot be read as {file_format}: {first_line}", path) from error
+        raise RefusedFile(f"{path}: cannot be read as {file_format}: {first_line(error)}", path) from error
     return [(str(name), str(column_type)) for name, column_type, *_ in rows]
 
 
@@ -186,7 +146,7 @@ def append_rows(
 ) -> int:
     """Appends the rows of `select_sql` (the table's contract columns, as text) to a raw
     table with the load metadata; an absent or empty `ingested_at` becomes the load time."""
-    columns = [name for name, _ in CONTRACT[table]]
+    columns = contract.columns(table)
     column_list = ", ".join(quote_ident(c) for c in columns)
     values = ", ".join(
         f"coalesce(nullif(trim({quote_ident(c)}), ''), {quote_literal(loaded_at_text)})" if c == "ingested_at" else quote_ident(c)
@@ -213,13 +173,7 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
     try:
         ensure_tables(con)
         load_id = uuid.uuid4().hex
-        loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-        # Strictly increasing from load to load even if the clock steps back: incremental
-        # models pick up new rows with `_loaded_at > max(_loaded_at)` and first arrival wins.
-        latest = con.execute(f"select max(loaded_at) from {AUDIT_TABLE}").fetchone()
-        if latest and latest[0] is not None and latest[0] >= loaded_at:
-            loaded_at = latest[0] + timedelta(microseconds=1)
-        loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+        loaded_at_text = load_stamp(con)
         total = 0
         con.execute("begin transaction")
         try:
@@ -253,17 +207,25 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
 
 def next_loaded_at(latest: datetime | None) -> datetime:
     """The load time, strictly after every earlier load's even if the clock steps back:
-    incremental models pick up new rows with `_loaded_at > max(_loaded_at)`."""
-    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    incremental models pick up new rows with `_loaded_at > max(_loaded_at)` and first
+    arrival wins."""
+    loaded_at = utc_now()
     if latest is not None and latest >= loaded_at:
         loaded_at = latest + timedelta(microseconds=1)
     return loaded_at
 
 
+def load_stamp(con: duckdb.DuckDBPyConnection) -> str:
+    """The load time of a load into the warehouse `con` holds (after every load in its
+    audit), as the text the raw tables' `_loaded_at` is written from."""
+    latest = con.execute(f"select max(loaded_at) from {AUDIT_TABLE}").fetchone()
+    return next_loaded_at(latest[0] if latest else None).strftime(LOADED_AT_FORMAT)
+
+
 def rows_select(table: str, prepared: list[PreparedFile], load_id: str, loaded_at_text: str, nul_replacement: str | None = None) -> str:
     """One select of every prepared file's rows, in the raw table's column order, with the
     load metadata columns (_loaded_at as a UTC timestamp)."""
-    columns = [name for name, _ in CONTRACT[table]]
+    columns = contract.columns(table)
     parts = []
     for item in prepared:
         values = []
@@ -324,7 +286,7 @@ def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool)
                 return 0
             load_id = uuid.uuid4().hex
             loaded_at = next_loaded_at(latest)
-            loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            loaded_at_text = loaded_at.strftime(LOADED_AT_FORMAT)
             started = time.perf_counter()
             metadata = json.dumps({"load_id": load_id, "loaded_at": loaded_at.isoformat(), "files": {str(i.path): i.sha256 for i in new}})
             temporary = folder / f".{load_id}.parquet.tmp"
@@ -389,9 +351,9 @@ def load_postgres(table: str, prepared: list[PreparedFile], quiet: bool) -> int:
             cursor.execute(f"lock table {AUDIT_TABLE} in exclusive mode")
             cursor.execute(f"select max(loaded_at) from {AUDIT_TABLE}")
             loaded_at = next_loaded_at(cursor.fetchone()[0])
-            loaded_at_text = loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
+            loaded_at_text = loaded_at.strftime(LOADED_AT_FORMAT)
             load_id = uuid.uuid4().hex
-            columns = [name for name, _ in CONTRACT[table]] + ["_load_id", "_source_file", "_loaded_at"]
+            columns = contract.columns(table) + ["_load_id", "_source_file", "_loaded_at"]
             total = 0
             for index, item in enumerate(prepared, start=1):
                 cursor.execute(f"select count(*) from {AUDIT_TABLE} where table_name = %s and file_sha256 = %s", [table, item.sha256])

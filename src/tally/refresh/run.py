@@ -31,14 +31,15 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 import duckdb
 
-from tally import settings
-from tally.load import flat as load_events
+from tally import contract, settings
+from tally.common import first_line, quote_literal, utc_now
+from tally.load import RefusedFile, flat
 
 REPO_ROOT = settings.REPO_ROOT
 PUBLISHED_SCHEMAS = ("marts",)
@@ -58,7 +59,7 @@ DBT_SELECTION = [
 # The table functions and their catalog are definitions, not data: a refresh creates them
 # only when the working warehouse has none yet (a first refresh, before any full build).
 FUNCTIONS_SELECTION = ["+tag:serving_functions,resource_type:model"]
-LANDING_SUFFIXES = tuple(load_events.FORMATS)
+LANDING_SUFFIXES = tuple(flat.FORMATS)
 # The live window ends 2 minutes before the report instant: an event is countable then.
 COUNTABLE_AFTER_S = 120.0
 
@@ -72,10 +73,6 @@ class Timer:
 
     def total(self) -> float:
         return time.perf_counter() - self.started
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def report_as_of_arg(text: str) -> str:
@@ -92,11 +89,11 @@ def report_as_of_arg(text: str) -> str:
 
 def table_for(path: Path) -> str:
     """The raw table a file belongs to, from its name (message_feedback_events-0001.parquet...)."""
-    for table in sorted(load_events.CONTRACT, key=len, reverse=True):
+    for table in sorted(contract.CONTRACT, key=len, reverse=True):
         if path.name.startswith(table):
             return table
-    raise load_events.RefusedFile(
-        f"{path}: cannot tell its raw table; the file name must start with one of {', '.join(load_events.CONTRACT)}",
+    raise RefusedFile(
+        f"{path}: cannot tell its raw table; the file name must start with one of {', '.join(contract.CONTRACT)}",
         path,
     )
 
@@ -142,7 +139,7 @@ class DbtSession:
         if self.manifest is None:
             parsed = self._invoke(["--quiet", "parse"])
             if not parsed.success:
-                return [DbtFailure("dbt parse", first_line(parsed.exception))], PublishPlan()
+                return [DbtFailure("dbt parse", first_line(parsed.exception, 500))], PublishPlan()
             self.manifest = parsed.result
         # --no-write-json: no artifact rewrite (~0.3 s); the result object carries the statuses.
         args = ["--quiet", "--no-write-json", "build", *DBT_SELECTION]
@@ -152,10 +149,10 @@ class DbtSession:
             args += ["--vars", json.dumps({"report_as_of": report_as_of})]
         result = self._invoke(args)
         if result.exception is not None:
-            return [DbtFailure("dbt build", first_line(result.exception))], PublishPlan()
+            return [DbtFailure("dbt build", first_line(result.exception, 500))], PublishPlan()
         node_results = result.result.results if result.result is not None else []
         failures = [
-            DbtFailure(node_result.node.unique_id, first_line(node_result.message))
+            DbtFailure(node_result.node.unique_id, first_line(node_result.message, 500))
             for node_result in node_results
             if str(node_result.status) in ("error", "fail")
         ]
@@ -194,11 +191,6 @@ def release_duckdb() -> None:
         if DuckDBConnectionManager._ENV is not None:
             DuckDBConnectionManager._ENV.close()
             DuckDBConnectionManager._ENV = None
-
-
-def first_line(value: object) -> str:
-    text = str(value or "").strip()
-    return text.splitlines()[0][:500] if text else type(value).__name__
 
 
 @dataclass
@@ -282,10 +274,6 @@ def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan:
     return f"{len(copied)} copied, {len(synced)} synced by key"
 
 
-def sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> None:
     """The descriptions dbt persisted (persist_docs) as table and column comments, for the
     tables just copied: BI tools show them. CREATE TABLE AS does not carry them over."""
@@ -294,11 +282,11 @@ def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]
     for table, comment in con.execute(
         "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
         "and comment is not null and list_contains(?, table_name)", [schema, tables]).fetchall():
-        con.execute(f'comment on table serving.{schema}."{table}" is {sql_text(comment)}')
+        con.execute(f'comment on table serving.{schema}."{table}" is {quote_literal(comment)}')
     for table, column, comment in con.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = ? "
         "and comment is not null and list_contains(?, table_name)", [schema, tables]).fetchall():
-        con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {sql_text(comment)}')
+        con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {quote_literal(comment)}')
 
 
 def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
@@ -328,7 +316,7 @@ def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
         for name, arguments, body, description in functions:
             con.execute(f'create macro marts."{name}"({arguments}) as table {without_ctes(con, body)}')
             if description:
-                con.execute(f'comment on macro table marts."{name}" is {sql_text(description)}')
+                con.execute(f'comment on macro table marts."{name}" is {quote_literal(description)}')
     finally:
         con.execute("use memory")
     return len(functions)
@@ -402,7 +390,7 @@ def write_status(con: duckdb.DuckDBPyConnection, status: dict[str, Any]) -> None
     con.execute(f"insert into marts.{STATUS_TABLE} values ({placeholders})", [status.get(name) for name, _ in STATUS_COLUMNS])
     for column, comment in STATUS_COMMENTS.items():
         target = f"table marts.{STATUS_TABLE}" if not column else f"column marts.{STATUS_TABLE}.{column}"
-        con.execute(f"comment on {target} is {sql_text(comment)}")
+        con.execute(f"comment on {target} is {quote_literal(comment)}")
 
 
 def swap_in(staging_file: Path, serving: Path) -> None:
@@ -529,9 +517,9 @@ class Refresher:
         if not publish_only:
             started = time.perf_counter()
             # Every file is checked before any is loaded: one refused file loads nothing.
-            checked = [(table, load_events.check_files(table, paths)) for table, paths in group_files(files)]
+            checked = [(table, flat.check_files(table, paths)) for table, paths in group_files(files)]
             for table, prepared in checked:
-                load_events.load_prepared(self.warehouse, table, prepared, quiet=True)
+                flat.load_prepared(self.warehouse, table, prepared, quiet=True)
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
             failures, plan = self.dbt.build(report_as_of, with_functions=not has_table_functions(self.warehouse))
@@ -626,7 +614,7 @@ def refresh_landed(refresher: Refresher, folder: Path, files: list[Path]) -> int
     while True:
         try:
             code = refresher.run(files, None)
-        except load_events.RefusedFile as refused:
+        except RefusedFile as refused:
             bad = refused.path if refused.path in files else None
             print(f"refused: {refused}", file=sys.stderr, flush=True)
             if bad is None:
@@ -686,7 +674,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes)
     try:
         return refresher.run(args.files, args.report_as_of, args.publish_only)
-    except load_events.RefusedFile as refused:
+    except RefusedFile as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)
         return 2
 

@@ -33,16 +33,16 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Union
 
 import duckdb
 
-from tally import settings
-from tally.load import flat
+from tally import contract, settings
+from tally.common import first_line, quote_ident, quote_literal
+from tally.contract import RAW_SCHEMA
+from tally.load import RefusedFile, flat
 
-RefusedFile = flat.RefusedFile
 TEXT = "VARCHAR"
 NULL_TEXT = "cast(null as varchar)"
 SAMPLE_RECORDS = 20000
@@ -196,14 +196,6 @@ DATASETS = (
     ),
 )
 BCC_PATH = f"{CJM}.secondaryRecipientDetail"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def quote_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def sql_list(values: tuple[str, ...]) -> str:
@@ -395,11 +387,6 @@ def file_format_of(path: Path) -> str:
     raise RefusedFile(
         f"{path}: unknown file type; an AJO export is .json (or .json.gz, NDJSON, one record per line) or .parquet", path
     )
-
-
-def first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def sample_structure(con: duckdb.DuckDBPyConnection, path: Path, file_format: str) -> dict:
@@ -858,14 +845,13 @@ def campaigns_sql(item: StagedFile, columns: list[str]) -> str:
 
 def mapping_sql(item: StagedFile, table: str) -> str:
     """One select reading the file and giving the contract columns of `table`, as text."""
-    columns = [name for name, _ in flat.CONTRACT[table]]
     builders = {
         "message_feedback_events": feedback_sql,
         "offer_propositions": propositions_sql,
         "message_tracking_events": tracking_sql,
         "campaigns": campaigns_sql,
     }
-    return builders[table](item, columns)
+    return builders[table](item, contract.columns(table))
 
 
 def record_sql(item: StagedFile, schema: Node, path: str = "") -> str:
@@ -914,12 +900,12 @@ def record_type(schema: Node) -> str:
 def ensure_ajo_tables(con: duckdb.DuckDBPyConnection) -> None:
     for dataset in DATASETS:
         con.execute(
-            f"create table if not exists {flat.RAW_SCHEMA}.{dataset.records_table} (_load_id varchar, "
+            f"create table if not exists {RAW_SCHEMA}.{dataset.records_table} (_load_id varchar, "
             f"_source_file varchar, _file_sha256 varchar, _loaded_at timestamp, event_id varchar, "
             f"record {record_type(dataset.schema)})"
         )
     con.execute(
-        f"create table if not exists {flat.RAW_SCHEMA}._ajo_file_audit (load_id varchar, source_file varchar, "
+        f"create table if not exists {RAW_SCHEMA}._ajo_file_audit (load_id varchar, source_file varchar, "
         "file_sha256 varchar, dataset varchar, file_format varchar, records bigint, test_sends_withheld bigint, "
         "ignored_fields varchar, loaded_at timestamp, records_kept boolean)"
     )
@@ -932,15 +918,6 @@ def attach_warehouse(con: duckdb.DuckDBPyConnection, warehouse: Path) -> None:
     con.execute("use warehouse")
 
 
-def load_stamp(con: duckdb.DuckDBPyConnection) -> str:
-    """The load time, strictly after every earlier load (as load_events.load_prepared)."""
-    loaded_at = datetime.now(timezone.utc).replace(tzinfo=None)
-    latest = con.execute(f"select max(loaded_at) from {flat.AUDIT_TABLE}").fetchone()
-    if latest and latest[0] is not None and latest[0] >= loaded_at:
-        loaded_at = latest[0] + timedelta(microseconds=1)
-    return loaded_at.strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
 def keep_records(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str, keep: bool) -> int:
     """Keeps the file's records (unless `keep` is false) and writes its audit row; returns
     the number of test sends withheld from the contract tables."""
@@ -950,13 +927,13 @@ def keep_records(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str,
         withheld = con.execute(f"select count(*) from {item.source} where lower(trim({test})) = 'true'").fetchone()[0]
     if keep:
         con.execute(
-            f"insert into {flat.RAW_SCHEMA}.{item.dataset.records_table} "
+            f"insert into {RAW_SCHEMA}.{item.dataset.records_table} "
             f"select ?, ?, ?, cast(? as timestamp), {item.resolver.text('_id')}, {record_sql(item, item.dataset.schema)} "
             f"from {item.source}",
             [load_id, str(item.path), item.sha256, loaded_at],
         )
     con.execute(
-        f"insert into {flat.RAW_SCHEMA}._ajo_file_audit values (?, ?, ?, ?, ?, ?, ?, ?, cast(? as timestamp), ?)",
+        f"insert into {RAW_SCHEMA}._ajo_file_audit values (?, ?, ?, ?, ?, ?, ?, ?, cast(? as timestamp), ?)",
         [load_id, str(item.path), item.sha256, item.dataset.key, item.file_format, item.records, withheld,
          ", ".join(item.ignored_fields), loaded_at, keep],
     )
@@ -984,7 +961,7 @@ def land_file(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, lo
         if not quiet:
             print(f"{item.path} -> {table}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
     audited, kept = con.execute(
-        f"select count(*), count(*) filter (records_kept) from {flat.RAW_SCHEMA}._ajo_file_audit where file_sha256 = ?",
+        f"select count(*), count(*) filter (records_kept) from {RAW_SCHEMA}._ajo_file_audit where file_sha256 = ?",
         [item.sha256]).fetchone()
     if (keep and not kept) or not audited:
         started = time.perf_counter()
@@ -1016,7 +993,7 @@ def load(warehouse: Path, table: str, files: list[Path], quiet: bool, keep_recor
         flat.ensure_tables(con)
         ensure_ajo_tables(con)
         load_id = uuid.uuid4().hex
-        loaded_at = load_stamp(con)
+        loaded_at = flat.load_stamp(con)
         total = 0
         con.execute("begin transaction")
         try:

@@ -36,9 +36,10 @@ import duckdb
 
 from tally import settings
 from tally.contract import CONTRACT
-from tally.load import RefusedFile
-from tally.load.ajo import layout as ajo_layout
-from tally.load.flat import check_files, load, load_lake, load_postgres
+from tally.load import RefusedFile, ajo
+from tally.load.flat import check_files, load
+from tally.load.lake import load_lake
+from tally.load.postgres import load_postgres
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         duckdb.execute("set enable_progress_bar = true")
         if args.layout == "ajo":
-            return ajo_layout.load(args.warehouse, args.table, args.files, args.quiet, not args.skip_records)
+            return ajo.load(args.warehouse, args.table, args.files, args.quiet, not args.skip_records)
         if args.lake is not None:
             return load_lake(args.lake.resolve(), args.table, check_files(args.table, args.files, args.format), args.quiet)
         if args.postgres:

@@ -5,10 +5,7 @@ The command and the promises it keeps are in tally.load.command."""
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import json
-import os
 import time
 import uuid
 from dataclasses import dataclass
@@ -102,12 +99,12 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
             raise RefusedFile(
                 f"{path}: missing required column {name!r} for table {table}; expected columns: {', '.join(expected)}", path
             )
-    for key, (name, column_type) in by_name.items():
+    for name, column_type in by_name.values():
         if any(marker in column_type.upper() for marker in NESTED_TYPES):
             raise RefusedFile(f"{path}: column {name!r} has type {column_type}; expected a scalar (text, number or timestamp)", path)
     if fmt == "ndjson":
         source = reader_sql(path, fmt, [by_name[key][0] for key in by_name])
-        types = {key: "VARCHAR" for key in by_name}
+        types = dict.fromkeys(by_name, "VARCHAR")
     else:
         source = reader_sql(path, fmt)
         types = {key: column_type for key, (_, column_type) in by_name.items()}
@@ -241,146 +238,3 @@ def rows_select(table: str, prepared: list[PreparedFile], load_id: str, loaded_a
             f"cast({quote_literal(loaded_at_text)} as timestamp) as _loaded_at from ({item.select_sql})"
         )
     return " union all ".join(parts)
-
-
-LAKE_AUDIT_KEY = "messaging_warehouse_load"
-
-
-def lake_table_dir(lake: Path, table: str) -> Path:
-    return lake / RAW_SCHEMA / table
-
-
-def lake_audit(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> list[dict]:
-    """Every load of a lake table, read from its files' Parquet metadata."""
-    folder = lake_table_dir(lake, table)
-    if not any(folder.glob("*.parquet")):
-        return []
-    rows = con.execute(
-        "select value from parquet_kv_metadata(?) where decode(key) = ?", [str(folder / "*.parquet"), LAKE_AUDIT_KEY]
-    ).fetchall()
-    return [json.loads(bytes(value).decode() if not isinstance(value, str) else value) for (value,) in rows]
-
-
-def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool) -> int:
-    """Writes the new files' rows as one Parquet file of the lake table, atomically."""
-    folder = lake_table_dir(lake, table)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (lake / ".load.lock").open("w") as lock:
-        # One loader at a time per lake: the "already loaded" check and the write are one step.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        con = duckdb.connect()
-        try:
-            con.execute("set TimeZone = 'UTC'")
-            audit = lake_audit(con, lake, table)
-            seen = {sha for load in audit for sha in load["files"].values()}
-            latest = max((datetime.fromisoformat(load["loaded_at"]) for load in audit), default=None)
-            new = []
-            for index, item in enumerate(prepared, start=1):
-                if item.sha256 in seen:
-                    print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
-                    continue
-                seen.add(item.sha256)
-                new.append(item)
-            if not new:
-                print(f"loaded 0 rows into the lake's {RAW_SCHEMA}.{table}")
-                return 0
-            load_id = uuid.uuid4().hex
-            loaded_at = next_loaded_at(latest)
-            loaded_at_text = loaded_at.strftime(LOADED_AT_FORMAT)
-            started = time.perf_counter()
-            metadata = json.dumps({"load_id": load_id, "loaded_at": loaded_at.isoformat(), "files": {str(i.path): i.sha256 for i in new}})
-            temporary = folder / f".{load_id}.parquet.tmp"
-            final = folder / f"{loaded_at.strftime('%Y%m%dT%H%M%S%f')}-{load_id}.parquet"
-            select = rows_select(table, new, load_id, loaded_at_text).replace(
-                "as timestamp) as _loaded_at", "as timestamptz) as _loaded_at"
-            )
-            con.execute(
-                f"copy ({select}) to {quote_literal(str(temporary))} "
-                f"(format parquet, kv_metadata {{{LAKE_AUDIT_KEY}: {quote_literal(metadata)}}})"
-            )
-            rows = con.execute(f"select count(*) from read_parquet({quote_literal(str(temporary))})").fetchone()[0]
-            with temporary.open("rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temporary, final)
-            directory = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
-            if not quiet:
-                print(f"{final}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
-            print(f"loaded {rows:,} rows into the lake's {RAW_SCHEMA}.{table} (load {load_id})")
-            return 0
-        finally:
-            con.close()
-
-
-def postgres_connect():  # type: ignore[no-untyped-def]
-    """A connection to the PostgreSQL target of profiles.yml (the same DBT_PG_* variables)."""
-    import psycopg2  # only needed here: installed with dbt-postgres (requirements-engines.txt)
-
-    return psycopg2.connect(
-        host=os.environ.get("DBT_PG_HOST", "127.0.0.1"),
-        port=int(os.environ.get("DBT_PG_PORT", "5432")),
-        user=os.environ.get("DBT_PG_USER", "postgres"),
-        password=os.environ.get("DBT_PG_PASSWORD", ""),
-        dbname=os.environ.get("DBT_PG_DBNAME", "warehouse"),
-    )
-
-
-def load_postgres(table: str, prepared: list[PreparedFile], quiet: bool) -> int:
-    """Appends the new files' rows to the PostgreSQL raw table in one transaction."""
-    import tempfile
-
-    pg = postgres_connect()
-    con = duckdb.connect()
-    try:
-        with pg, pg.cursor() as cursor:
-            cursor.execute(f"create schema if not exists {RAW_SCHEMA}")
-            for name, columns in CONTRACT.items():
-                column_sql = ", ".join(f"{quote_ident(c)} text" for c, _ in columns)
-                cursor.execute(
-                    f"create table if not exists {RAW_SCHEMA}.{name} ({column_sql}, _load_id text, _source_file text, _loaded_at timestamp)"
-                )
-            cursor.execute(
-                f"create table if not exists {AUDIT_TABLE} (load_id text, table_name text, source_file text,"
-                " file_sha256 text, row_count bigint, loaded_at timestamp)"
-            )
-        with pg, pg.cursor() as cursor:
-            # One loader at a time: the "already loaded" check and the insert are one step.
-            cursor.execute(f"lock table {AUDIT_TABLE} in exclusive mode")
-            cursor.execute(f"select max(loaded_at) from {AUDIT_TABLE}")
-            loaded_at = next_loaded_at(cursor.fetchone()[0])
-            loaded_at_text = loaded_at.strftime(LOADED_AT_FORMAT)
-            load_id = uuid.uuid4().hex
-            columns = contract.columns(table) + ["_load_id", "_source_file", "_loaded_at"]
-            total = 0
-            for index, item in enumerate(prepared, start=1):
-                cursor.execute(f"select count(*) from {AUDIT_TABLE} where table_name = %s and file_sha256 = %s", [table, item.sha256])
-                if cursor.fetchone()[0]:
-                    print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
-                    continue
-                started = time.perf_counter()
-                with tempfile.TemporaryDirectory() as scratch:
-                    csv_path = Path(scratch) / "rows.csv"
-                    select = rows_select(table, [item], load_id, loaded_at_text, nul_replacement="chr(1)")
-                    con.execute(
-                        f"copy ({select}) to {quote_literal(str(csv_path))} (format csv, header false, force_quote *)"
-                    )
-                    with csv_path.open("r", encoding="utf-8") as handle:
-                        cursor.copy_expert(
-                            f"copy {RAW_SCHEMA}.{table} ({', '.join(quote_ident(c) for c in columns)}) from stdin with (format csv)", handle
-                        )
-                    rows = cursor.rowcount
-                cursor.execute(
-                    f"insert into {AUDIT_TABLE} values (%s, %s, %s, %s, %s, %s)",
-                    [load_id, table, str(item.path), item.sha256, rows, loaded_at_text],
-                )
-                total += rows
-                if not quiet:
-                    print(f"[{index}/{len(prepared)}] {item.path}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
-        print(f"loaded {total:,} rows into PostgreSQL {RAW_SCHEMA}.{table} (load {load_id})")
-        return 0
-    finally:
-        con.close()
-        pg.close()

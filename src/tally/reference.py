@@ -16,10 +16,10 @@ import argparse
 import csv
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterable
 
 from tally.contract import ALLOWED_INTERACTIONS, CHANNELS, FAILURE_TYPES, STATUSES
 
@@ -126,9 +126,9 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         reasons.append("invalid_event_ts")
     ingested_text = get("ingested_at")
     ingested_at = parse_ts(ingested_text) if ingested_text else loaded_at
-    if event_ts is not None and ingested_at is not None:
-        if event_ts < datetime(2000, 1, 1) or event_ts > ingested_at + timedelta(hours=24):
-            reasons.append("event_ts_out_of_range")
+    if (event_ts is not None and ingested_at is not None
+            and (event_ts < datetime(2000, 1, 1) or event_ts > ingested_at + timedelta(hours=24))):
+        reasons.append("event_ts_out_of_range")
     if ingested_text is not None and ingested_at is None:
         reasons.append("invalid_ingested_at")
     for name in ("event_id", "campaign_id", "execution_id", "message_id", "profile_id"):
@@ -238,8 +238,9 @@ def grain_key(event: Event, grain: str) -> tuple[str, ...]:
     return event.delivery if grain == "delivery" else (campaign, channel)
 
 
-def delivery_statistics(events: list[Event], mode: str, start: datetime | None, end: datetime | None,
-                        grain: str = "delivery") -> dict:
+def first_times(events: list[Event]) -> tuple[dict[tuple, datetime], dict[tuple, datetime], dict[str, Event]]:
+    """Over all history: each delivery's first feedback event and first event of any kind,
+    and each address's first hard bounce (the one that quarantines it)."""
     first_feedback: dict[tuple, datetime] = {}
     first_any: dict[tuple, datetime] = {}
     first_hard_bounce: dict[str, Event] = {}
@@ -251,6 +252,60 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
                 best = first_hard_bounce.get(e.address)
                 if best is None or (e.event_ts, e.event_id) < (best.event_ts, best.event_id):
                     first_hard_bounce[e.address] = e
+    return first_feedback, first_any, first_hard_bounce
+
+
+def count_messages(s: dict, messages: dict[tuple, list[Event]], channel: str) -> None:
+    """The per-message counts of one report row: unique interactions, the reached messages,
+    forwards estimated from clicking user agents, and retries still pending."""
+    agents: set[tuple] = set()
+    clicking: set[tuple] = set()
+    for message_key, message_events in messages.items():
+        kinds = {e.kind for e in message_events if e.table == "message_tracking_events"}
+        feedback_kinds = {e.kind for e in message_events if e.table == "message_feedback_events"}
+        s["unique_opens"] += "open" in kinds
+        s["unique_clicks"] += "click" in kinds
+        s["unique_impressions"] += "impression" in kinds
+        s["estimated_unique_opens"] += bool(kinds & {"open", "click"})
+        s["unique_unsubscriptions"] += "unsubscribe" in kinds
+        s["unique_mirror_page_views"] += "mirror_page" in kinds
+        s["unique_forwards"] += "forward" in kinds
+        s["unique_channel_clicks"] += ("action" if channel == "push" else "click") in kinds
+        s["unique_reached"] += bool((kinds | feedback_kinds) & REACHED[channel])
+        for e in message_events:
+            if e.table == "message_tracking_events" and e.kind == "click":
+                clicking.add(message_key)
+                agents.add((message_key, e.user_agent or ""))
+        feedback = [e for e in message_events if e.table == "message_feedback_events"]
+        if feedback:
+            last = max(feedback, key=lambda e: (e.event_ts, PRECEDENCE[e.kind]))
+            s["retries"] += last.kind == "retry"
+    s["estimated_forwards"] = len(agents) - len(clicking)
+
+
+def add_totals_and_rates(s: dict, channel: str) -> None:
+    """The counts made of other counts, and the rates."""
+    s["targeted"] = s["excluded"] + s["errors"] + s["sent"]
+    s["interactions"] = s["clicks"] + s["dismissals"] + s["other_interactions"] if channel in ("inapp", "web") else 0
+    s["engagements"] = s["opens"] + s["actions"]
+    s["audience"] = len(s.pop("_profiles"))
+    s["messages_to_deliver"] = s["errors"] + s["sent"]
+    s["execution_errors"] = s["errors"] + s["bounces"]
+    s["delivered_rate"] = ratio(s["delivered"], s["sent"])
+    s["bounce_rate"] = ratio(s["bounces"], s["sent"])
+    s["open_rate"] = ratio(s["unique_opens"], s["delivered"])
+    s["click_rate"] = ratio(s["unique_clicks"], s["delivered"])
+    s["reactivity"] = ratio(s["unique_clicks"], s["estimated_unique_opens"])
+    s["raw_reactivity"] = ratio(s["unique_clicks"], s["unique_opens"])
+    s["channel_reactivity"] = ratio(s["unique_channel_clicks"], s["unique_reached"])
+    s["success_rate"] = ratio(s["delivered"], s["messages_to_deliver"])
+    s["execution_error_rate"] = ratio(s["execution_errors"], s["messages_to_deliver"])
+    s["new_quarantine_rate"] = ratio(s["new_quarantines"], s["messages_to_deliver"])
+
+
+def delivery_statistics(events: list[Event], mode: str, start: datetime | None, end: datetime | None,
+                        grain: str = "delivery") -> dict:
+    first_feedback, first_any, first_hard_bounce = first_times(events)
     stats: dict[tuple, dict] = {}
     messages: dict[tuple, dict[tuple, list[Event]]] = defaultdict(lambda: defaultdict(list))
     executions: dict[tuple, set[str]] = defaultdict(set)
@@ -258,7 +313,7 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
         if not in_window(e.event_ts, mode, start, end):
             continue
         key = grain_key(e, grain)
-        s = stats.setdefault(key, {c: 0 for c in COUNT_COLUMNS} | {"_profiles": set()})
+        s = stats.setdefault(key, dict.fromkeys(COUNT_COLUMNS, 0) | {"_profiles": set()})
         messages[key][(e.delivery[1], e.message_id)].append(e)
         executions[key].add(e.delivery[1])
         if e.table == "message_feedback_events":
@@ -272,56 +327,19 @@ def delivery_statistics(events: list[Event], mode: str, start: datetime | None, 
             s[TRACKING_COUNTS[e.kind]] += 1
         else:
             s["offers_sent"] += 1
-    for address, e in first_hard_bounce.items():
+    for e in first_hard_bounce.values():
         if grain_key(e, grain) in stats and in_window(e.event_ts, mode, start, end):
             stats[grain_key(e, grain)]["new_quarantines"] += 1
     for delivery, s in stats.items():
         channel = delivery[-1]
-        agents: set[tuple] = set()
-        clicking: set[tuple] = set()
-        for message_key, message_events in messages[delivery].items():
-            kinds = {e.kind for e in message_events if e.table == "message_tracking_events"}
-            feedback_kinds = {e.kind for e in message_events if e.table == "message_feedback_events"}
-            s["unique_opens"] += "open" in kinds
-            s["unique_clicks"] += "click" in kinds
-            s["unique_impressions"] += "impression" in kinds
-            s["estimated_unique_opens"] += bool(kinds & {"open", "click"})
-            s["unique_unsubscriptions"] += "unsubscribe" in kinds
-            s["unique_mirror_page_views"] += "mirror_page" in kinds
-            s["unique_forwards"] += "forward" in kinds
-            s["unique_channel_clicks"] += ("action" if channel == "push" else "click") in kinds
-            s["unique_reached"] += bool((kinds | feedback_kinds) & REACHED[channel])
-            for e in message_events:
-                if e.table == "message_tracking_events" and e.kind == "click":
-                    clicking.add(message_key)
-                    agents.add((message_key, e.user_agent or ""))
-            feedback = [e for e in message_events if e.table == "message_feedback_events"]
-            if feedback:
-                last = max(feedback, key=lambda e: (e.event_ts, PRECEDENCE[e.kind]))
-                s["retries"] += last.kind == "retry"
-        s["estimated_forwards"] = len(agents) - len(clicking)
-        s["targeted"] = s["excluded"] + s["errors"] + s["sent"]
-        s["interactions"] = s["clicks"] + s["dismissals"] + s["other_interactions"] if channel in ("inapp", "web") else 0
-        s["engagements"] = s["opens"] + s["actions"]
-        s["audience"] = len(s.pop("_profiles"))
-        s["messages_to_deliver"] = s["errors"] + s["sent"]
-        s["execution_errors"] = s["errors"] + s["bounces"]
+        count_messages(s, messages[delivery], channel)
         if grain == "delivery":
             started = first_feedback.get(delivery, first_any[delivery])
             s["execution_started_at"] = started.strftime("%Y-%m-%d %H:%M:%S")
             s["is_sent_in_window"] = "true" if in_window(started, mode, start, end) else "false"
         else:
             s["executions"] = len(executions[delivery])
-        s["delivered_rate"] = ratio(s["delivered"], s["sent"])
-        s["bounce_rate"] = ratio(s["bounces"], s["sent"])
-        s["open_rate"] = ratio(s["unique_opens"], s["delivered"])
-        s["click_rate"] = ratio(s["unique_clicks"], s["delivered"])
-        s["reactivity"] = ratio(s["unique_clicks"], s["estimated_unique_opens"])
-        s["raw_reactivity"] = ratio(s["unique_clicks"], s["unique_opens"])
-        s["channel_reactivity"] = ratio(s["unique_channel_clicks"], s["unique_reached"])
-        s["success_rate"] = ratio(s["delivered"], s["messages_to_deliver"])
-        s["execution_error_rate"] = ratio(s["execution_errors"], s["messages_to_deliver"])
-        s["new_quarantine_rate"] = ratio(s["new_quarantines"], s["messages_to_deliver"])
+        add_totals_and_rates(s, channel)
     return stats
 
 
@@ -337,7 +355,7 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     for key, n in reasons.items():
         totals[key[:4]] += n
     reason_rows = [
-        dict(zip(["campaign_id", "execution_id", "channel", "reason_kind", "failure_type", "reason"], key),
+        dict(zip(["campaign_id", "execution_id", "channel", "reason_kind", "failure_type", "reason"], key, strict=True),
              events=n, share_of_kind=n / totals[key[:4]])
         for key, n in sorted(reasons.items())
     ]
@@ -359,7 +377,7 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     platform_rows = []
     for key, c in sorted(per_platform.items()):
         platform_rows.append(
-            dict(zip(["campaign_id", "execution_id", "channel", "platform"], key),
+            dict(zip(["campaign_id", "execution_id", "channel", "platform"], key, strict=True),
                  targeted=c["excluded"] + c["errors"] + c["sent"], excluded=c["excluded"], errors=c["errors"],
                  sent=c["sent"], delivered=c["delivered"], bounces=c["bounces"], opens=c["opens"], actions=c["actions"])
         )
@@ -379,9 +397,9 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     for delivery, links in sorted(by_delivery.items()):
         links.sort(key=lambda link: (-link[1], link[0]))
         for rank, (url, n, unique) in enumerate(links, start=1):
-            link_rows.append(dict(campaign_id=delivery[0], execution_id=delivery[1], channel=delivery[2], url=url,
-                                  clicks=n, unique_clicks=unique, share_of_clicks=n / delivery_clicks[delivery],
-                                  share_of_clickers=unique / len(clickers[delivery]), link_rank=rank))
+            link_rows.append({"campaign_id": delivery[0], "execution_id": delivery[1], "channel": delivery[2], "url": url,
+                              "clicks": n, "unique_clicks": unique, "share_of_clicks": n / delivery_clicks[delivery],
+                              "share_of_clickers": unique / len(clickers[delivery]), "link_rank": rank})
     return {"reasons": reason_rows, "platforms": platform_rows, "top_links": link_rows,
             "domains": domain_breakdown(events, windowed)}
 
@@ -412,7 +430,7 @@ def domain_breakdown(events: list[Event], windowed: list[Event]) -> list[dict]:
     rows = []
     for key, row in sorted(per_domain.items()):
         openers, clickers = len(row.pop("_openers")), len(row.pop("_clickers"))
-        rows.append(dict(zip(["campaign_id", "execution_id", "channel", "recipient_domain"], key), **row, openers=openers,
+        rows.append(dict(zip(["campaign_id", "execution_id", "channel", "recipient_domain"], key, strict=True), **row, openers=openers,
                          clickers=clickers, recipient_raw_reactivity=ratio(clickers, openers)))
     return rows
 
@@ -454,7 +472,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     keys = ["campaign_id", "execution_id", "channel"] if args.grain == "delivery" else ["campaign_id", "channel"]
     extra = ["execution_started_at", "is_sent_in_window"] if args.grain == "delivery" else ["executions"]
     header = keys + extra + COUNT_COLUMNS + RATE_COLUMNS
-    rows = [dict(zip(keys, key)) | s for key, s in sorted(stats.items())]
+    rows = [dict(zip(keys, key, strict=True)) | s for key, s in sorted(stats.items())]
     write_csv(args.out, header, rows)
     if args.breakdowns_dir:
         for name, table_rows in breakdowns(staged.events, args.mode, start, end).items():

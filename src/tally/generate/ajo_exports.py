@@ -30,7 +30,7 @@ import duckdb
 
 from tally import contract
 from tally.common import quote_literal
-from tally.generate.events import COLUMNS
+from tally.generate.files import COLUMNS
 
 CHANNEL_URI = (
     "case lower(trim({c})) when 'direct_mail' then 'https://ns.adobe.com/xdm/channels/direct-mail' "

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from tally.generate import ajo_exports, events
+from tally.generate import ajo_exports, events, files, raw_rows
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.threads:
         con.execute(f"set threads = {int(args.threads)}")
     events.build(con, args.events, args.seed, args.start, args.days)
-    events.assemble(con)
+    raw_rows.assemble(con)
     if args.layout == "flat":
-        counts = events.write(con, args.out, args.format, args.slices)
+        counts = files.write(con, args.out, args.format, args.slices)
     else:
         counts = ajo_exports.write(con, args.out, args.format, args.ajo_format, args.layout)
     seconds = time.perf_counter() - started

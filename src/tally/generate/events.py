@@ -14,28 +14,15 @@ still queued; repeated opens (some days later), clicks with and without a tracke
 unsubscriptions, complaints, mirror page views, forwards, push actions, in-app and web
 impressions and interactions, offers; recurring campaigns with several executions; and
 what real feeds do: duplicate event ids, late and out-of-order arrival, and a few
-contract-breaking rows of every kind (listed in BAD_ROW_KINDS).
+contract-breaking rows of every kind (listed in tally.generate.raw_rows.BAD_ROW_KINDS).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 
-from tally import contract
-
-# The contract's columns as the generator writes them (the loader stamps a campaign's
-# ingested_at with the load time, as it would for a campaign export without one).
-COLUMNS = {table: [c for c in contract.columns(table) if (table, c) != ("campaigns", "ingested_at")] for table in contract.TABLES}
 # Average events per message at the rates below; sizes the message count for --events.
 EVENTS_PER_MESSAGE = 3.13
-BAD_ROW_KINDS = [
-    "missing_event_id", "missing_message_id", "missing_campaign_id", "unparseable_event_ts", "impossible_date",
-    "far_future_event_ts", "invalid_channel", "invalid_status", "bounce_without_failure_type",
-    "excluded_without_reason", "invalid_failure_type", "invalid_interaction", "sms_open", "direct_mail_tracking",
-    "proposition_without_offer", "conflicting_duplicate",
-]
 
 
 def rand(salt: str, key: str = "n") -> str:
@@ -48,13 +35,25 @@ def ts_text(expr: str) -> str:
 
 
 def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, days: int) -> None:
+    """The logical events as temp tables: campaigns, executions, messages and their
+    attributes, then the feedback, tracking and proposition events of each message."""
     messages = max(60, int(events / EVENTS_PER_MESSAGE))
     campaigns = max(12, messages // 3000)
     profiles = max(20, messages // 3)
     con.execute(f"set variable seed = {int(seed)}")
     con.execute(f"set variable start_ts = timestamp '{start}'")
     con.execute(f"set variable span_seconds = {int(days) * 86400}")
+    create_campaigns(con, campaigns)
+    create_executions(con)
+    create_messages(con, messages, profiles)
+    create_message_attributes(con)
+    create_feedback(con)
+    create_tracking(con)
+    create_propositions(con)
 
+
+def create_campaigns(con: duckdb.DuckDBPyConnection, campaigns: int) -> None:
+    """One row per campaign: its channel, type, and whether it places offers."""
     con.execute(
         f"""
         create temp table campaign_rows as
@@ -78,11 +77,17 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
         from base
         """
     )
+
+
+def create_executions(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per execution: scheduled campaigns run up to five times, the others once."""
     con.execute(
         f"""
         create temp table execution_rows as
         with expanded as (
-            select c.*, unnest(range(case when c.campaign_type = 'scheduled' then 1 + cast({rand('ex', 'c.n')} * 4 as int) else 1 end)) as execution_number
+            select c.*,
+                unnest(range(case when c.campaign_type = 'scheduled' then 1 + cast({rand('ex', 'c.n')} * 4 as int) else 1 end))
+                    as execution_number
             from campaign_rows as c
         )
         select
@@ -94,6 +99,10 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
         from expanded
         """
     )
+
+
+def create_messages(con: duckdb.DuckDBPyConnection, messages: int, profiles: int) -> None:
+    """One row per message, each in a random execution, with its random draws."""
     executions = con.execute("select count(*) from execution_rows").fetchone()[0]
     con.execute(
         f"""
@@ -114,7 +123,14 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
             on e.execution_index = hash(getvariable('seed'), 'execution', m.range) % {executions}
         """
     )
-    domains = "['gmail.com', 'gmail.com', 'gmail.com', 'yahoo.com', 'outlook.com', 'hotmail.fr', 'orange.fr', 'free.fr', 'example.org', 'company.co.uk']"
+
+
+def create_message_attributes(con: duckdb.DuckDBPyConnection) -> None:
+    """Each message's profile, address, platform, outcome and path after the send."""
+    domains = (
+        "['gmail.com', 'gmail.com', 'gmail.com', 'yahoo.com', 'outlook.com', 'hotmail.fr', 'orange.fr', 'free.fr', "
+        "'example.org', 'company.co.uk']"
+    )
     con.execute(
         f"""
         create temp table message_attributes as
@@ -122,7 +138,8 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
             *,
             'prof_' || cast(profile_number as varchar) as profile_id,
             case channel
-                when 'email' then 'user.' || cast(profile_number as varchar) || '@' || {domains}[1 + cast(hash(getvariable('seed'), 'domain', profile_number) % 10 as int)]
+                when 'email' then 'user.' || cast(profile_number as varchar) || '@'
+                    || {domains}[1 + cast(hash(getvariable('seed'), 'domain', profile_number) % 10 as int)]
                 when 'sms' then '+336' || lpad(cast(profile_number % 100000000 as varchar), 8, '0')
                 when 'push' then md5(cast(profile_number as varchar)) || md5(cast(profile_number + 1 as varchar))
                 when 'direct_mail' then cast(profile_number % 200 + 1 as varchar) || ' rue de la Paix, 75002 Paris'
@@ -149,14 +166,18 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
         from message_rows
         """
     )
-    # Feedback events: one outcome per message, then the post-send events.
+
+
+def create_feedback(con: duckdb.DuckDBPyConnection) -> None:
+    """Feedback events: one outcome per message, then the post-send events."""
     con.execute(
-        f"""
+        """
         create temp table feedback as
         with outcome_events as (
             select *, outcome as status, sent_at as ts, 0 as step,
                 case
-                    when outcome = 'excluded' then ['suppressed', 'denylisted', 'missing_address', 'invalid_address', 'consent_missing', 'frequency_capped', 'duplicate'][1 + cast(r_track * 7 as int)]
+                    when outcome = 'excluded' then ['suppressed', 'denylisted', 'missing_address', 'invalid_address',
+                        'consent_missing', 'frequency_capped', 'duplicate'][1 + cast(r_track * 7 as int)]
                     when outcome = 'error' then ['technical_error', 'invalid_address', 'not_connected', 'refused'][1 + cast(r_track * 4 as int)]
                 end as reason,
                 case when outcome = 'error' and r_track2 < 0.5 then 'ignored' end as failure_type
@@ -192,7 +213,10 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
         from post_events
         """
     )
-    # Tracking: only delivered (or still-trackable) messages; counts per interaction per channel.
+
+
+def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
+    """Tracking: only delivered (or still-trackable) messages; counts per interaction per channel."""
     con.execute(
         f"""
         create temp table tracking as
@@ -265,8 +289,12 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
         from expanded
         """
     )
+
+
+def create_propositions(con: duckdb.DuckDBPyConnection) -> None:
+    """Offer propositions: one to three offers per sent message of a campaign that places offers."""
     con.execute(
-        f"""
+        """
         create temp table propositions as
         select campaign_id, execution_id, message_id, profile_id, channel, n, offer_number as step, sent_at as ts,
                'offer_' || lpad(cast(hash(getvariable('seed'), 'offer', n, offer_number) % 20 + 1 as varchar), 3, '0') as offer_id
@@ -277,190 +305,3 @@ def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, da
         )
         """
     )
-
-
-def noisy(column: str, salt: str, key: str) -> str:
-    """Real exports mix case and pad values: valid per the contract, normalised by staging."""
-    return (
-        f"case when {rand(salt, key)} < 0.01 then upper({column}) "
-        f"when {rand(salt, key)} < 0.02 then ' ' || {column} || ' ' else {column} end"
-    )
-
-
-def assemble(con: duckdb.DuckDBPyConnection) -> None:
-    """Turns the logical events into raw rows: ids, arrival times, duplicates, bad rows."""
-    arrival = (
-        "ts + to_seconds(case when {late} < 0.01 then 3600 + cast({late2} * 255600 as bigint) "
-        "else 1 + cast({late2} * 120 as bigint) end)"
-    )
-    for name, source, prefix in [("fb", "feedback", "fb"), ("tr", "tracking", "tr"), ("op", "propositions", "op")]:
-        key = "n * 16 + step"
-        con.execute(
-            f"""
-            create temp table {name}_rows as
-            select
-                *,
-                '{prefix}-' || cast(n as varchar) || '-' || cast(step as varchar) || '-' || lpad(cast(row_number() over (partition by n, step order by ts) as varchar), 2, '0') as event_id,
-                {arrival.format(late=rand(prefix + 'late', key), late2=rand(prefix + 'late2', key))} as arrived_at,
-                {rand(prefix + 'dup', key)} as r_dup
-            from {source}
-            """
-        )
-    con.execute(
-        f"""
-        create temp table out_feedback as
-        select event_id, {ts_text('ts')} as event_ts, {ts_text('arrived_at')} as ingested_at, campaign_id, execution_id,
-               message_id, profile_id, {noisy('channel', 'fbc', 'n')} as channel, {noisy('status', 'fbs', 'n * 16 + step')} as status,
-               case when failure_type is not null then {noisy('failure_type', 'fbf', 'n')} end as failure_type,
-               reason, recipient_address, platform
-        from fb_rows
-        union all
-        -- duplicates: the same event again, later (at-least-once delivery)
-        select event_id, {ts_text('ts')}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 86400 + 60)")},
-               campaign_id, execution_id, message_id, profile_id, channel, status, failure_type, reason, recipient_address, platform
-        from fb_rows where r_dup < 0.005
-        """
-    )
-    con.execute(
-        f"""
-        create temp table out_tracking as
-        select event_id, {ts_text('ts')} as event_ts, {ts_text('arrived_at')} as ingested_at, campaign_id, execution_id,
-               message_id, profile_id, {noisy('channel', 'trc', 'n')} as channel, {noisy('interaction', 'tri', 'n * 16 + step')} as interaction,
-               url, element_id, offer_id, platform, user_agent
-        from tr_rows
-        union all
-        select event_id, {ts_text('ts')}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 172800 + 60)")},
-               campaign_id, execution_id, message_id, profile_id, channel, interaction, url, element_id, offer_id, platform, user_agent
-        from tr_rows where r_dup < 0.005
-        """
-    )
-    con.execute(
-        f"""
-        create temp table out_propositions as
-        select event_id, {ts_text('ts')} as event_ts, {ts_text('arrived_at')} as ingested_at, campaign_id, execution_id,
-               message_id, profile_id, channel, offer_id
-        from op_rows
-        union all
-        select event_id, {ts_text('ts')}, {ts_text("arrived_at + to_seconds(3600)")}, campaign_id, execution_id,
-               message_id, profile_id, channel, offer_id
-        from op_rows where r_dup < 0.005
-        """
-    )
-    # Contract-breaking rows: a fixed kind per bad row, at least one of each kind, ~0.1%.
-    kinds = "[" + ", ".join(f"'{k}'" for k in BAD_ROW_KINDS) + "]"
-    con.execute(
-        f"""
-        create temp table bad_base as
-        select *, {kinds}[1 + cast(row_number() over (order by n, step) - 1 as int) % {len(BAD_ROW_KINDS)}] as kind
-        from (
-            select * from fb_rows
-            where {rand("bad", "n * 16 + step")} < 0.001 or n < 12
-        )
-        """
-    )
-    con.execute(
-        f"""
-        insert into out_feedback
-        select
-            case when kind = 'missing_event_id' then '' when kind = 'conflicting_duplicate' then event_id else 'bad-' || event_id end,
-            case kind when 'unparseable_event_ts' then 'not-a-date' when 'impossible_date' then '2026-13-45 10:00:00'
-                      when 'far_future_event_ts' then '2099-01-01 00:00:00' else {ts_text('ts')} end,
-            {ts_text('arrived_at + to_seconds(7200)')},
-            case when kind = 'missing_campaign_id' then null else campaign_id end,
-            execution_id,
-            case when kind = 'missing_message_id' then '   ' else message_id end,
-            profile_id,
-            case when kind = 'invalid_channel' then 'fax' else channel end,
-            case kind when 'invalid_status' then 'lost' when 'bounce_without_failure_type' then 'bounce'
-                      when 'excluded_without_reason' then 'excluded'
-                      when 'conflicting_duplicate' then case when status = 'delivered' then 'bounce' else 'delivered' end
-                      else status end,
-            case kind when 'invalid_failure_type' then 'medium' when 'bounce_without_failure_type' then null
-                      when 'conflicting_duplicate' then 'soft' else failure_type end,
-            case when kind = 'excluded_without_reason' then null when kind = 'conflicting_duplicate' then 'refused' else reason end,
-            recipient_address, platform
-        from bad_base
-        where kind not in ('invalid_interaction', 'sms_open', 'direct_mail_tracking', 'proposition_without_offer')
-        """
-    )
-    con.execute(
-        f"""
-        insert into out_tracking
-        select 'bad-' || event_id || '-' || kind, {ts_text('ts')}, {ts_text('arrived_at + to_seconds(7200)')}, campaign_id,
-               execution_id, message_id, profile_id,
-               case kind when 'sms_open' then 'sms' when 'direct_mail_tracking' then 'direct_mail' else channel end,
-               case kind when 'invalid_interaction' then 'teleport' when 'sms_open' then 'open' else 'click' end,
-               null, null, null, platform, null
-        from bad_base
-        where kind in ('invalid_interaction', 'sms_open', 'direct_mail_tracking')
-        """
-    )
-    con.execute(
-        f"""
-        insert into out_propositions
-        select 'bad-' || event_id, {ts_text('ts')}, {ts_text('arrived_at')}, campaign_id, execution_id, message_id,
-               profile_id, channel, null
-        from bad_base where kind = 'proposition_without_offer'
-        """
-    )
-    con.execute(
-        f"""
-        create temp table out_campaigns as
-        select campaign_id,
-               upper(channel) || ' ' || replace(campaign_type, '_', ' ') || ' campaign #' || cast(n as varchar) as campaign_name,
-               campaign_type,
-               {ts_text("getvariable('start_ts') - to_seconds(86400 * 3)")} as created_at
-        from campaign_rows
-        -- two campaigns are only known from their events
-        where n not in (7, 11)
-        """
-    )
-
-
-def write(con: duckdb.DuckDBPyConnection, out: Path, file_format: str, slices: int) -> dict[str, int]:
-    out.mkdir(parents=True, exist_ok=True)
-    sources = {
-        "message_feedback_events": "out_feedback",
-        "message_tracking_events": "out_tracking",
-        "offer_propositions": "out_propositions",
-        "campaigns": "out_campaigns",
-    }
-    options = "(format parquet, compression zstd)" if file_format == "parquet" else "(format csv, header true)"
-    counts: dict[str, int] = {}
-    bounds = None
-    if slices > 1:
-        bounds = con.execute(
-            "select min(ingested_at), max(ingested_at) from (select ingested_at from out_feedback union all "
-            "select ingested_at from out_tracking) where ingested_at like '2%'"
-        ).fetchone()
-    for table, temp in sources.items():
-        columns = ", ".join(COLUMNS[table])
-        counts[table] = con.execute(f"select count(*) from {temp}").fetchone()[0]
-        if bounds is None or table == "campaigns":
-            target = out / f"{table}.{file_format}"
-            con.execute(f"copy (select {columns} from {temp} order by all) to '{target}' {options}")
-            if bounds is not None:
-                for index in range(1, slices + 1):
-                    folder = out / f"slice_{index:03d}"
-                    folder.mkdir(exist_ok=True)
-                    # campaigns arrive with the first slice; later slices carry an empty file's header only
-                    where = "true" if index == 1 else "false"
-                    con.execute(
-                        f"copy (select {columns} from {temp} where {where} order by all) to '{folder / target.name}' {options}"
-                    )
-                target.unlink()
-            continue
-        low, high = bounds
-        for index in range(1, slices + 1):
-            folder = out / f"slice_{index:03d}"
-            folder.mkdir(exist_ok=True)
-            # Equal-width slices of arrival time; rows with unparseable arrival go to the last slice.
-            condition = (
-                f"cast(floor(epoch(try_cast(ingested_at as timestamp) - timestamp '{low}') / "
-                f"(epoch(timestamp '{high}' - timestamp '{low}') + 1) * {slices}) as int) + 1"
-            )
-            con.execute(
-                f"copy (select {columns} from {temp} where coalesce({condition}, {slices}) = {index} order by all) "
-                f"to '{folder / f'{table}.{file_format}'}' {options}"
-            )
-    return counts

@@ -25,9 +25,9 @@ class Command:
 
 COMMANDS: dict[str, Command] = {
     "load": Command("tally.load.command:main", "append event files (flat contract or AJO exports) to the raw tables"),
-    "refresh": Command("tally.refresh.run:main", "live refresh: load new files, rebuild the live marts, publish"),
-    "watch": Command("tally.refresh.run:watch_main", "live refresh as a service: refresh as files land in DIR"),
-    "publish": Command("tally.refresh.run:publish_main", "publish the current marts to the serving file BI tools read"),
+    "refresh": Command("tally.refresh.command:main", "live refresh: load new files, rebuild the live marts, publish"),
+    "watch": Command("tally.refresh.command:watch_main", "live refresh as a service: refresh as files land in DIR"),
+    "publish": Command("tally.refresh.command:publish_main", "publish the current marts to the serving file BI tools read"),
     "report": Command("tally.report:main", "print the headline report from the marts"),
     "generate": Command("tally.generate.command:main", "write generated events (flat files, or the platform's exports)"),
     "golden": Command("tally.reference:main", "the independent reference: expected numbers from raw files"),

@@ -31,7 +31,7 @@ COMMANDS: dict[str, Command] = {
     "report": Command("tally.report:main", "print the headline report from the marts"),
     "generate": Command("tally.generate.command:main", "write generated events (flat files, or the platform's exports)"),
     "golden": Command("tally.reference:main", "the independent reference: expected numbers from raw files"),
-    "bench": Command("tally.bench.local:main", "benchmark build, refresh and queries against the floor (`bench spark`: Spark)"),
+    "bench": Command("tally.bench.command:main", "benchmark build, refresh and queries against the floor (`bench spark`: Spark)"),
     "postgres": Command("tally.local_postgres:main", "start or stop a private local PostgreSQL server"),
     "dashboard": Command("tally.cli:dashboard", "the reports in a browser (Streamlit on dashboard/app.py)"),
 }

@@ -1,41 +1,19 @@
-"""Benchmark the warehouse against a floor measured in the same run, on this machine.
-
-For --events N (and again for N/10, for the refresh ratio) it:
-1. generates N events (tally generate) whose busiest arrivals end now, and
-   holds back the last 50 minutes of arrivals as ten 5-minute batches;
-2. loads the history and times a full `dbt build --full-refresh` (models and tests), then
-   `dbt run --full-refresh` (models only);
-3. times the floor: one hand-written DuckDB query computing the per-delivery counts and
-   unique counts straight from the raw tables (dedup on event_id included);
-4. starts the refresh service (tally watch) and lands the ten batches one after the
-   other: each refresh's time (load + dbt + publish), median and max;
-5. times typical BI widget queries and the query-time period reports on the published
-   serving file (p50 / p95 over repeated runs);
-6. times loading the same events in both layouts: the flat files, and the platform's own
-   exports (`tally load --layout ajo`, --ajo-format parquet or json): load_ajo_s,
-   load_flat_same_events_s and their ratio, in wall and CPU seconds, and the same without
-   keeping the records (--skip-records) (--layouts-only: this alone);
-and prints a table and JSON with build/floor, run/floor, refresh(N)/refresh(N/10) and the
-peak memory of every child process. --soak MINUTES lands files continuously instead and
-reports each event's delay to being counted. Figures are measured, never assumed.
-"""
+"""The benchmark at sizes N/10 and N (`tally bench`): the floor, the full build and run, the
+refreshes, the widget and period queries, the two layouts' loads. The command and what it
+measures are described in tally.bench.command."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
-import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -49,9 +27,12 @@ REPO = settings.REPO_ROOT
 PYTHON = sys.executable
 TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
-timed = partial(timed_in, cwd=REPO)
-TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 
+
+timed = partial(timed_in, cwd=REPO)
+
+
+TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 FLOOR_SQL = """
 with feedback as (
     select distinct on (trim(event_id)) trim(event_id) as event_id, campaign_id, execution_id, lower(trim(channel)) as channel,
@@ -84,7 +65,6 @@ tracking_counts as (
 select count(*), sum(sent), sum(unique_opens)
 from feedback_counts full outer join tracking_counts using (campaign_id, execution_id, channel)
 """
-
 WIDGET_QUERIES = {
     "campaign KPIs": "select * from marts.live_campaign_statistics where campaign_id = ?",
     "tab tiles": "select * from marts.live_channel_statistics where campaign_id = ?",
@@ -304,188 +284,6 @@ def generate_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[P
     return generated, now
 
 
-def history_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[Path, datetime]:
-    """Generated events whose busiest arrivals end now, without the later arrivals."""
-    generated, now = generate_ending_now(events, work, env)
-    history = work / "history"
-    history.mkdir()
-    con = duckdb.connect()
-    for table in TABLES:
-        source = f"read_parquet('{generated}/{table}.parquet')"
-        arrival = "coalesce(try_cast(ingested_at as timestamp), timestamp '1970-01-01')"
-        keep = "true" if table == "campaigns" else f"{arrival} <= '{now}'"
-        con.execute(f"copy (select * from {source} where {keep}) to '{history}/{table}.parquet' (format parquet)")
-    con.close()
-    return history, now
-
-
-SOAK_CAMPAIGN = "soak_campaign"
-
-
-def land_tick(con: duckdb.DuckDBPyConnection, landing: Path, tick: int, events: int) -> list[Path]:
-    """Writes one tick's events (sent + delivered per new message, an open for one in ten)
-    with event times spread over the second before landing, each file written under a
-    hidden name and renamed into the landing folder (the landing protocol)."""
-    landed_at = utc_now()
-    messages = max(1, round(events / 2.1))
-    ts = f"timestamp '{landed_at}' - to_microseconds(cast(range * 1000000 / {messages} as bigint))"
-    common = (f"'{SOAK_CAMPAIGN}' as campaign_id, 'soak_x1' as execution_id, 'soak_{tick}_' || range as message_id, "
-              f"'soak_p' || (range % 5000) as profile_id, 'email' as channel")
-    text = "strftime({ts}, '%Y-%m-%d %H:%M:%S.%f')"
-    queries = {
-        "message_feedback_events": (
-            f"select 'soak_{tick}_' || range || '_' || status as event_id, {text.format(ts=ts)} as event_ts, {common}, "
-            f"status from range({messages}) cross join (values ('sent'), ('delivered')) as statuses (status)"
-        ),
-        "message_tracking_events": (
-            f"select 'soak_{tick}_' || range || '_open' as event_id, {text.format(ts=ts)} as event_ts, {common}, "
-            f"'open' as interaction from range({messages}) where range % 10 = 0"
-        ),
-    }
-    paths = []
-    for table, query in queries.items():
-        hidden = landing / f".{table}-soak-{tick:06d}.parquet"
-        final = landing / f"{table}-soak-{tick:06d}.parquet"
-        con.execute(f"copy ({query}) to '{hidden}' (format parquet)")
-        os.replace(hidden, final)
-        con.execute(
-            f"insert into soak_events select '{final}', try_cast(event_ts as timestamp), timestamp '{utc_now()}' "
-            f"from read_parquet('{final}')"
-        )
-        paths.append(final)
-    return paths
-
-
-def poll_publishes(serving: Path, seen: list[tuple], stop: threading.Event) -> None:
-    """Records every publish a reader sees: its status row and the soak events it counts."""
-    last = None
-    while not stop.is_set():
-        try:
-            con = duckdb.connect(str(serving), read_only=True)
-            try:
-                status = con.execute("select published_at, window_start, window_end from marts.publish_status").fetchone()
-                if status != last:
-                    counted = con.execute(
-                        "select coalesce(sum(sent + delivered + opens), 0) from marts.live_delivery_statistics "
-                        "where campaign_id = ?", [SOAK_CAMPAIGN]).fetchone()[0]
-                    seen.append((*status, int(counted), utc_now()))
-                    last = status
-            finally:
-                con.close()
-        except duckdb.Error:
-            pass  # not published yet
-        stop.wait(0.25)
-
-
-def soak(events: int, minutes: float, rate: int, work: Path, every: float) -> dict[str, object]:
-    """Sustained load: history of `events` ending now, then files landing every second at
-    `rate` events/s for `minutes`, picked up by `tally watch`. Per event: the delay
-    from the moment it becomes countable (landed, and 2 minutes old: the live window ends
-    2 minutes before the report instant) to the publish that counts it, and from landing."""
-    env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
-    warehouse = work / "warehouse.duckdb"
-    env["WAREHOUSE_PATH"] = str(warehouse)
-    history, _ = history_ending_now(events, work, env)
-    for table in TABLES:
-        timed([*TALLY, "load", "--quiet", "--table", table, str(history / f"{table}.parquet")], env)
-    build_s = timed([DBT, "build", "--full-refresh", "--exclude", "tag:golden"], env)
-    print(f"  history of {events:,} events loaded and built ({build_s:.0f} s); starting the watcher", flush=True)
-    landing, serving = work / "landing", warehouse.with_name("serving.duckdb")
-    landing.mkdir()
-    watcher_log = (work / "watcher.log").open("w")
-    watcher = subprocess.Popen(
-        [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", str(every)],
-        cwd=REPO, env=env, stdout=watcher_log, stderr=subprocess.STDOUT)
-    seen: list[tuple] = []
-    stop = threading.Event()
-    poller = threading.Thread(target=poll_publishes, args=(serving, seen, stop), daemon=True)
-    poller.start()
-    try:
-        while not seen:  # the first publish (dbt parses the project once)
-            if watcher.poll() is not None:
-                raise SystemExit(f"the watcher exited ({watcher.returncode}); see {work / 'watcher.log'}")
-            time.sleep(0.5)
-        con = duckdb.connect()
-        con.execute("create table soak_events (file varchar, event_ts timestamp, landed_at timestamp)")
-        started, tick = time.monotonic(), 0
-        while time.monotonic() - started < minutes * 60:
-            tick += 1
-            land_tick(con, landing, tick, rate)
-            time.sleep(max(0.0, started + tick - time.monotonic()))
-        last_event = con.execute("select max(event_ts) from soak_events").fetchone()[0]
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and not (seen and seen[-1][2] >= last_event):
-            time.sleep(1)
-    finally:
-        watcher.terminate()
-        watcher.wait(timeout=300)
-        stop.set()
-        poller.join()
-        watcher_log.close()
-    return soak_delays(con, warehouse, seen, tick, rate, minutes, events)
-
-
-def soak_delays(con: duckdb.DuckDBPyConnection, warehouse: Path, seen: list[tuple], ticks: int, rate: int,
-                minutes: float, events: int) -> dict[str, object]:
-    """Per-event delays from the refresh log (which run loaded each file, each publish's
-    window), checked against what the reader actually saw in each publish."""
-    log = [json.loads(line) for line in warehouse.with_name(warehouse.stem + ".refresh-log.jsonl").read_text().splitlines()]
-    con.execute("create table runs (idx int, status varchar, published_at timestamp, window_end timestamp, seconds double)")
-    con.execute("create table file_runs (file varchar, idx int)")
-    for idx, entry in enumerate(log):
-        con.execute("insert into runs values (?, ?, ?, ?, ?)",
-                    [idx, entry["status"], entry.get("published_at"), entry.get("window_end"), entry.get("seconds")])
-        if entry.get("files"):
-            con.executemany("insert into file_runs values (?, ?)", [[file, idx] for file in entry["files"]])
-    con.execute("""
-        create table soak_counted as
-        select
-            events.*,
-            (
-                select min(runs.published_at) from runs
-                where runs.status = 'published' and runs.idx >= file_runs.idx and runs.window_end >= events.event_ts
-            ) as counted_at
-        from soak_events as events
-        inner join file_runs using (file)
-    """)
-    landed = con.execute("select count(*) from soak_events").fetchone()[0]
-    counted = con.execute("select count(counted_at) from soak_counted").fetchone()[0]
-    delays = con.execute("""
-        select
-            quantile_cont(epoch(counted_at - greatest(landed_at, event_ts + interval 2 minute)), [0.5, 0.95]),
-            max(epoch(counted_at - greatest(landed_at, event_ts + interval 2 minute))),
-            quantile_cont(epoch(counted_at - landed_at), [0.5, 0.95]),
-            max(epoch(counted_at - landed_at))
-        from soak_counted
-    """).fetchone()
-    # What a reader saw must be exactly the events the log says each publish counted.
-    mismatches = 0
-    for published_at, window_start, window_end, observed, _ in seen:
-        expected = con.execute(
-            "select count(*) from soak_counted where counted_at <= ? and event_ts > ? and event_ts <= ?",
-            [published_at, window_start, window_end]).fetchone()[0]
-        mismatches += expected != observed
-    refresh_seconds = con.execute(
-        "select median(seconds), max(seconds), count(*) filter (status = 'published'), count(*) filter (status = 'failed') "
-        "from runs").fetchone()
-    return {
-        "history_events": events, "minutes": minutes, "rate_events_per_s": rate, "files_landed": ticks * 2,
-        "events_landed": landed, "events_counted": counted, "events_never_counted": landed - counted,
-        "publishes": refresh_seconds[2], "failed_refreshes": refresh_seconds[3],
-        "refresh_median_s": refresh_seconds[0], "refresh_max_s": refresh_seconds[1],
-        "after_countable_p50_s": delays[0][0], "after_countable_p95_s": delays[0][1], "after_countable_max_s": delays[1],
-        "landing_to_counted_p50_s": delays[2][0], "landing_to_counted_p95_s": delays[2][1], "landing_to_counted_max_s": delays[3],
-        "publishes_seen_by_reader": len(seen), "reader_mismatches": mismatches,
-    }
-
-
-def positive_events(text: str) -> int:
-    value = int(text)
-    if value < 10_000:
-        raise argparse.ArgumentTypeError(f"expected at least 10000 events (N/10 is run too), got {value}")
-    return value
-
-
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[int(fraction * (len(ordered) - 1))]
@@ -530,80 +328,3 @@ def query_time_periods(serving: Path, ranges: int = 50, seed: int = 7) -> dict[s
         "period_all_deliveries_s": statistics.median(all_deliveries),
         "live_tiles_p50_ms": statistics.median(tiles), "live_tiles_p95_ms": percentile(tiles, 0.95),
     }
-
-
-def main(argv: list[str] | None = None, prog: str | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=positive_events, default=1_000_000, help="history size N (N/10 is run too)")
-    parser.add_argument("--repeats", type=int, default=20, help="runs of each widget query")
-    parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
-    parser.add_argument("--json", type=Path, help="also write the JSON here")
-    parser.add_argument("--soak", type=float, metavar="MINUTES",
-                        help="instead: land files for MINUTES on top of --events of history, refreshed by tally watch")
-    parser.add_argument("--rate", type=int, default=2000, help="soak: events landed per second (default 2000)")
-    parser.add_argument("--every", type=float, default=60.0, help="soak: the watcher's --every (default 60)")
-    parser.add_argument("--ajo-format", choices=["parquet", "json", "none"], default="parquet",
-                        help="also time loading the same events as the platform's exports (--layout ajo) in this "
-                        "format: load_ajo_s beside load_flat_same_events_s (default parquet; none: skip)")
-    parser.add_argument("--layouts-only", action="store_true",
-                        help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries")
-    args = parser.parse_args(argv)
-    if args.layouts_only and args.ajo_format == "none":
-        parser.error("--layouts-only needs an --ajo-format")
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
-    if args.soak:
-        try:
-            work.mkdir(parents=True, exist_ok=True)
-            result = soak(args.events, args.soak, args.rate, work / f"soak-{int(time.time())}", args.every)
-        finally:
-            if args.work_dir is None:
-                shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps(result, indent=2, default=str))
-        if args.json:
-            args.json.write_text(json.dumps(result, indent=2, default=str))
-        return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
-    results = []
-    try:
-        for size in (args.events // 10, args.events):
-            folder = work / f"n{size}"
-            shutil.rmtree(folder, ignore_errors=True)
-            folder.mkdir(parents=True)
-            print(f"running N = {size:,} ...", flush=True)
-            results.append(run_size(size, folder, args.repeats, args.ajo_format, args.layouts_only))
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
-    small, large = results
-    summary = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB",
-        "runs": results,
-        "refresh_n_over_n10": large["refresh_median_s"] / small["refresh_median_s"] if "refresh_median_s" in large else None,
-        "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
-    }
-    rows = [
-        ("events", "{:,}"), ("generate_s", "{:.1f}"), ("load_s", "{:.1f}"), ("full_build_s", "{:.1f}"),
-        ("full_run_s", "{:.1f}"), ("floor_s", "{:.2f}"), ("build_over_floor", "{:.1f}x"), ("run_over_floor", "{:.1f}x"),
-        ("new_events_50min", "{:,}"), ("refresh_median_s", "{:.2f}"), ("refresh_max_s", "{:.2f}"),
-        ("widget_p50_ms", "{:.1f}"), ("widget_p95_ms", "{:.1f}"),
-        ("period_campaign_p50_ms", "{:.1f}"), ("period_campaign_p95_ms", "{:.1f}"), ("period_all_deliveries_s", "{:.2f}"),
-        ("live_tiles_p50_ms", "{:.1f}"), ("live_tiles_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"), ("serving_mib", "{:,}"),
-        ("load_flat_same_events_s", "{:.1f}"), ("load_ajo_s", "{:.1f}"), ("load_ajo_over_flat", "{:.2f}x"),
-        ("load_flat_same_events_cpu_s", "{:.1f}"), ("load_ajo_cpu_s", "{:.1f}"), ("load_ajo_over_flat_cpu", "{:.2f}x"),
-        ("load_ajo_skip_records_s", "{:.1f}"), ("load_ajo_skip_records_over_flat", "{:.2f}x"),
-        ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
-    ]
-    print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
-    print(f"{'metric':<28s}{'N/10':>14s}{'N':>14s}")
-    for key, fmt in rows:
-        if key in large:
-            print(f"{key:<28s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
-    if summary["refresh_n_over_n10"] is not None:
-        print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
-    print(f"peak memory of any child process: {summary['peak_child_memory_mib']:,} MiB")
-    text = json.dumps(summary, indent=2, default=str)
-    print(text)
-    if args.json:
-        args.json.write_text(text)
-    return 0
-

@@ -105,9 +105,12 @@ snapshot: install
 ## Every test: lint, dbt build with all tests on a fresh test warehouse, pytest.
 test: install lint dbt-test pytest
 
+## SQL (sqlfluff) and Python (ruff: lint, and the format check) style; settings in .sqlfluff and pyproject.toml.
 lint: install
 	mkdir -p warehouse
 	WAREHOUSE_PATH=$(CURDIR)/warehouse/lint.duckdb $(BIN)/sqlfluff lint models analyses
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dbt-test: install
 	rm -f $(TEST_WAREHOUSE) $(TEST_WAREHOUSE).wal

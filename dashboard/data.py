@@ -11,7 +11,7 @@ always reads the newest publish, and never takes a lock a refresh needs.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ def column_docs(relation: str) -> dict[str, str]:
         "and schema_name = 'marts' and table_name = ? and comment is not null",
         [relation],
     )
-    return dict(zip(frame["column_name"], frame["comment"]))
+    return dict(zip(frame["column_name"], frame["comment"], strict=True))
 
 
 def publish_status() -> dict[str, Any] | None:
@@ -73,7 +73,7 @@ def publish_status() -> dict[str, Any] | None:
 def age_text(moment: datetime | None) -> str:
     if moment is None or pd.isna(moment):
         return "unknown"
-    seconds = (datetime.now(timezone.utc).replace(tzinfo=None) - moment).total_seconds()
+    seconds = (datetime.now(UTC).replace(tzinfo=None) - moment).total_seconds()
     if seconds < 90:
         return f"{max(seconds, 0):.0f} s ago"
     if seconds < 5400:

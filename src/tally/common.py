@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -28,7 +28,7 @@ def first_line(value: object, limit: int | None = None) -> str:
 
 def utc_now() -> datetime:
     """Now, in UTC, as a naive datetime (the warehouse's timestamps are naive UTC)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def timed(args: list[str], env: dict[str, str], cwd: Path, echo: bool = False) -> float:

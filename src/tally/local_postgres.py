@@ -82,7 +82,8 @@ def start(folder: Path, port: int) -> dict[str, str]:
         text=True,
     ).stdout.strip()
     if not exists:
-        subprocess.run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f"create database {DATABASE}"], check=True, capture_output=True)
+        subprocess.run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f"create database {DATABASE}"],
+                       check=True, capture_output=True)
     return {"DBT_PG_HOST": "127.0.0.1", "DBT_PG_PORT": str(port), "DBT_PG_USER": "postgres", "DBT_PG_DBNAME": DATABASE}
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Sequence
 
 import duckdb
 
@@ -67,10 +67,10 @@ def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[obje
     cells = [[format_value(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     print(f"\n{title} ({len(rows)} rows)")
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(v.rjust(w) if v[:1].isdigit() or v == "-" else v.ljust(w) for v, w in zip(row, widths)))
+        print("  ".join(v.rjust(w) if v[:1].isdigit() or v == "-" else v.ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 PERIOD_TAB_COLUMNS = [

@@ -5,7 +5,7 @@ out_tracking, out_propositions, out_campaigns). This module first reduces them t
 platform's datasets can carry (the *representable* events, table `rep_*`), then writes
 those as AJO exports: Message Feedback (with the offers placed in each sent message),
 Email Tracking (email and SMS interactions), Push Tracking and Entity, as NDJSON gzipped or
-nested Parquet, with the field paths of ../shared/ajo-datasets.md. Loading the exports with
+nested Parquet, with the field paths tally.load.ajo.schema reads. Loading the exports with
 `tally load --layout ajo` gives back the representable events exactly (tested), so
 `--layout both` also writes them in the flat layout for comparison.
 

@@ -1,7 +1,7 @@
 """The `ajo` layout of `tally load`: the platform's own exports, read as it writes them.
 
 Adobe Journey Optimizer (AJO) records every send and every interaction in system datasets
-with nested XDM records (../shared/ajo-datasets.md). This module reads dataset exports of
+with nested XDM records (docs/decisions.md, "AJO layout"). This package reads dataset exports of
 the Message Feedback, Email Tracking and Push Tracking datasets (newline-delimited JSON,
 gzipped or not, and nested Parquet) and of the Entity dataset, and lands them in the same
 raw tables as the flat contract, with the same promises: one transaction per invocation, a

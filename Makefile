@@ -21,7 +21,7 @@ SAMPLE_AJO_DIR := data/sample_ajo
 # --- end AJO layout
 TEST_WAREHOUSE := $(CURDIR)/warehouse/test.duckdb
 SAMPLE_DIR := data/sample
-# The bundled sample (scripts/generate_events.py --events 5000 --format csv --seed 7 --days 3)
+# The bundled sample (tally generate --events 5000 --format csv --seed 7 --days 3)
 # spans 2026-11-01 to 2026-11-08; its reports are read for these windows.
 SAMPLE_REPORT_AS_OF := 2026-11-04 06:00:00
 SAMPLE_PERIOD_START := 2026-11-02 00:00:00
@@ -37,9 +37,12 @@ RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_pr
 .PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean \
 	install-engines build-spark build-postgres postgres-start postgres-stop test-engines
 
-$(BIN)/.installed: requirements.txt
+# requirements.txt pins every dependency; the package itself (src/tally, the `tally` command)
+# goes in editable, without dependencies of its own, so a code change needs no reinstall.
+$(BIN)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
@@ -53,11 +56,11 @@ demo: install load-sample build publish report
 
 load-sample: install
 ifeq ($(LAYOUT),ajo)
-	$(BIN)/python scripts/load_events.py --quiet --layout ajo --table auto $(SAMPLE_AJO_DIR)/ajo_*
-	$(BIN)/python scripts/load_events.py --quiet --table message_tracking_events $(SAMPLE_AJO_DIR)/message_tracking_events.csv
+	$(BIN)/tally load --quiet --layout ajo --table auto $(SAMPLE_AJO_DIR)/ajo_*
+	$(BIN)/tally load --quiet --table message_tracking_events $(SAMPLE_AJO_DIR)/message_tracking_events.csv
 else
 	for table in $(RAW_TABLES); do \
-		$(BIN)/python scripts/load_events.py --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
+		$(BIN)/tally load --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
 endif
 
@@ -66,24 +69,21 @@ build: install
 
 ## The headline report; PERIOD="2026-11-02 2026-11-05" adds the period report for that range (UTC, end exclusive).
 report: install
-	$(BIN)/python scripts/report.py $(if $(PERIOD),--period $(PERIOD))
+	$(BIN)/tally report $(if $(PERIOD),--period $(PERIOD))
 
 ## Load your own files: make load TABLE=message_feedback_events FILES="a.parquet b.csv"
 ## (the platform's exports: make load LAYOUT=ajo TABLE=auto FILES="exports/*.json.gz")
 load: install
-	$(BIN)/python scripts/load_events.py --layout $(LAYOUT) --table $(TABLE) $(FILES)
+	$(BIN)/tally load --layout $(LAYOUT) --table $(TABLE) $(FILES)
 
 ## Live refresh for a scheduler: make refresh FILES="incoming/*.parquet" (raw table read from each file name)
 refresh: install
-	$(BIN)/python scripts/refresh.py $(FILES)
+	$(BIN)/tally refresh $(FILES)
 
 ## The reports in a browser, on the published file (after make demo or a refresh).
 DASHBOARD_PORT ?= 8501
 dashboard: install
-	@test -f "$(dir $(WAREHOUSE_PATH))serving.duckdb" || { echo "no $(dir $(WAREHOUSE_PATH))serving.duckdb yet: run make demo first" >&2; exit 2; }
-	@echo "Dashboard on http://127.0.0.1:$(DASHBOARD_PORT) (Ctrl+C stops it)"
-	$(BIN)/streamlit run dashboard/app.py --server.headless true --server.port $(DASHBOARD_PORT) \
-		--server.address 127.0.0.1 --browser.gatherUsageStats false --client.toolbarMode viewer
+	$(BIN)/tally dashboard --port $(DASHBOARD_PORT)
 
 ## Screenshots of the dashboard pages for the docs (needs Debian's chromium).
 screenshots: install
@@ -92,27 +92,30 @@ screenshots: install
 ## Live refresh service: load files as they land in LANDING (write, then rename into it), refresh, publish.
 LANDING ?= incoming
 watch: install
-	$(BIN)/python scripts/refresh.py --watch $(LANDING)
+	$(BIN)/tally watch $(LANDING)
 
 ## Publish the current marts to warehouse/serving.duckdb (what BI tools open, read-only).
 publish: install
-	$(BIN)/python scripts/refresh.py --publish-only
+	$(BIN)/tally publish
 
 ## Analyst snapshot: every mart including fct_messages, into warehouse/analytics.duckdb (read it read-only).
 snapshot: install
-	$(BIN)/python scripts/refresh.py --publish-only --include-message-facts --serving warehouse/analytics.duckdb
+	$(BIN)/tally publish --include-message-facts --serving warehouse/analytics.duckdb
 
 ## Every test: lint, dbt build with all tests on a fresh test warehouse, pytest.
 test: install lint dbt-test pytest
 
+## SQL (sqlfluff) and Python (ruff: lint, and the format check) style; settings in .sqlfluff and pyproject.toml.
 lint: install
 	mkdir -p warehouse
 	WAREHOUSE_PATH=$(CURDIR)/warehouse/lint.duckdb $(BIN)/sqlfluff lint models analyses
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 dbt-test: install
 	rm -f $(TEST_WAREHOUSE) $(TEST_WAREHOUSE).wal
 	for table in $(RAW_TABLES); do \
-		WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/python scripts/load_events.py --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
+		WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/tally load --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
 	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/dbt build --vars '$(SAMPLE_VARS)'
 
@@ -121,14 +124,14 @@ pytest: install
 
 ## Recompute the golden seeds from data/sample with the independent reference implementation.
 golden: install
-	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode all --out $(GOLDEN)/expected_fct_deliveries.csv
-	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
+	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode all --out $(GOLDEN)/expected_fct_deliveries.csv
+	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
 		--out $(GOLDEN)/expected_live_delivery_statistics.csv --breakdowns-dir $(GOLDEN)/live
-	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
+	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
 		--period-end "$(SAMPLE_PERIOD_END)" --out $(GOLDEN)/expected_period_delivery_report.csv --breakdowns-dir $(GOLDEN)/period
-	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
+	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
 		--grain channel --out $(GOLDEN)/expected_live_channel_statistics.csv
-	$(BIN)/python scripts/expected_deliveries.py --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
+	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
 		--period-end "$(SAMPLE_PERIOD_END)" --grain channel --out $(GOLDEN)/expected_period_channel_report.csv
 	mv $(GOLDEN)/live/reasons.csv $(GOLDEN)/expected_live_delivery_reasons.csv
 	mv $(GOLDEN)/live/platforms.csv $(GOLDEN)/expected_live_platform_breakdown.csv
@@ -139,21 +142,22 @@ golden: install
 ## Rewrite data/sample_ajo: the bundled sample's events as the platform's own exports.
 sample-ajo: install
 	rm -rf $(SAMPLE_AJO_DIR)
-	$(BIN)/python scripts/generate_events.py --events 5000 --format csv --seed 7 --days 3 --layout ajo --out $(SAMPLE_AJO_DIR)
+	$(BIN)/tally generate --events 5000 --format csv --seed 7 --days 3 --layout ajo --out $(SAMPLE_AJO_DIR)
 
 ## ---- Other engines (README, "Other engines: Spark and PostgreSQL") ----
 ENGINES_VENV := .venv-engines
 ENGINES_BIN := $(ENGINES_VENV)/bin
-# Spark reads the raw tables from this Parquet lake (scripts/load_events.py --lake); its
+# Spark reads the raw tables from this Parquet lake (tally load --lake); its
 # metastore and table files live in SPARK_WORK_DIR.
 export LAKE_PATH ?= $(CURDIR)/warehouse/lake
 export SPARK_WORK_DIR ?= $(CURDIR)/warehouse/spark
 PG_DIR ?= $(CURDIR)/warehouse/postgres
 export DBT_PG_PORT ?= 55432
 
-$(ENGINES_BIN)/.installed: requirements-engines.txt
+$(ENGINES_BIN)/.installed: requirements-engines.txt pyproject.toml
 	$(PYTHON) -m venv $(ENGINES_VENV)
 	$(ENGINES_BIN)/pip install --quiet --disable-pip-version-check -r requirements-engines.txt
+	$(ENGINES_BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
 install-engines: $(ENGINES_BIN)/.installed
@@ -161,21 +165,21 @@ install-engines: $(ENGINES_BIN)/.installed
 ## The bundled sample on Spark (local session, Debian's JDK): load it into the lake, dbt build with every test.
 build-spark: install-engines
 	for table in $(RAW_TABLES); do \
-		$(ENGINES_BIN)/python scripts/load_events.py --quiet --lake $(LAKE_PATH) --table $$table $(SAMPLE_DIR)/$$table.csv; \
+		$(ENGINES_BIN)/tally load --quiet --lake $(LAKE_PATH) --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
 	DBT_TARGET=spark $(ENGINES_BIN)/dbt build --target-path target/spark --vars '$(SAMPLE_VARS)'
 
 ## A private PostgreSQL server on 127.0.0.1:$(DBT_PG_PORT) (Debian's postgresql package), data in $(PG_DIR).
 postgres-start: install-engines
-	$(ENGINES_BIN)/python scripts/local_postgres.py start --dir $(PG_DIR) --port $(DBT_PG_PORT)
+	$(ENGINES_BIN)/tally postgres start --dir $(PG_DIR) --port $(DBT_PG_PORT)
 
 postgres-stop: install-engines
-	$(ENGINES_BIN)/python scripts/local_postgres.py stop --dir $(PG_DIR)
+	$(ENGINES_BIN)/tally postgres stop --dir $(PG_DIR)
 
 ## The bundled sample on PostgreSQL: start the local server, load the sample, dbt build with every test.
 build-postgres: postgres-start
 	for table in $(RAW_TABLES); do \
-		$(ENGINES_BIN)/python scripts/load_events.py --quiet --postgres --table $$table $(SAMPLE_DIR)/$$table.csv; \
+		$(ENGINES_BIN)/tally load --quiet --postgres --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
 	DBT_TARGET=postgres $(ENGINES_BIN)/dbt build --target-path target/postgres --vars '$(SAMPLE_VARS)'
 

@@ -11,16 +11,14 @@ always reads the newest publish, and never takes a lock a refresh needs.
 from __future__ import annotations
 
 import os
-import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
-import warehouse_settings as settings  # noqa: E402
+from tally import settings
 
 CHANNELS = {
     "email": "Email",
@@ -65,7 +63,7 @@ def column_docs(relation: str) -> dict[str, str]:
         "and schema_name = 'marts' and table_name = ? and comment is not null",
         [relation],
     )
-    return dict(zip(frame["column_name"], frame["comment"]))
+    return dict(zip(frame["column_name"], frame["comment"], strict=True))
 
 
 def publish_status() -> dict[str, Any] | None:
@@ -75,7 +73,7 @@ def publish_status() -> dict[str, Any] | None:
 def age_text(moment: datetime | None) -> str:
     if moment is None or pd.isna(moment):
         return "unknown"
-    seconds = (datetime.now(timezone.utc).replace(tzinfo=None) - moment).total_seconds()
+    seconds = (datetime.now(UTC).replace(tzinfo=None) - moment).total_seconds()
     if seconds < 90:
         return f"{max(seconds, 0):.0f} s ago"
     if seconds < 5400:

@@ -4,8 +4,9 @@ widget's relation and query). Re-reads the newest publish every 2 minutes."""
 
 from __future__ import annotations
 
-import data
 import streamlit as st
+
+import data
 import widgets as w
 
 REFRESH_SECONDS = 120
@@ -214,7 +215,7 @@ def live_report() -> None:
     tabs = st.tabs(["Campaign", *data.CHANNELS.values()])
     with tabs[0]:
         campaign_tab(campaign)
-    for tab, (channel, title) in zip(tabs[1:], data.CHANNELS.items()):
+    for tab, (channel, title) in zip(tabs[1:], data.CHANNELS.items(), strict=True):
         with tab:
             if channel not in tiles_by_channel:
                 w.empty(f"{campaign_name} has no {title} events in the last 24 hours (channel not used in the window).")

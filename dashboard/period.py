@@ -8,8 +8,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import data
 import streamlit as st
+
+import data
 import widgets as w
 
 ALL_EXECUTIONS = "All executions"

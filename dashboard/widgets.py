@@ -3,7 +3,8 @@ with the metric definitions dbt holds (shown as tooltips), and empty states that
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -32,7 +33,7 @@ def formatted(column: str, value: Any) -> str:
 
 def kpi_tiles(row: dict[str, Any], columns: Sequence[str], docs: dict[str, str]) -> None:
     """One tile per column (counts, or rates as percentages), the definition as tooltip."""
-    for slot, column in zip(st.columns(len(columns)), columns):
+    for slot, column in zip(st.columns(len(columns)), columns, strict=True):
         slot.metric(label(column), formatted(column, row.get(column)), help=docs.get(column))
 
 
@@ -79,7 +80,7 @@ def bar_chart(frame: pd.DataFrame, category: str, value: str) -> None:
 def campaign_picker(campaigns: pd.DataFrame, key: str, container: Any = st) -> tuple[str, str]:
     """A campaign selectbox over rows of campaign_id and campaign_name, shown as 'name (id)';
     returns the chosen id and its name."""
-    names = dict(zip(campaigns["campaign_id"], campaigns["campaign_name"]))
+    names = dict(zip(campaigns["campaign_id"], campaigns["campaign_name"], strict=True))
     campaign = container.selectbox("Campaign", list(names), format_func=lambda value: f"{names[value]} ({value})", key=key)
     return campaign, names[campaign]
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Writes the bad-input corpus and manifest.json (run from tests/corpus/). Kept so the files can be regenerated and read as code."""
-import json, duckdb
+import json
+
+import duckdb
+
 H = "event_id,event_ts,ingested_at,campaign_id,execution_id,message_id,profile_id,channel,status,failure_type,reason,recipient_address,platform\n"
 T = "event_id,event_ts,ingested_at,campaign_id,execution_id,message_id,profile_id,channel,interaction,url,element_id,offer_id,platform,user_agent\n"
 def fb(eid, ts="2026-11-01 10:00:00", ing="2026-11-01 10:00:05", cmp="cmp_a", ex="cmp_a_x1", msg=None, prof="p1", ch="email", st="sent", ft="", rs="", addr="someone@example.com", pf=""):

@@ -25,6 +25,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
 RAW_TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 # Partition columns of the large facts, present on Spark only (dbt_project.yml, partition_by).
@@ -73,7 +74,7 @@ class Engine:
         for table in RAW_TABLES:
             path = folder / f"{table}.{suffix}"
             if path.exists():
-                run([PYTHON, "scripts/load_events.py", "--quiet", *self.loader_args(), "--table", table, str(path)], self.env())
+                run([*TALLY, "load", "--quiet", *self.loader_args(), "--table", table, str(path)], self.env())
 
     def loader_args(self) -> list[str]:
         return []
@@ -278,10 +279,10 @@ def postgres_server() -> Iterator[dict[str, str]]:
     # Outside pytest's private (0700) temp folder: the server runs as the postgres user.
     folder = Path(tempfile.mkdtemp(prefix="engines-postgres-"))
     folder.chmod(0o755)
-    result = run([PYTHON, "scripts/local_postgres.py", "start", "--dir", str(folder / "cluster")], project_env())
+    result = run([*TALLY, "postgres", "start", "--dir", str(folder / "cluster")], project_env())
     server = dict(line.removeprefix("export ").split("=", 1) for line in result.stdout.split() if "=" in line)
     try:
         yield server
     finally:
-        run([PYTHON, "scripts/local_postgres.py", "stop", "--dir", str(folder / "cluster")], project_env())
+        run([*TALLY, "postgres", "stop", "--dir", str(folder / "cluster")], project_env())
         shutil.rmtree(folder, ignore_errors=True)

@@ -19,9 +19,9 @@ import pytest
 from conftest import (
     DUCKDB_ONLY_MARTS,
     LOAD_TIME_COLUMNS,
-    PYTHON,
     REPO,
     SPARK_ONLY_COLUMNS,
+    TALLY,
     DuckDBEngine,
     Engine,
     PostgresEngine,
@@ -96,7 +96,7 @@ def test_sample_builds_and_tests_pass_and_marts_equal_duckdb(tmp_path: Path, pos
 
 def test_generated_events_marts_equal_duckdb(tmp_path: Path, postgres_server: dict[str, str]) -> None:
     data = tmp_path / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", str(GENERATED_EVENTS), "--days", "3", "--seed", "23",
+    run([*TALLY, "generate", "--events", str(GENERATED_EVENTS), "--days", "3", "--seed", "23",
          "--format", "parquet", "--out", str(data)], project_env())
     reference, others = engines_for(tmp_path, postgres_server, "generated")
     models_only = ["--exclude", "resource_type:test", "resource_type:unit_test", "--vars", GENERATED_VARS]

@@ -1,4 +1,4 @@
-"""Shared helpers: run the project's own scripts and dbt against throwaway warehouses."""
+"""Shared helpers: run the project's own command (tally) and dbt against throwaway warehouses."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+# The project's command, run the way a user runs it (`tally ...`), in this interpreter.
+TALLY = [PYTHON, "-m", "tally"]
 DBT = str(Path(PYTHON).with_name("dbt"))
 RAW_TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 
 
 def project_env(warehouse: Path | None = None) -> dict[str, str]:
-    """The environment the project's scripts and dbt run with, against `warehouse`."""
+    """The environment the project's command and dbt run with, against `warehouse`."""
     env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     if warehouse is not None:
         env["WAREHOUSE_PATH"] = str(warehouse)
@@ -34,7 +36,7 @@ def load_folder(folder: Path, warehouse: Path, suffix: str) -> None:
     for table in RAW_TABLES:
         path = folder / f"{table}.{suffix}"
         if path.exists():
-            run([PYTHON, "scripts/load_events.py", "--quiet", "--table", table, str(path)], warehouse)
+            run([*TALLY, "load", "--quiet", "--table", table, str(path)], warehouse)
 
 
 def dbt(args: list[str], warehouse: Path, check: bool = True) -> subprocess.CompletedProcess[str]:

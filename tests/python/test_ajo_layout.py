@@ -8,15 +8,16 @@ mapping has a test named test_open_point_* that pins its decision.
 from __future__ import annotations
 
 import filecmp
+import importlib.util
 import re
 import shutil
-import sys
 from pathlib import Path
+from types import ModuleType
 
 import duckdb
 import pytest
 
-from conftest import PYTHON, REPO, dbt, load_folder, run
+from conftest import REPO, TALLY, dbt, load_folder, run
 from test_pii import leaks
 
 FIXTURES = REPO / "tests" / "fixtures" / "ajo"
@@ -26,15 +27,24 @@ PARQUET_SET = [FIXTURES / f"{name}.parquet" for name in EXPORTS]
 ADDRESS = "ana.silva@example.org"
 PHONE = "+33612345678"
 AS_OF = "2025-03-05 00:00:00"
-sys.path.insert(0, str(FIXTURES))
 
-import make_fixtures  # noqa: E402
+
+def fixture_module(path: Path) -> ModuleType:
+    """The fixtures' own generator (a file beside the fixtures, not a package): imported by path."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_fixtures = fixture_module(FIXTURES / "make_fixtures.py")
 
 CAMPAIGN_ID = make_fixtures.CAMPAIGN
 
 
 def load_ajo(warehouse: Path, files: list[Path], table: str = "auto", check: bool = True):
-    args = [PYTHON, "scripts/load_events.py", "--layout", "ajo", "--table", table, "--warehouse", str(warehouse)]
+    args = [*TALLY, "load", "--layout", "ajo", "--table", table, "--warehouse", str(warehouse)]
     return run([*args, *map(str, files)], warehouse, check)
 
 
@@ -155,7 +165,7 @@ def test_a_file_loaded_twice_is_skipped_and_its_records_are_kept_once(tmp_path: 
 
 def test_skip_records_lands_the_same_rows_without_the_records(loaded: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    run([PYTHON, "scripts/load_events.py", "--quiet", "--layout", "ajo", "--table", "auto", "--skip-records",
+    run([*TALLY, "load", "--quiet", "--layout", "ajo", "--table", "auto", "--skip-records",
          "--warehouse", str(warehouse), *map(str, JSON_SET)], warehouse)
     rows = "select * exclude (_load_id, _source_file, _loaded_at, ingested_at) from raw.message_feedback_events order by all"
     assert query(warehouse, rows) == query(loaded, rows)
@@ -207,7 +217,7 @@ def test_a_feedback_export_is_refused_for_the_tracking_table(tmp_path: Path) -> 
 
 
 def test_table_auto_needs_the_ajo_layout(tmp_path: Path) -> None:
-    result = run([PYTHON, "scripts/load_events.py", "--table", "auto", str(FIXTURES / "entity.json.gz")],
+    result = run([*TALLY, "load", "--table", "auto", str(FIXTURES / "entity.json.gz")],
                  tmp_path / "w.duckdb", check=False)
     assert result.returncode == 2 and "--table auto needs --layout ajo" in result.stderr
 
@@ -444,7 +454,7 @@ def marts_differences(flat: Path, ajo: Path) -> dict[str, tuple[int, int, int]]:
 @pytest.mark.parametrize("ajo_format", ["json", "parquet"])
 def test_same_events_in_both_layouts_give_identical_marts(tmp_path: Path, ajo_format: str) -> None:
     events = tmp_path / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "12000", "--days", "3", "--seed", "23", "--format", "parquet",
+    run([*TALLY, "generate", "--events", "12000", "--days", "3", "--seed", "23", "--format", "parquet",
          "--layout", "both", "--ajo-format", ajo_format, "--out", str(events)])
     flat, ajo = tmp_path / "flat.duckdb", tmp_path / "ajo.duckdb"
     load_folder(events / "flat", flat, "parquet")
@@ -464,7 +474,7 @@ def test_demo_on_the_ajo_sample_prints_the_flat_samples_headline_report(tmp_path
         warehouse = tmp_path / layout / "warehouse.duckdb"
         run(["make", "-s", "load-sample", f"LAYOUT={layout}", f"WAREHOUSE_PATH={warehouse}"])
         dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--vars", variables], warehouse)
-        reports[layout] = run([PYTHON, "scripts/report.py", "--warehouse", str(warehouse)]).stdout
+        reports[layout] = run([*TALLY, "report", "--warehouse", str(warehouse)]).stdout
     headline = {layout: text.split("Where every raw row went")[0] for layout, text in reports.items()}
     assert "Live report: campaign statistics" in headline["flat"]
     assert headline["ajo"] == headline["flat"]

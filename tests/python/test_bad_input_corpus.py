@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, REPO, dbt, run
+from conftest import REPO, TALLY, dbt, run
 
 CORPUS = REPO / "tests" / "corpus"
 CASES = json.loads((CORPUS / "manifest.json").read_text())
@@ -27,7 +27,7 @@ def test_corpus_covers_at_least_twenty_kinds() -> None:
 def test_files_that_do_not_fit_are_refused_whole(tmp_path: Path, case: dict) -> None:
     warehouse = tmp_path / "w.duckdb"
     path = CORPUS / case["file"]
-    result = run([PYTHON, "scripts/load_events.py", "--table", case["table"], str(path)], warehouse, check=False)
+    result = run([*TALLY, "load", "--table", case["table"], str(path)], warehouse, check=False)
     assert result.returncode == 2, result.stdout + result.stderr
     assert str(path) in result.stderr and case["message"] in result.stderr, result.stderr
     # Refused before the warehouse is opened: not even an empty file is left behind.
@@ -39,7 +39,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("corpus") / "w.duckdb"
     for case in CASES:
         if case["outcome"] != "refused":
-            run([PYTHON, "scripts/load_events.py", "--quiet", "--table", case["table"], str(CORPUS / case["file"])], warehouse)
+            run([*TALLY, "load", "--quiet", "--table", case["table"], str(CORPUS / case["file"])], warehouse)
     # Models and their data tests: bad input must not break an invariant either.
     dbt(["build", "--exclude", "tag:golden", "resource_type:unit_test", "--vars", '{report_as_of: "2026-11-02 00:00:00"}'], warehouse)
     return warehouse

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import PYTHON, REPO, project_env, run
+from conftest import REPO, TALLY, project_env, run
 
 
 def kill_after(args: list[str], seconds: float) -> int | None:
@@ -43,8 +43,8 @@ def test_killed_loader_loads_nothing_then_exactly_once(tmp_path: Path) -> None:
         repeat('u', 200) as url from range(3000000)) to '{big}' (header)"""
     )
     warehouse = tmp_path / "w.duckdb"
-    load = [PYTHON, "scripts/load_events.py", "--warehouse", str(warehouse), "--table", "message_tracking_events", str(big)]
-    run([PYTHON, "scripts/load_events.py", "--warehouse", str(warehouse), "--table", "campaigns", str(REPO / "data/sample/campaigns.csv")])
+    load = [*TALLY, "load", "--warehouse", str(warehouse), "--table", "message_tracking_events", str(big)]
+    run([*TALLY, "load", "--warehouse", str(warehouse), "--table", "campaigns", str(REPO / "data/sample/campaigns.csv")])
     killed = kill_after(load, 1.5)
     assert killed is None, "the load finished before it could be killed: make the file bigger"
     assert count(warehouse, "select count(*) from raw.message_tracking_events") == 0
@@ -56,7 +56,7 @@ def test_killed_loader_loads_nothing_then_exactly_once(tmp_path: Path) -> None:
 
 def test_refresh_killed_at_any_point_recovers_to_the_uninterrupted_result(tmp_path: Path) -> None:
     data = tmp_path / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "20000", "--days", "3", "--slices", "2", "--seed", "9", "--out", str(data)])
+    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--slices", "2", "--seed", "9", "--out", str(data)])
     as_of = "2026-11-04 06:00:00"
     first = sorted(map(str, (data / "slice_001").glob("*.parquet")))
     second = sorted(map(str, (data / "slice_002").glob("*.parquet")))
@@ -64,14 +64,14 @@ def test_refresh_killed_at_any_point_recovers_to_the_uninterrupted_result(tmp_pa
     clean = tmp_path / "clean" / "warehouse.duckdb"
     crashed = tmp_path / "crashed" / "warehouse.duckdb"
     for warehouse in (clean, crashed):
-        run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--report-as-of", as_of, *first])
+        run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", as_of, *first])
     started = time.monotonic()
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(clean), "--report-as-of", as_of, *second])
+    run([*TALLY, "refresh", "--warehouse", str(clean), "--report-as-of", as_of, *second])
     duration = time.monotonic() - started
 
     # SIGKILL the same refresh at spread points of its uninterrupted duration (loading, dbt's
     # incremental models, the live marts, publishing), each run picking up what the last left.
-    second_refresh = [PYTHON, "scripts/refresh.py", "--warehouse", str(crashed), "--report-as-of", as_of, *second]
+    second_refresh = [*TALLY, "refresh", "--warehouse", str(crashed), "--report-as-of", as_of, *second]
     killed = [kill_after(second_refresh, duration * fraction) is None for fraction in (0.05, 0.3, 0.6, 0.9)]
     assert sum(killed) >= 3, f"too few refreshes were killed before finishing: {killed}"
     run(second_refresh)

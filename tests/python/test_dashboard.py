@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, REPO, dbt, load_folder, project_env, run
+from conftest import PYTHON, REPO, TALLY, dbt, load_folder, project_env, run
 
 APP = REPO / "dashboard" / "app.py"
 SAMPLE_VARS = ('{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", '
@@ -41,7 +41,7 @@ def serving(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = tmp_path_factory.mktemp("dashboard") / "warehouse.duckdb"
     load_folder(REPO / "data" / "sample", warehouse, "csv")
     dbt(["build", "--vars", SAMPLE_VARS], warehouse)
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--publish-only"])
+    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--publish-only"])
     return warehouse.with_name("serving.duckdb")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, REPO, dbt, load_folder, run
+from conftest import REPO, TALLY, dbt, load_folder, run
 
 
 def raw_fingerprint(warehouse: Path) -> list[tuple]:
@@ -37,7 +37,7 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     functions = len(list((REPO / "models" / "marts" / "period" / "functions").glob("*_between.sql")))
     assert functions >= 8 and result.stdout.count("PASS equals_table_function_") == functions, result.stdout[-3000:]
     # The main command's report runs on what was just built (its queries match the marts).
-    report = run([PYTHON, "scripts/report.py", "--warehouse", str(warehouse)])
+    report = run([*TALLY, "report", "--warehouse", str(warehouse)])
     assert "Live report: campaign statistics" in report.stdout and "Where every raw row went" in report.stdout
 
 
@@ -72,7 +72,7 @@ def test_malformed_and_hostile_vars_stop_with_a_clear_error(tmp_path: Path, vari
 )
 def test_refresh_refuses_a_hostile_report_as_of_before_anything_runs(tmp_path: Path, value: str) -> None:
     warehouse = tmp_path / "w.duckdb"
-    result = run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--report-as-of", value], check=False)
+    result = run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", value], check=False)
     assert result.returncode == 2
     assert "--report-as-of" in result.stderr, result.stderr
     assert "YYYY-MM-DD HH:MM:SS" in result.stderr or "not a real date" in result.stderr, result.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import PYTHON, dbt, load_folder, run
+from conftest import TALLY, dbt, load_folder, run
 
 SLICES = 4
 AS_OF = ["2026-11-02 06:00:00", "2026-11-03 06:00:00", "2026-11-04 06:00:00", "2026-11-05 06:00:00"]
@@ -31,7 +31,7 @@ def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
 
 def test_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     data = tmp_path / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "20000", "--days", "3", "--slices", str(SLICES),
+    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--slices", str(SLICES),
          "--format", "parquet", "--seed", "11", "--out", str(data)])
     incremental = tmp_path / "incremental.duckdb"
     for index in range(1, SLICES + 1):

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, REPO, project_env, run
+from conftest import PYTHON, REPO, TALLY, project_env, run
 
 FEEDBACK = ["event_id", "event_ts", "campaign_id", "execution_id", "message_id", "profile_id", "channel", "status"]
 TRACKING = ["event_id", "event_ts", "campaign_id", "execution_id", "message_id", "profile_id", "channel", "interaction"]
@@ -86,7 +86,7 @@ def test_scheduled_refreshes_without_report_as_of_use_one_instant_each(tmp_path:
     serving = tmp_path / "serving.duckdb"
     files = [str(events / "message_feedback_events.csv"), str(events / "message_tracking_events.csv")]
     for attempt in range(4):
-        result = run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), *(files if attempt == 0 else [])],
+        result = run([*TALLY, "refresh", "--warehouse", str(warehouse), *(files if attempt == 0 else [])],
                      check=False)
         assert result.returncode == 0, f"refresh {attempt} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         windows, status = serving_windows(serving)
@@ -111,7 +111,7 @@ def copy_project(target: Path) -> Path:
 
 
 def refresh_in(project: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, str(project / "scripts" / "refresh.py"), "--warehouse", str(warehouse), *args],
+    return subprocess.run([*TALLY, "refresh", "--warehouse", str(warehouse), *args],
                           cwd=project, env=project_env(), capture_output=True, text=True)
 
 
@@ -168,7 +168,7 @@ def test_watch_mode_keeps_running_after_a_failed_refresh(tmp_path: Path) -> None
     warehouse = tmp_path / "warehouse.duckdb"
     landing = tmp_path / "landing"
     landing.mkdir()
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--report-as-of", "2026-11-04 06:00:00",
+    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", "2026-11-04 06:00:00",
          *[str(REPO / "data" / "sample" / f"{table}.csv") for table in ("campaigns", "message_feedback_events")]])
     log = warehouse.with_name("warehouse.refresh-log.jsonl")
     # A process holding the working file (as a BI tool wrongly pointed at it would) makes
@@ -178,7 +178,7 @@ def test_watch_mode_keeps_running_after_a_failed_refresh(tmp_path: Path) -> None
         "print('holding', flush=True); time.sleep(600)"), str(warehouse)], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
     watcher = subprocess.Popen(
-        [PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--watch", str(landing), "--every", "1",
+        [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", "1",
          "--max-refreshes", "6"], cwd=REPO, env=project_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
@@ -201,7 +201,7 @@ def test_refresh_refusals_exit_2_without_a_traceback(tmp_path: Path, args: list[
     if args == ["mystery.csv"]:
         (tmp_path / "mystery.csv").write_text("a\n1\n")
         args = [str(tmp_path / "mystery.csv")]
-    result = run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), *args], check=False)
+    result = run([*TALLY, "refresh", "--warehouse", str(warehouse), *args], check=False)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr and result.stderr.strip()
     assert not warehouse.exists()

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-
-import load_events  # noqa: E402
+from tally.cli import main as tally
 
 HEADER = "event_id,event_ts,campaign_id,execution_id,message_id,profile_id,channel,status,failure_type,reason"
 
@@ -36,7 +33,7 @@ def warehouse(tmp_path: Path) -> Path:
 
 def test_csv_lands_as_text_and_ingested_at_is_filled(tmp_path: Path, warehouse: Path) -> None:
     csv = write(tmp_path / "a.csv", f"{HEADER}\ne1,2026-11-01 10:00:00,c,x,m,p,email,sent,,\ne2,not-a-date,c,x,m,p,FAX,lost,,\n")
-    assert load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(csv)]) == 0
+    assert tally(["load", "--warehouse", str(warehouse), "--table", "message_feedback_events", str(csv)]) == 0
     loaded = rows(warehouse, "select event_id, event_ts, channel, ingested_at is not null, _source_file from raw.message_feedback_events order by 1")
     # A bad value is staging's business: the row lands exactly as received.
     assert loaded == [
@@ -48,7 +45,7 @@ def test_csv_lands_as_text_and_ingested_at_is_filled(tmp_path: Path, warehouse: 
 def test_same_file_twice_loads_once(tmp_path: Path, warehouse: Path) -> None:
     csv = write(tmp_path / "a.csv", f"{HEADER}\ne1,2026-11-01 10:00:00,c,x,m,p,email,sent,,\n")
     for _ in range(2):
-        assert load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(csv)]) == 0
+        assert tally(["load", "--warehouse", str(warehouse), "--table", "message_feedback_events", str(csv)]) == 0
     assert rows(warehouse, "select count(*) from raw.message_feedback_events") == [(1,)]
 
 
@@ -65,15 +62,15 @@ def test_columns_that_do_not_fit_are_refused_and_nothing_loads(
 ) -> None:
     good = write(tmp_path / "good.csv", f"{HEADER}\ne1,2026-11-01 10:00:00,c,x,m,p,email,sent,,\n")
     bad = write(tmp_path / "bad.csv", content)
-    code = load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(good), str(bad)])
+    code = tally(["load", "--warehouse", str(warehouse), "--table", "message_feedback_events", str(good), str(bad)])
     assert code == 2
     error = capsys.readouterr().err
     assert str(bad.resolve()) in error and expected_message in error
     # One invocation is one transaction: the good file did not land either; every file is
     # checked before the warehouse is opened, so a new warehouse is not even created.
     assert not warehouse.exists()
-    assert load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(good)]) == 0
-    assert load_events.main(["--warehouse", str(warehouse), "--table", "message_feedback_events", str(good), str(bad)]) == 2
+    assert tally(["load", "--warehouse", str(warehouse), "--table", "message_feedback_events", str(good)]) == 0
+    assert tally(["load", "--warehouse", str(warehouse), "--table", "message_feedback_events", str(good), str(bad)]) == 2
     assert rows(warehouse, "select count(*) from raw.message_feedback_events") == [(1,)]
 
 
@@ -91,7 +88,7 @@ def test_parquet_and_ndjson_load_with_typed_timestamps(tmp_path: Path, warehouse
               "message_id": "m", "profile_id": "p", "channel": "web", "interaction": "impression"}
     ndjson.write_text(json.dumps(record) + "\n", encoding="utf-8")
     for path in (parquet, ndjson):
-        assert load_events.main(["--warehouse", str(warehouse), "--table", "message_tracking_events", str(path)]) == 0
+        assert tally(["load", "--warehouse", str(warehouse), "--table", "message_tracking_events", str(path)]) == 0
     assert rows(warehouse, "select event_id, event_ts, url from raw.message_tracking_events order by 1") == [
         ("j1", "2026-11-01T10:00:00Z", None),
         ("p1", "2026-11-01 10:00:00.000000", "42"),
@@ -100,6 +97,6 @@ def test_parquet_and_ndjson_load_with_typed_timestamps(tmp_path: Path, warehouse
 
 def test_malformed_ndjson_is_refused(tmp_path: Path, warehouse: Path, capsys: pytest.CaptureFixture[str]) -> None:
     ndjson = write(tmp_path / "bad.ndjson", '{"event_id": "j1", "event_ts": "2026-11-01 10:00:00"\nnot json\n')
-    code = load_events.main(["--warehouse", str(warehouse), "--table", "message_tracking_events", str(ndjson)])
+    code = tally(["load", "--warehouse", str(warehouse), "--table", "message_tracking_events", str(ndjson)])
     assert code == 2
     assert str(ndjson.resolve()) in capsys.readouterr().err

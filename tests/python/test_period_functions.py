@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, dbt, load_folder, run
+from conftest import TALLY, dbt, load_folder, run
 
 STATIC_MARTS = {
     "period_delivery_report": "period_delivery_report_between",
@@ -33,7 +33,7 @@ SEED = 20261130
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("periods")
     data = root / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "20000", "--days", "3", "--format", "csv", "--seed", "21",
+    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--format", "csv", "--seed", "21",
          "--out", str(data)])
     warehouse = root / "warehouse.duckdb"
     load_folder(data, warehouse, "csv")
@@ -107,7 +107,7 @@ def test_between_functions_equal_the_independent_reference(built: dict[str, Path
     try:
         for index, (start, end) in enumerate(random_ranges(built["warehouse"])[:4]):
             expected = built["root"] / f"reference_{grain}_{index}.csv"
-            run([PYTHON, "scripts/expected_deliveries.py", "--raw-dir", str(built["data"]), "--mode", "period",
+            run([*TALLY, "golden", "--raw-dir", str(built["data"]), "--mode", "period",
                  "--period-start", start, "--period-end", end, "--grain", grain, "--out", str(expected)])
             join = " and ".join(f"actual.{key} = expected.{key}" for key in keys)
             value = "cast(nullif(expected.{0}, '') as double)"
@@ -128,7 +128,7 @@ def test_between_functions_equal_the_independent_reference(built: dict[str, Path
 
 def test_functions_are_published_and_answer_the_same_there(built: dict[str, Path]) -> None:
     warehouse = built["warehouse"]
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--publish-only"])
+    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--publish-only"])
     serving = warehouse.with_name("serving.duckdb")
     start, end = random_ranges(warehouse)[3]
     con = duckdb.connect()

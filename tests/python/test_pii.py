@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, dbt, run
+from conftest import TALLY, dbt, run
 
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE = r"(^|[^0-9])\+[0-9]{8,15}([^0-9]|$)|^[0-9][0-9 .()-]{7,18}[0-9]$"
@@ -43,12 +43,12 @@ def leaks(con: duckdb.DuckDBPyConnection, catalog: str, skip_schemas: tuple[str,
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pii")
     data = root / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "20000", "--days", "3", "--seed", "5", "--out", str(data)])
+    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--seed", "5", "--out", str(data)])
     warehouse = root / "warehouse.duckdb"
     for path in sorted(data.glob("*.parquet")):
-        run([PYTHON, "scripts/load_events.py", "--quiet", "--warehouse", str(warehouse), "--table", path.stem, str(path)])
+        run([*TALLY, "load", "--quiet", "--warehouse", str(warehouse), "--table", path.stem, str(path)])
     dbt(["build", "--exclude", "tag:golden", "resource_type:unit_test", "--vars", '{report_as_of: "2026-11-04 06:00:00"}'], warehouse)
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--publish-only"])
+    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--publish-only"])
     return warehouse
 
 

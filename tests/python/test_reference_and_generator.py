@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from conftest import PYTHON, REPO, run
+from conftest import REPO, TALLY, run
 
 FEEDBACK = "event_id,event_ts,ingested_at,campaign_id,execution_id,message_id,profile_id,channel,status,failure_type,reason,recipient_address\n"
 TRACKING = "event_id,event_ts,ingested_at,campaign_id,execution_id,message_id,profile_id,channel,interaction\n"
@@ -21,7 +21,7 @@ def reference(tmp_path: Path, feedback: str, tracking: str = "", *extra: str) ->
     (raw / "message_feedback_events.csv").write_text(FEEDBACK + feedback, encoding="utf-8")
     (raw / "message_tracking_events.csv").write_text(TRACKING + tracking, encoding="utf-8")
     out = tmp_path / "out.csv"
-    run([PYTHON, "scripts/expected_deliveries.py", "--raw-dir", str(raw), "--out", str(out), *extra])
+    run([*TALLY, "golden", "--raw-dir", str(raw), "--out", str(out), *extra])
     with out.open(encoding="utf-8") as handle:
         return {(r["campaign_id"], r["execution_id"], r["channel"]): r for r in csv.DictReader(handle)}
 
@@ -70,7 +70,7 @@ def test_golden_seeds_are_current(tmp_path: Path) -> None:
 def test_generator_is_deterministic_and_has_every_bad_row_kind(tmp_path: Path) -> None:
     digests = []
     for name in ("a", "b"):
-        run([PYTHON, "scripts/generate_events.py", "--events", "3000", "--format", "csv", "--seed", "5", "--out", str(tmp_path / name)])
+        run([*TALLY, "generate", "--events", "3000", "--format", "csv", "--seed", "5", "--out", str(tmp_path / name)])
         digests.append(hashlib.sha256((tmp_path / name / "message_feedback_events.csv").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
     con = duckdb.connect()

@@ -3,6 +3,7 @@ answers; the published file is read-only for BI, holds marts only, and opens in 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from conftest import PYTHON, REPO, run
+from conftest import PYTHON, REPO, TALLY, run
 
 READER = r"""
 import json, sys, time
@@ -67,9 +68,9 @@ json.dump({"queries": queries, "errors": errors, "inconsistent": inconsistent, "
 def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("serving")
     data = root / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "20000", "--days", "3", "--slices", "4", "--seed", "3", "--out", str(data)])
+    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--slices", "4", "--seed", "3", "--out", str(data)])
     warehouse = root / "warehouse.duckdb"
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(warehouse), "--report-as-of", "2026-11-02 06:00:00",
+    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", "2026-11-02 06:00:00",
          *map(str, sorted((data / "slice_001").glob("*.parquet")))])
     return {"root": root, "data": data, "warehouse": warehouse, "serving": root / "serving.duckdb"}
 
@@ -82,7 +83,7 @@ def test_readers_see_no_error_and_no_half_published_state(published: dict[str, P
         time.sleep(1)
         for index, as_of in [(2, "2026-11-03 06:00:00"), (3, "2026-11-04 06:00:00"), (4, "2026-11-05 06:00:00")]:
             files = sorted((published["data"] / f"slice_{index:03d}").glob("*.parquet"))
-            run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--report-as-of", as_of, *map(str, files)])
+            run([*TALLY, "refresh", "--warehouse", str(published["warehouse"]), "--report-as-of", as_of, *map(str, files)])
     finally:
         stop.touch()
         reader.wait(timeout=60)
@@ -94,7 +95,7 @@ def test_readers_see_no_error_and_no_half_published_state(published: dict[str, P
 def test_incremental_publish_equals_the_working_marts(published: dict[str, Path]) -> None:
     """After refreshes that each copy the previous publish and sync only what changed (by
     key for the incremental facts), every published relation equals the working one."""
-    run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--report-as-of", "2026-11-05 06:00:00"])
+    run([*TALLY, "refresh", "--warehouse", str(published["warehouse"]), "--report-as-of", "2026-11-05 06:00:00"])
     con = duckdb.connect()
     try:
         con.execute(f"attach '{published['warehouse']}' as working (read_only)")
@@ -133,7 +134,7 @@ def test_overlapping_refresh_exits_instead_of_waiting(published: dict[str, Path]
     lock_path = published["warehouse"].with_name(published["warehouse"].name + ".refresh.lock")
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        result = run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--publish-only"], check=False)
+        result = run([*TALLY, "refresh", "--warehouse", str(published["warehouse"]), "--publish-only"], check=False)
     assert result.returncode == 3
     assert "another refresh" in result.stderr
 
@@ -197,20 +198,23 @@ def test_project_readers_see_each_publish_beside_a_held_connection(published: di
     connection to the file is held open (which keeps reading the replaced file, as a BI
     tool's pooled connection would: the README names the settings that avoid that)."""
     monkeypatch.setenv("SERVING_PATH", str(published["serving"]))
-    monkeypatch.syspath_prepend(str(REPO / "dashboard"))
-    import data
+    # The dashboard's reader module, imported by path (Streamlit runs dashboard/ as scripts, not a package).
+    spec = importlib.util.spec_from_file_location("dashboard_data", REPO / "dashboard" / "data.py")
+    assert spec is not None and spec.loader is not None
+    data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(data)
 
     held = duckdb.connect(str(published["serving"]), read_only=True)
     try:
         held_before = held.execute("select published_at from marts.publish_status").fetchone()[0]
         first = data.publish_status()["published_at"]
         assert first == held_before
-        run([PYTHON, "scripts/refresh.py", "--warehouse", str(published["warehouse"]), "--publish-only"])
+        run([*TALLY, "refresh", "--warehouse", str(published["warehouse"]), "--publish-only"])
         second = data.publish_status()["published_at"]
         assert second > first, "the dashboard's reader did not see the new publish"
         assert held.execute("select published_at from marts.publish_status").fetchone()[0] == held_before
     finally:
         held.close()
     # The headline report opens the file anew in its own process each run.
-    report = run([PYTHON, "scripts/report.py", "--warehouse", str(published["warehouse"])])
+    report = run([*TALLY, "report", "--warehouse", str(published["warehouse"])])
     assert "Live report" in report.stdout and "not built yet" in report.stdout

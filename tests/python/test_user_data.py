@@ -9,7 +9,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from conftest import PYTHON, RAW_TABLES, run
+from conftest import PYTHON, RAW_TABLES, TALLY, run
 
 README_BUILD = "build --vars '{report_as_of: \"2026-11-14 12:00:00\"}'"
 
@@ -19,11 +19,11 @@ def test_plain_build_on_generated_events_passes_without_warnings(tmp_path: Path,
     assert README_BUILD in readme, "the README's build line changed: update this test to run it as written"
     now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     events = tmp_path / "events"
-    run([PYTHON, "scripts/generate_events.py", "--events", "30000", "--seed", "1234", "--days", "6",
+    run([*TALLY, "generate", "--events", "30000", "--seed", "1234", "--days", "6",
          "--start", (now - timedelta(days=8)).strftime("%Y-%m-%d %H:%M:%S"), "--out", str(events)])
     warehouse = tmp_path / "prod.duckdb"
     for table in RAW_TABLES:
-        run([PYTHON, "scripts/load_events.py", "--table", table, str(events / f"{table}.parquet")], warehouse)
+        run([*TALLY, "load", "--table", table, str(events / f"{table}.parquet")], warehouse)
     as_of = now.strftime("%Y-%m-%d %H:%M:%S")
     result = run([str(Path(PYTHON).with_name("dbt")), "build", "--vars", f'{{report_as_of: "{as_of}"}}',
                   "--target-path", str(tmp_path / "target")], warehouse, check=False)

@@ -1,12 +1,12 @@
-"""Writes generated events as the platform's own dataset exports (`generate_events.py --layout ajo`).
+"""Writes generated events as the platform's own dataset exports (`tally generate --layout ajo`).
 
 The generator builds its events in the flat contract's shape (temp tables out_feedback,
 out_tracking, out_propositions, out_campaigns). This module first reduces them to what the
 platform's datasets can carry (the *representable* events, table `rep_*`), then writes
 those as AJO exports: Message Feedback (with the offers placed in each sent message),
 Email Tracking (email and SMS interactions), Push Tracking and Entity, as NDJSON gzipped or
-nested Parquet, with the field paths of ../shared/ajo-datasets.md. Loading the exports with
-`load_events.py --layout ajo` gives back the representable events exactly (tested), so
+nested Parquet, with the field paths tally.load.ajo.schema reads. Loading the exports with
+`tally load --layout ajo` gives back the representable events exactly (tested), so
 `--layout both` also writes them in the flat layout for comparison.
 
 What the platform's datasets cannot carry, and so the representable events leave out:
@@ -28,21 +28,10 @@ from pathlib import Path
 
 import duckdb
 
-FLAT_COLUMNS = {
-    "message_feedback_events": [
-        "event_id", "event_ts", "ingested_at", "campaign_id", "execution_id", "message_id", "profile_id",
-        "channel", "status", "failure_type", "reason", "recipient_address", "platform",
-    ],
-    "message_tracking_events": [
-        "event_id", "event_ts", "ingested_at", "campaign_id", "execution_id", "message_id", "profile_id",
-        "channel", "interaction", "url", "element_id", "offer_id", "platform", "user_agent",
-    ],
-    "offer_propositions": [
-        "event_id", "event_ts", "ingested_at", "campaign_id", "execution_id", "message_id", "profile_id",
-        "channel", "offer_id",
-    ],
-    "campaigns": ["campaign_id", "campaign_name", "campaign_type", "created_at"],
-}
+from tally import contract
+from tally.common import quote_literal
+from tally.generate.files import COLUMNS
+
 CHANNEL_URI = (
     "case lower(trim({c})) when 'direct_mail' then 'https://ns.adobe.com/xdm/channels/direct-mail' "
     "else 'https://ns.adobe.com/xdm/channels/' || lower(trim({c})) end"
@@ -63,15 +52,11 @@ EXCLUSIONS = {
     ("consent_missing", "push"): ("PushNoConsent", "050111"),
     ("consent_missing", "sms"): ("SMSNoConsent", "050104"),
 }
-ALL_CHANNELS = ("email", "sms", "push", "inapp", "web", "direct_mail")
-
-
-def quote(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+ALL_CHANNELS = contract.CHANNELS
 
 
 def case_map(expression: str, mapping: dict[str, str], default: str) -> str:
-    whens = " ".join(f"when {quote(k)} then {quote(v)}" for k, v in mapping.items())
+    whens = " ".join(f"when {quote_literal(k)} then {quote_literal(v)}" for k, v in mapping.items())
     return f"case {expression} {whens} else {default} end"
 
 
@@ -189,11 +174,11 @@ def feedback_select(typed: bool) -> str:
     failure_type = case_map("lower(trim(failure_type))", {"hard": "Hard", "soft": "Soft", "ignored": "Ignored"}, "failure_type")
     failure_text = case_map("reason", FAILURE_TEXTS, "reason")
     names = " ".join(
-        f"when reason = {quote(reason)} and lower(trim(channel)) = {quote(channel)} then {quote(name)}"
+        f"when reason = {quote_literal(reason)} and lower(trim(channel)) = {quote_literal(channel)} then {quote_literal(name)}"
         for (reason, channel), (name, _) in EXCLUSIONS.items()
     )
     codes = " ".join(
-        f"when reason = {quote(reason)} and lower(trim(channel)) = {quote(channel)} then {quote(code)}"
+        f"when reason = {quote_literal(reason)} and lower(trim(channel)) = {quote_literal(channel)} then {quote_literal(code)}"
         for (reason, channel), (_, code) in EXCLUSIONS.items()
     )
     named = f"case {names} when reason = 'frequency_capped' then 'ExcludedForControlRules' else reason end"
@@ -351,7 +336,7 @@ def write_flat(con: duckdb.DuckDBPyConnection, out: Path, file_format: str, sour
     out.mkdir(parents=True, exist_ok=True)
     options = "(format parquet, compression zstd)" if file_format == "parquet" else "(format csv, header true)"
     for table, (source) in sources.items():
-        columns = ", ".join(FLAT_COLUMNS[table])
+        columns = ", ".join(COLUMNS[table])
         con.execute(f"copy (select {columns} from {source} order by all) to '{out / f'{table}.{file_format}'}' {options}")
 
 

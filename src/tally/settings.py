@@ -1,6 +1,6 @@
-"""Settings every script resolves the same way: where the working warehouse, the serving
-file and the refresh log live, and how each is opened. Imported by the scripts; not a
-command of its own."""
+"""Settings every command resolves the same way: which dbt project it works on, where the
+working warehouse, the serving file and the refresh log live, and how each is opened.
+Imported by the commands; not a command of its own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,25 @@ from pathlib import Path
 
 import duckdb
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILE = "dbt_project.yml"
+
+
+def project_dir() -> Path:
+    """The dbt project the commands work on, found the way dbt finds it: $DBT_PROJECT_DIR,
+    else the nearest folder holding dbt_project.yml from the current directory up, else the
+    checkout this package is installed from (`pip install -e .`)."""
+    explicit = os.environ.get("DBT_PROJECT_DIR")
+    if explicit:
+        return Path(explicit).resolve()
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_FILE).is_file():
+            return folder
+    checkout = Path(__file__).resolve().parents[2]
+    return checkout if (checkout / PROJECT_FILE).is_file() else here
+
+
+REPO_ROOT = project_dir()
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
 # The working file stays readable by the DuckDB 1.5 builds some tools embed.
 WAREHOUSE_CONFIG = {"storage_compatibility_version": "v1.5.0"}

@@ -1,0 +1,1 @@
+"""Benchmarks: the DuckDB build, refresh and queries against the floor (local), and Spark (spark)."""

@@ -1,0 +1,120 @@
+"""Benchmark the warehouse against a floor measured in the same run, on this machine.
+
+For --events N (and again for N/10, for the refresh ratio) it:
+1. generates N events (tally generate) whose busiest arrivals end now, and
+   holds back the last 50 minutes of arrivals as ten 5-minute batches;
+2. loads the history and times a full `dbt build --full-refresh` (models and tests), then
+   `dbt run --full-refresh` (models only);
+3. times the floor: one hand-written DuckDB query computing the per-delivery counts and
+   unique counts straight from the raw tables (dedup on event_id included);
+4. starts the refresh service (tally watch) and lands the ten batches one after the
+   other: each refresh's time (load + dbt + publish), median and max;
+5. times typical BI widget queries and the query-time period reports on the published
+   serving file (p50 / p95 over repeated runs);
+6. times loading the same events in both layouts: the flat files, and the platform's own
+   exports (`tally load --layout ajo`, --ajo-format parquet or json): load_ajo_s,
+   load_flat_same_events_s and their ratio, in wall and CPU seconds, and the same without
+   keeping the records (--skip-records) (--layouts-only: this alone);
+and prints a table and JSON with build/floor, run/floor, refresh(N)/refresh(N/10) and the
+peak memory of every child process. --soak MINUTES lands files continuously instead and
+reports each event's delay to being counted. Figures are measured, never assumed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tally.bench.local import run_size
+from tally.bench.soak import soak
+
+
+def positive_events(text: str) -> int:
+    value = int(text)
+    if value < 10_000:
+        raise argparse.ArgumentTypeError(f"expected at least 10000 events (N/10 is run too), got {value}")
+    return value
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=positive_events, default=1_000_000, help="history size N (N/10 is run too)")
+    parser.add_argument("--repeats", type=int, default=20, help="runs of each widget query")
+    parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
+    parser.add_argument("--json", type=Path, help="also write the JSON here")
+    parser.add_argument("--soak", type=float, metavar="MINUTES",
+                        help="instead: land files for MINUTES on top of --events of history, refreshed by tally watch")
+    parser.add_argument("--rate", type=int, default=2000, help="soak: events landed per second (default 2000)")
+    parser.add_argument("--every", type=float, default=60.0, help="soak: the watcher's --every (default 60)")
+    parser.add_argument("--ajo-format", choices=["parquet", "json", "none"], default="parquet",
+                        help="also time loading the same events as the platform's exports (--layout ajo) in this "
+                        "format: load_ajo_s beside load_flat_same_events_s (default parquet; none: skip)")
+    parser.add_argument("--layouts-only", action="store_true",
+                        help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries")
+    args = parser.parse_args(argv)
+    if args.layouts_only and args.ajo_format == "none":
+        parser.error("--layouts-only needs an --ajo-format")
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
+    if args.soak:
+        try:
+            work.mkdir(parents=True, exist_ok=True)
+            result = soak(args.events, args.soak, args.rate, work / f"soak-{int(time.time())}", args.every)
+        finally:
+            if args.work_dir is None:
+                shutil.rmtree(work, ignore_errors=True)
+        print(json.dumps(result, indent=2, default=str))
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2, default=str))
+        return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
+    results = []
+    try:
+        for size in (args.events // 10, args.events):
+            folder = work / f"n{size}"
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            print(f"running N = {size:,} ...", flush=True)
+            results.append(run_size(size, folder, args.repeats, args.ajo_format, args.layouts_only))
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    small, large = results
+    summary = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB",
+        "runs": results,
+        "refresh_n_over_n10": large["refresh_median_s"] / small["refresh_median_s"] if "refresh_median_s" in large else None,
+        "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    }
+    rows = [
+        ("events", "{:,}"), ("generate_s", "{:.1f}"), ("load_s", "{:.1f}"), ("full_build_s", "{:.1f}"),
+        ("full_run_s", "{:.1f}"), ("floor_s", "{:.2f}"), ("build_over_floor", "{:.1f}x"), ("run_over_floor", "{:.1f}x"),
+        ("new_events_50min", "{:,}"), ("refresh_median_s", "{:.2f}"), ("refresh_max_s", "{:.2f}"),
+        ("widget_p50_ms", "{:.1f}"), ("widget_p95_ms", "{:.1f}"),
+        ("period_campaign_p50_ms", "{:.1f}"), ("period_campaign_p95_ms", "{:.1f}"), ("period_all_deliveries_s", "{:.2f}"),
+        ("live_tiles_p50_ms", "{:.1f}"), ("live_tiles_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"), ("serving_mib", "{:,}"),
+        ("load_flat_same_events_s", "{:.1f}"), ("load_ajo_s", "{:.1f}"), ("load_ajo_over_flat", "{:.2f}x"),
+        ("load_flat_same_events_cpu_s", "{:.1f}"), ("load_ajo_cpu_s", "{:.1f}"), ("load_ajo_over_flat_cpu", "{:.2f}x"),
+        ("load_ajo_skip_records_s", "{:.1f}"), ("load_ajo_skip_records_over_flat", "{:.2f}x"),
+        ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
+    ]
+    print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
+    print(f"{'metric':<28s}{'N/10':>14s}{'N':>14s}")
+    for key, fmt in rows:
+        if key in large:
+            print(f"{key:<28s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
+    if summary["refresh_n_over_n10"] is not None:
+        print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
+    print(f"peak memory of any child process: {summary['peak_child_memory_mib']:,} MiB")
+    text = json.dumps(summary, indent=2, default=str)
+    print(text)
+    if args.json:
+        args.json.write_text(text)
+    return 0

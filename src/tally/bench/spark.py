@@ -1,0 +1,174 @@
+"""Benchmark the Spark target on one machine against the same floor as `tally bench`.
+
+For --events N it:
+1. generates N events (tally generate, Parquet);
+2. loads them into a Parquet lake (tally load --lake) and times it;
+3. times `dbt build --full-refresh --target spark` (local session), models only, then the
+   data tests as a second invocation (--with-tests), so the two costs are told apart;
+4. times the floor on Spark: the hand-written query of `tally bench` (per-delivery
+   counts and unique counts straight from the raw tables, deduplicated on event_id) in
+   Spark SQL over the same lake, in a fresh local session of the same size, best of two;
+5. with --with-duckdb, the same on DuckDB for the same files (load, models-only build,
+   floor), so both engines' overheads come from one run on one machine.
+Prints a table and JSON. Run with .venv-engines (make install-engines).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
+
+from tally import settings
+from tally.common import timed as timed_in
+
+REPO = settings.REPO_ROOT
+PYTHON = sys.executable
+TALLY = [PYTHON, "-m", "tally"]
+DBT = str(Path(PYTHON).with_name("dbt"))
+timed = partial(timed_in, cwd=REPO, echo=True)
+TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
+MODELS_ONLY = ["--exclude", "resource_type:test", "resource_type:unit_test"]
+
+# tally.bench.local's FLOOR_SQL in Spark SQL: first copy of each event_id (DuckDB's
+# `distinct on`), then the same per-delivery counts and unique counts.
+SPARK_FLOOR_SQL = """
+with feedback as (
+    select event_id, campaign_id, execution_id, channel, message_id, status, failure_type from (
+        select trim(event_id) as event_id, campaign_id, execution_id, lower(trim(channel)) as channel, message_id,
+            lower(trim(status)) as status, lower(trim(failure_type)) as failure_type,
+            row_number() over (partition by trim(event_id) order by _loaded_at) as copy_number
+        from raw.message_feedback_events
+        where nullif(trim(event_id), '') is not null
+    ) as ranked where copy_number = 1
+),
+tracking as (
+    select event_id, campaign_id, execution_id, channel, message_id, interaction from (
+        select trim(event_id) as event_id, campaign_id, execution_id, lower(trim(channel)) as channel, message_id,
+            lower(trim(interaction)) as interaction,
+            row_number() over (partition by trim(event_id) order by _loaded_at) as copy_number
+        from raw.message_tracking_events
+        where nullif(trim(event_id), '') is not null
+    ) as ranked where copy_number = 1
+),
+feedback_counts as (
+    select campaign_id, execution_id, channel,
+        count_if(status = 'excluded') as excluded, count_if(status = 'error') as errors,
+        count_if(status = 'sent') as sent, count_if(status = 'delivered') as delivered,
+        count_if(status = 'bounce') as bounces, count_if(status = 'bounce' and failure_type = 'hard') as hard_bounces
+    from feedback group by campaign_id, execution_id, channel
+),
+tracking_counts as (
+    select campaign_id, execution_id, channel,
+        count_if(interaction = 'open') as opens, count_if(interaction = 'click') as clicks,
+        count(distinct case when interaction = 'open' then message_id end) as unique_opens,
+        count(distinct case when interaction = 'click' then message_id end) as unique_clicks,
+        count(distinct case when interaction in ('open', 'click') then message_id end) as estimated_unique_opens,
+        count_if(interaction = 'impression') as impressions
+    from tracking group by campaign_id, execution_id, channel
+)
+select count(*), sum(sent), sum(unique_opens)
+from feedback_counts full outer join tracking_counts using (campaign_id, execution_id, channel)
+"""
+
+SPARK_FLOOR_SCRIPT = """
+import sys, time
+from pyspark.sql import SparkSession
+lake, cores, memory, partitions, sql = sys.argv[1:6]
+spark = (SparkSession.builder.master(f"local[{cores}]").config("spark.driver.memory", memory)
+         .config("spark.sql.session.timeZone", "UTC").config("spark.sql.shuffle.partitions", partitions)
+         .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false").getOrCreate())
+spark.sql("create database if not exists raw")
+for table in ["message_feedback_events", "message_tracking_events"]:
+    spark.read.parquet(f"{lake}/raw/{table}").createOrReplaceTempView(table)
+sql = sql.replace("raw.", "")
+times = []
+for _ in range(2):
+    started = time.perf_counter()
+    result = spark.sql(sql).collect()
+    times.append(time.perf_counter() - started)
+print("FLOOR", min(times), result[0][0])
+"""
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1M)")
+    parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
+    parser.add_argument("--with-tests", action="store_true", help="also time the data tests on Spark (dbt test)")
+    parser.add_argument("--with-duckdb", action="store_true", help="also load, build and floor the same files on DuckDB")
+    parser.add_argument("--json", type=Path, help="also write the JSON here")
+    args = parser.parse_args(argv)
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-spark-"))
+    work.mkdir(parents=True, exist_ok=True)
+    cores = os.environ.get("SPARK_CORES", "2")
+    memory = os.environ.get("SPARK_DRIVER_MEMORY", "6g")
+    partitions = os.environ.get("SPARK_SHUFFLE_PARTITIONS", "8")
+    env = dict(
+        os.environ,
+        DBT_PROFILES_DIR=str(REPO),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        DBT_TARGET="spark",
+        LAKE_PATH=str(work / "lake"),
+        SPARK_WORK_DIR=str(work / "spark"),
+        SPARK_SHUFFLE_PARTITIONS=partitions,
+    )
+    result: dict[str, object] = {"events": args.events, "spark_cores": cores, "spark_driver_memory": memory, "shuffle_partitions": partitions}
+    try:
+        generated = work / "generated"
+        if not (generated / "message_feedback_events.parquet").exists():
+            result["generate_s"] = timed([*TALLY, "generate", "--events", str(args.events), "--out", str(generated)], env)
+        started = time.perf_counter()
+        for table in TABLES:
+            timed([*TALLY, "load", "--quiet", "--lake", str(work / "lake"), "--table", table, str(generated / f"{table}.parquet")], env)
+        result["load_lake_s"] = time.perf_counter() - started
+        as_of = '{report_as_of: "2026-11-06 00:00:00"}'
+        target = ["--target-path", str(work / "target_spark")]
+        result["spark_build_models_s"] = timed([DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, *target], env)
+        if args.with_tests:
+            result["spark_tests_s"] = timed([DBT, "test", "--exclude", "tag:golden", "--vars", as_of, *target], env)
+        floor = subprocess.run(
+            [PYTHON, "-c", SPARK_FLOOR_SCRIPT, str(work / "lake"), cores, memory, partitions, SPARK_FLOOR_SQL],
+            cwd=work, capture_output=True, text=True,
+        )
+        line = [text for text in floor.stdout.splitlines() if text.startswith("FLOOR")]
+        if floor.returncode != 0 or not line:
+            raise SystemExit(f"spark floor failed:\n{floor.stdout[-2000:]}\n{floor.stderr[-3000:]}")
+        result["spark_floor_s"] = float(line[0].split()[1])
+        result["spark_build_over_floor"] = result["spark_build_models_s"] / result["spark_floor_s"]  # type: ignore[operator]
+        if args.with_duckdb:
+            from tally.bench.local import floor_seconds  # the DuckDB benchmark's own floor query and timing
+
+            duck_env = dict(env, DBT_TARGET="dev", WAREHOUSE_PATH=str(work / "warehouse.duckdb"))
+            started = time.perf_counter()
+            for table in TABLES:
+                timed([*TALLY, "load", "--quiet", "--table", table, str(generated / f"{table}.parquet")], duck_env)
+            result["duckdb_load_s"] = time.perf_counter() - started
+            result["duckdb_build_models_s"] = timed(
+                [DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, "--target-path", str(work / "target_duckdb")], duck_env
+            )
+            result["duckdb_floor_s"] = floor_seconds(work / "warehouse.duckdb")
+            result["duckdb_build_over_floor"] = result["duckdb_build_models_s"] / result["duckdb_floor_s"]  # type: ignore[operator]
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    result["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    result["machine"] = f"{platform.machine()}, {os.cpu_count()} cores"
+    result["peak_child_memory_mib"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    for key, value in result.items():
+        print(f"{key:>28}: {value:.2f}" if isinstance(value, float) else f"{key:>28}: {value}")
+    print(json.dumps(result, indent=2))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+

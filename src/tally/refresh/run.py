@@ -1,0 +1,124 @@
+"""One live refresh: load the new files, build the live selection with dbt, publish; one
+at a time (a lock), logged in the refresh log. The command is tally.refresh.command."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tally import contract, settings
+from tally.common import utc_now
+from tally.load import RefusedFile, flat
+from tally.refresh.publish import publish, publish_failure
+from tally.refresh.session import DbtFailure, DbtSession, has_table_functions
+
+
+class Timer:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+
+    def step(self, name: str, started: float, detail: str = "") -> None:
+        print(f"  {name:<10s} {time.perf_counter() - started:6.2f} s  {detail}", flush=True)
+
+    def total(self) -> float:
+        return time.perf_counter() - self.started
+
+
+def table_for(path: Path) -> str:
+    """The raw table a file belongs to, from its name (message_feedback_events-0001.parquet...)."""
+    for table in sorted(contract.CONTRACT, key=len, reverse=True):
+        if path.name.startswith(table):
+            return table
+    raise RefusedFile(
+        f"{path}: cannot tell its raw table; the file name must start with one of {', '.join(contract.CONTRACT)}",
+        path,
+    )
+
+
+def group_files(files: list[Path]) -> Iterator[tuple[str, list[Path]]]:
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(table_for(path), []).append(path)
+    # Campaigns first, so that events never reference a campaign loaded later in the same run.
+    for table in sorted(groups, key=lambda t: (t != "campaigns", t)):
+        yield table, groups[table]
+
+
+def append_log(warehouse: Path, record: dict[str, Any]) -> None:
+    with settings.refresh_log_path(warehouse).open("a") as log:
+        log.write(json.dumps(record, default=str) + "\n")
+
+
+@dataclass
+class Refresher:
+    warehouse: Path
+    serving: Path
+    include_message_facts: bool = False
+    dbt: DbtSession = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dbt = DbtSession(self.warehouse)
+
+    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False) -> int:
+        """One refresh. Exit code: 0 published, 1 failed (previous publish kept), 2 input
+        refused (nothing loaded), 3 another refresh holds the lock."""
+        lock_path = self.warehouse.with_name(self.warehouse.name + ".refresh.lock")
+        if publish_only and not self.warehouse.exists():
+            print(f"no warehouse at {self.warehouse}: build one first (make demo, or dbt build)", file=sys.stderr)
+            return 2
+        self.warehouse.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("w") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(f"another refresh holds {lock_path}; skipping this run", file=sys.stderr)
+                return 3
+            return self._run_locked(files, report_as_of, publish_only)
+
+    def _run_locked(self, files: list[Path], report_as_of: str | None, publish_only: bool) -> int:
+        timer = Timer()
+        started_at = utc_now()
+        record: dict[str, Any] = {"started_at": started_at, "files": [str(path.resolve()) for path in files]}
+        print(f"refresh of {self.warehouse} -> {self.serving}", flush=True)
+        if not publish_only:
+            started = time.perf_counter()
+            # Every file is checked before any is loaded: one refused file loads nothing.
+            checked = [(table, flat.check_files(table, paths)) for table, paths in group_files(files)]
+            for table, prepared in checked:
+                flat.load_prepared(self.warehouse, table, prepared, quiet=True)
+            timer.step("load", started, f"{len(files)} file(s)")
+            started = time.perf_counter()
+            failures, plan = self.dbt.build(report_as_of, with_functions=not has_table_functions(self.warehouse))
+            timer.step("dbt build", started, "live marts and upstream, live tests")
+            if failures:
+                return self._fail(record, failures)
+        else:
+            plan = None
+        started = time.perf_counter()
+        status = {"refresh_started_at": started_at, "files_loaded": len(files), "failures_since_publish": 0}
+        summary = publish(self.warehouse, self.serving, status, self.include_message_facts, plan)
+        timer.step("publish", started, f"{summary} -> {self.serving.name}")
+        print(f"  {'total':<10s} {timer.total():6.2f} s", flush=True)
+        record.update(status="published", published_at=status["published_at"], report_as_of=status.get("report_as_of"),
+                      window_end=status.get("window_end"), seconds=round(timer.total(), 3))
+        append_log(self.warehouse, record)
+        return 0
+
+    def _fail(self, record: dict[str, Any], failures: list[DbtFailure]) -> int:
+        first = failures[0]
+        more = f"; {len(failures) - 1} more failed node(s)" if len(failures) > 1 else ""
+        failure = f"{first.node}: {first.message}{more}"
+        failed_at = utc_now()
+        kept = publish_failure(self.serving, failed_at, failure)
+        print(f"refresh failed at {failure}; "
+              + ("previous publish kept, failure recorded in marts.publish_status" if kept else "nothing published yet"),
+              file=sys.stderr, flush=True)
+        record.update(status="failed", failed_at=failed_at, failed_node=first.node, reason=failure)
+        append_log(self.warehouse, record)
+        return 1

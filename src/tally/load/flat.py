@@ -157,7 +157,19 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
             select_list.append(f"{column_expression(by_name[name][0], types[name])} as {quote_ident(name)}")
         else:
             select_list.append(f"null as {quote_ident(name)}")
+    refuse_without_rows(con, table, path, source)
     return PreparedFile(path=path, sha256=file_sha256(path), select_sql=f"select {', '.join(select_list)} from {source}")
+
+
+def refuse_without_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, source: str) -> None:
+    """A file with columns but no rows (a CSV header alone, an empty Parquet or NDJSON file)
+    is empty: refused like a file of zero bytes, so a load never "succeeds" with nothing."""
+    try:
+        has_rows = con.execute(f"select 1 from {source} limit 1").fetchone() is not None
+    except duckdb.Error as error:
+        raise RefusedFile(f"{path}: cannot be read: {str(error).strip().splitlines()[0] if str(error).strip() else error}", path) from error
+    if not has_rows:
+        raise RefusedFile(f"{path}: the file is empty (a header, no rows); expected events in the {table} contract's columns", path)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:

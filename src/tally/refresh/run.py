@@ -92,6 +92,8 @@ def report_as_of_arg(text: str) -> str:
 
 def table_for(path: Path) -> str:
     """The raw table a file belongs to, from its name (message_feedback_events-0001.parquet...)."""
+    if not path.exists():
+        raise load_events.RefusedFile(f"{path}: the file does not exist", path)
     for table in sorted(load_events.CONTRACT, key=len, reverse=True):
         if path.name.startswith(table):
             return table

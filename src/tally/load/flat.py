@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 import duckdb
 
@@ -218,8 +219,11 @@ def load(warehouse: Path, table: str, files: list[Path], file_format: str | None
     return load_prepared(warehouse, table, check_files(table, files, file_format), quiet)
 
 
-def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], quiet: bool) -> int:
-    """Appends files already checked by check_files, in one transaction."""
+def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], quiet: bool,
+                  before_commit: Callable[[list[Path]], None] | None = None) -> int:
+    """Appends files already checked by check_files, in one transaction. `before_commit`
+    (the watch service's "is every file still as it was taken?") runs last inside the
+    transaction: if it raises, nothing of this load is committed."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse), config=settings.WAREHOUSE_CONFIG)
     try:
@@ -253,6 +257,8 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
                     seconds = time.perf_counter() - started
                     rate = rows / seconds if seconds > 0 else float("inf")
                     print(f"[{index}/{len(prepared)}] {item.path}: {rows:,} rows in {seconds:.2f} s ({rate:,.0f} rows/s)")
+            if before_commit is not None:
+                before_commit([item.path for item in prepared])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import duckdb
 
@@ -507,9 +507,11 @@ class Refresher:
     def __post_init__(self) -> None:
         self.dbt = DbtSession(self.warehouse)
 
-    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False) -> int:
+    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False,
+            landing: LandingHooks | None = None) -> int:
         """One refresh. Exit code: 0 published, 1 failed (previous publish kept), 2 input
-        refused (nothing loaded), 3 another refresh holds the lock."""
+        refused (nothing loaded), 3 another refresh holds the lock. `landing`: the watch
+        service's checks around each load (see Settling)."""
         lock_path = self.warehouse.with_name(self.warehouse.name + ".refresh.lock")
         if publish_only and not self.warehouse.exists():
             print(f"no warehouse at {self.warehouse}: build one first (make demo, or dbt build)", file=sys.stderr)
@@ -521,9 +523,9 @@ class Refresher:
             except BlockingIOError:
                 print(f"another refresh holds {lock_path}; skipping this run", file=sys.stderr)
                 return 3
-            return self._run_locked(files, report_as_of, publish_only)
+            return self._run_locked(files, report_as_of, publish_only, landing or LandingHooks())
 
-    def _run_locked(self, files: list[Path], report_as_of: str | None, publish_only: bool) -> int:
+    def _run_locked(self, files: list[Path], report_as_of: str | None, publish_only: bool, landing: LandingHooks) -> int:
         timer = Timer()
         started_at = utc_now()
         record: dict[str, Any] = {"started_at": started_at, "files": [str(path.resolve()) for path in files]}
@@ -533,7 +535,8 @@ class Refresher:
             # Every file is checked before any is loaded: one refused file loads nothing.
             checked = [(table, load_events.check_files(table, paths)) for table, paths in group_files(files)]
             for table, prepared in checked:
-                load_events.load_prepared(self.warehouse, table, prepared, quiet=True)
+                load_events.load_prepared(self.warehouse, table, prepared, quiet=True, before_commit=landing.before_commit)
+                landing.after_commit([item.path for item in prepared])
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
             failures, plan = self.dbt.build(report_as_of, with_functions=not has_table_functions(self.warehouse))
@@ -566,6 +569,67 @@ class Refresher:
         return 1
 
 
+@dataclass
+class LandingHooks:
+    """What the watch service does around each load: `before_commit(paths)` raises
+    FileChanged to roll the load back; `after_commit(paths)` takes the files away at once."""
+
+    before_commit: Callable[[list[Path]], None] | None = None
+    after_commit: Callable[[list[Path]], None] = lambda paths: None
+
+
+class FileChanged(Exception):
+    """A landed file changed after it was taken: its writer was not done."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: changed while it was being loaded (its writer is not done); "
+                         "load rolled back, the file waits for the next pass")
+        self.path = path
+
+
+def file_signature(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file changed: inode, size, modification time (None: it is gone)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+@dataclass
+class Settling:
+    """A file written in place under its final name (a writer that skips the hidden-name
+    protocol) looks complete while its writer is still at it. So a landed file is taken
+    only once its signature has stayed the same for `settle` seconds, and its load commits
+    only if it is still the same then (`unchanged`, run inside the load's transaction);
+    else the load rolls back and the file settles again. Default 10 s: longer than the
+    pauses of a writer that flushes as it goes (the reported one paused 6 s), and small
+    next to the 2 minutes an event waits before it is countable in the live window."""
+
+    settle: float
+    seen: dict[Path, tuple[tuple[int, int, int], float]] = field(default_factory=dict)
+
+    def ready(self, paths: list[Path], now: float) -> list[Path]:
+        """The files among `paths` unchanged for the settle period, as of `now` (monotonic s)."""
+        current: dict[Path, tuple[tuple[int, int, int], float]] = {}
+        for path in paths:
+            signature = file_signature(path)
+            if signature is None:
+                continue
+            previous = self.seen.get(path)
+            current[path] = (signature, previous[1] if previous and previous[0] == signature else now)
+        self.seen = current
+        return [path for path, (_, since) in current.items() if now - since >= self.settle]
+
+    def unchanged(self, paths: list[Path]) -> None:
+        """Raises FileChanged for the first of `paths` not as it was when found ready."""
+        for path in paths:
+            taken = self.seen.get(path)
+            if taken is None or file_signature(path) != taken[0]:
+                self.seen.pop(path, None)
+                raise FileChanged(path)
+
+
 def landed_files(folder: Path) -> list[Path]:
     """Complete files in the landing folder: regular, not hidden, with a known suffix.
     Writers land a file by writing it under a hidden or .tmp name, then renaming it."""
@@ -583,7 +647,7 @@ def move_to(path: Path, folder: Path) -> Path:
     return path.rename(target)
 
 
-def watch(refresher: Refresher, folder: Path, every: float, poll: float, max_refreshes: int | None) -> int:
+def watch(refresher: Refresher, folder: Path, every: float, poll: float, max_refreshes: int | None, settle: float = 10.0) -> int:
     """Refreshes whenever complete files land in `folder`, and at least every `every`
     seconds without them (the live window moves with the clock: without new files, the
     events of the last 2 minutes before a quiet period still become countable). A bad
@@ -600,21 +664,22 @@ def watch(refresher: Refresher, folder: Path, every: float, poll: float, max_ref
     folder.mkdir(parents=True, exist_ok=True)
     print(f"watching {folder} (refresh on new files, and every {every:g} s)", flush=True)
     refreshes = 0
+    settling = Settling(settle)
     last_refresh = float("-inf")
     # Events loaded by a refresh that started at t are at most as recent as t, so they are
     # all countable (2 minutes old) by t + 2 min: a refresh is due then even if nothing
     # lands, which keeps the delay after countable short at the end of a burst.
     due: list[float] = []
     while not stop["requested"] and (max_refreshes is None or refreshes < max_refreshes):
-        files = landed_files(folder)
         now = time.monotonic()
+        files = settling.ready(landed_files(folder), now)
         if not files and now - last_refresh < every and not any(moment <= now for moment in due):
             time.sleep(poll)
             continue
         last_refresh = now
         due = [moment for moment in due if moment > now]
         refreshes += 1
-        code = refresh_landed(refresher, folder, files)
+        code = refresh_landed(refresher, folder, files, settling)
         if files and code in (0, 1):
             due.append(now + COUNTABLE_AFTER_S)
         if code not in (0, 1, 3):
@@ -622,12 +687,41 @@ def watch(refresher: Refresher, folder: Path, every: float, poll: float, max_ref
     return 0
 
 
-def refresh_landed(refresher: Refresher, folder: Path, files: list[Path]) -> int:
+def take_loaded(folder: Path, settling: Settling, taken: set[Path], paths: list[Path]) -> None:
+    """Moves files whose load just committed to loaded/ at once (a writer still holding
+    one would otherwise keep writing into landing until the end of the refresh), and
+    says so if one changed after all (its newer rows are not loaded)."""
+    for path in paths:
+        if path in taken or not path.exists():
+            continue
+        signature = settling.seen.get(path, (None, 0.0))[0]
+        moved = move_to(path, folder / "loaded")
+        taken.add(path)
+        if signature is not None and file_signature(moved) != signature:
+            print(f"warning: {moved} changed after its load committed: rows written since are not loaded", file=sys.stderr, flush=True)
+
+
+def refresh_landed(refresher: Refresher, folder: Path, files: list[Path], settling: Settling | None = None) -> int:
     """One watch-mode refresh: files refused by the loader (or whose name tells no table)
-    are moved aside one at a time and the rest retried; loaded files move to loaded/."""
+    are moved aside one at a time and the rest retried; loaded files move to loaded/ as
+    soon as their load commits. A file that changed during its load (FileChanged) rolls
+    that load back and stays, with the files not loaded yet, for the next pass (exit 4)."""
+    settling = settling or Settling(0.0)
+    if not settling.seen:
+        settling.ready(files, time.monotonic())
+    taken: set[Path] = set()
+    # The loader names files by their resolved path; the landing folder by their own.
+    landed = {path.resolve(): path for path in files}
+    hooks = LandingHooks(before_commit=lambda paths: settling.unchanged([landed.get(path, path) for path in paths]),
+                         after_commit=lambda paths: take_loaded(folder, settling, taken, [landed.get(path, path) for path in paths]))
     while True:
         try:
-            code = refresher.run(files, None)
+            code = refresher.run(files, None, landing=hooks)
+        except FileChanged as changed:
+            print(f"not loaded yet: {changed}", file=sys.stderr, flush=True)
+            append_log(refresher.warehouse, {"status": "changed", "changed_at": utc_now(), "file": str(changed.path),
+                                             "reason": str(changed)})
+            return 4
         except load_events.RefusedFile as refused:
             bad = refused.path if refused.path in files else None
             print(f"refused: {refused}", file=sys.stderr, flush=True)
@@ -641,8 +735,7 @@ def refresh_landed(refresher: Refresher, folder: Path, files: list[Path]) -> int
             continue
         if code != 3:
             # Loaded (even when dbt then failed: the rows are in and are never loaded twice).
-            for path in files:
-                move_to(path, folder / "loaded")
+            take_loaded(folder, settling, taken, files)
         return code
 
 
@@ -663,6 +756,9 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
                         help="watch mode: refresh at least this often, in seconds, even when no file lands (default 60)")
     parser.add_argument("--poll", type=float, default=1.0, help="watch mode: seconds between looks at DIR (default 1)")
     parser.add_argument("--max-refreshes", type=int, help="watch mode: stop after this many refreshes (default: run until SIGTERM)")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="watch mode: take a landed file only once unchanged (size, mtime) for this many seconds, for "
+                        "writers that write in place under the final name (default 10; 0 for writers that rename into DIR)")
 
 
 def refresher_for(args: argparse.Namespace) -> Refresher:
@@ -685,7 +781,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         parser.error("--watch takes no FILES, --publish-only or --report-as-of: it loads what lands and reports as of each run")
     refresher = refresher_for(args)
     if args.watch:
-        return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes)
+        return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
     try:
         return refresher.run(args.files, args.report_as_of, args.publish_only)
     except load_events.RefusedFile as refused:
@@ -698,7 +794,8 @@ def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Live refresh as a service: load files as they land in DIR (write them under a hidden or .tmp "
-        "name, then rename them into DIR), rebuild the live marts and publish; refresh at least every --every "
+        "name, then rename them into DIR; a file written in place is taken once unchanged for --settle seconds), "
+        "rebuild the live marts and publish; refresh at least every --every "
         "seconds. Loaded files move to DIR/loaded/, refused ones to DIR/refused/ with their reason. SIGTERM stops "
         "it after the current refresh.",
     )
@@ -706,7 +803,7 @@ def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
     add_target_options(parser)
     add_watch_options(parser)
     args = parser.parse_args(argv)
-    return watch(refresher_for(args), args.dir.resolve(), args.every, args.poll, args.max_refreshes)
+    return watch(refresher_for(args), args.dir.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
 
 
 def publish_main(argv: list[str] | None = None, prog: str | None = None) -> int:

@@ -158,13 +158,15 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
             select_list.append(f"{column_expression(by_name[name][0], types[name])} as {quote_ident(name)}")
         else:
             select_list.append(f"null as {quote_ident(name)}")
-    refuse_without_rows(con, table, path, source)
+    if fmt == "csv":
+        refuse_without_rows(con, table, path, source)
     return PreparedFile(path=path, sha256=file_sha256(path), select_sql=f"select {', '.join(select_list)} from {source}")
 
 
 def refuse_without_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, source: str) -> None:
-    """A file with columns but no rows (a CSV header alone, an empty Parquet or NDJSON file)
-    is empty: refused like a file of zero bytes, so a load never "succeeds" with nothing."""
+    """A CSV file with a header and no rows is empty: refused like a file of zero bytes, so
+    a load never "succeeds" with nothing. (A Parquet file with no rows is a well-formed
+    file of a quiet period, as sliced and scheduled exports write them: it loads nothing.)"""
     try:
         has_rows = con.execute(f"select 1 from {source} limit 1").fetchone() is not None
     except duckdb.Error as error:

@@ -88,6 +88,9 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     lines = own_data_lines(REPO / "README.md")
     assert lines[-1].startswith("tally dashboard"), "the block no longer ends with the dashboard: update this test"
     assert any(line.split("#")[0].strip() == "dbt build" for line in lines), lines
+    # The checkout's .venv is the repository's: bring it up to date there first, so the
+    # block's `make install` finds it installed (as it would on a second run).
+    subprocess.run(["make", "--no-print-directory", "install"], cwd=REPO, check=True, capture_output=True)
     checkout = mirror_repo(tmp_path / "checkout")
     write_exports(checkout, datetime.now(timezone.utc).replace(tzinfo=None))
     port = free_port()

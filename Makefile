@@ -45,7 +45,7 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo demo-guard load-sample demo-build build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean \
+.PHONY: install demo demo-guard load-sample demo-build build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean test-fast \
 	install-engines build-spark build-postgres postgres-start postgres-stop test-engines
 
 # requirements.txt pins every dependency; the package itself (src/tally, the `tally` command)
@@ -144,6 +144,11 @@ dbt-test: install
 
 pytest: install
 	$(BIN)/python -m pytest -q tests/python
+
+## The inner loop (under 3 minutes): unit tests and in-process checks, no dbt builds
+## (pytest -m "not slow"; markers in pyproject.toml). make test still runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" tests/python
 
 ## Recompute the golden seeds from data/sample with the independent reference implementation.
 golden: install

@@ -386,6 +386,7 @@ def built(loaded: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return warehouse
 
 
+@pytest.mark.slow
 def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None:
     reasons = dict(query(built, "select event_id, rejection_reasons from staging.stg_raw__rejected_rows"))
     expected = {
@@ -402,6 +403,7 @@ def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None
                         "where raw_rows != staged_rows + duplicate_rows + rejected_rows") == [(0,)]
 
 
+@pytest.mark.slow
 def test_marts_count_as_decided_and_offer_the_platforms_numbers(built: Path) -> None:
     delivery = "campaign_id = ? and execution_id = 'UMA-11223344:run-2025-03-04T0800' and channel = 'email'"
     opens, clicks = query(built, f"select opens, clicks from marts.fct_deliveries where {delivery}", [CAMPAIGN_ID])[0]
@@ -415,6 +417,7 @@ def test_marts_count_as_decided_and_offer_the_platforms_numbers(built: Path) -> 
     assert (duplicates, exclusions) == (1, excluded - 2)
 
 
+@pytest.mark.slow
 def test_no_address_past_raw_after_an_ajo_load(built: Path) -> None:
     con = duckdb.connect()
     con.execute(f"attach '{built}' as working (read_only)")
@@ -434,6 +437,7 @@ def marts_differences(flat: Path, ajo: Path) -> dict[str, tuple[int, int, int]]:
     return compare.relation_differences(con, "flat", "ajo", tables, exclude_columns=lambda column: "loaded_at" in column)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ajo_format", ["json", "parquet"])
 def test_same_events_in_both_layouts_give_identical_marts(tmp_path: Path, ajo_format: str) -> None:
     events = tmp_path / "events"
@@ -450,6 +454,7 @@ def test_same_events_in_both_layouts_give_identical_marts(tmp_path: Path, ajo_fo
     assert query(ajo, "select count(*) from marts.fct_messages")[0][0] > 3000
 
 
+@pytest.mark.slow
 def test_demo_on_the_ajo_sample_prints_the_flat_samples_headline_report(tmp_path: Path) -> None:
     reports = {}
     variables = '{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", period_end: "2026-11-06 00:00:00"}'

@@ -10,9 +10,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
 import compare
 from conftest import REPO, TALLY, project_env, run
+
+# Refreshes killed and rerun: dbt builds in subprocesses.
+pytestmark = pytest.mark.slow
 
 
 def kill_after(args: list[str], seconds: float) -> int | None:

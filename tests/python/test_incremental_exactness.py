@@ -12,9 +12,13 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 import compare
 from conftest import TALLY, dbt, load_folder, run
+
+# Four incremental dbt builds and a full refresh.
+pytestmark = pytest.mark.slow
 
 SLICES = 4
 AS_OF = ["2026-11-02 06:00:00", "2026-11-03 06:00:00", "2026-11-04 06:00:00", "2026-11-05 06:00:00"]

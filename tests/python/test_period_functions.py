@@ -16,6 +16,9 @@ import pytest
 import compare
 from conftest import TALLY, dbt, load_folder, run
 
+# dbt builds per random period.
+pytestmark = pytest.mark.slow
+
 STATIC_MARTS = {
     "period_delivery_report": "period_delivery_report_between",
     "period_delivery_cohort": "period_delivery_cohort_between",

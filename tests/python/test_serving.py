@@ -16,6 +16,9 @@ import pytest
 import compare
 from conftest import PYTHON, REPO, TALLY, run
 
+# Refreshes (dbt) and concurrent readers.
+pytestmark = pytest.mark.slow
+
 READER = r"""
 import json, sys, time
 import duckdb

@@ -45,8 +45,7 @@ def foreign_files(warehouse: Path, sample_dirs: list[Path]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tally.demo", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m tally.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--for", dest="purpose", choices=["demo", "clean"], required=True)
     parser.add_argument("warehouse", type=Path)
     args = parser.parse_args(argv)

@@ -8,8 +8,8 @@ times that differ by construction, a status row written at publish time).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from pathlib import Path
-from typing import Callable, Collection
 
 import duckdb
 
@@ -22,16 +22,24 @@ def attach(con: duckdb.DuckDBPyConnection, **files: Path) -> None:
         con.execute(f"attach '{path}' as {catalog} (read_only)")
 
 
-def relations(con: duckdb.DuckDBPyConnection, catalog: str, schemas: Collection[str] | None = ("marts",),
-              exclude: Collection[str] = (), base_tables_only: bool = True) -> list[str]:
+def relations(
+    con: duckdb.DuckDBPyConnection,
+    catalog: str,
+    schemas: Collection[str] | None = ("marts",),
+    exclude: Collection[str] = (),
+    base_tables_only: bool = True,
+) -> list[str]:
     """The 'schema.table' names of a catalog's relations in `schemas` (None: every schema),
     sorted, without the table names in `exclude`."""
     rows = con.execute(
         "select table_schema, table_name, table_type from information_schema.tables where table_catalog = ? order by 1, 2",
         [catalog],
     ).fetchall()
-    return [f"{schema}.{table}" for schema, table, kind in rows
-            if (schemas is None or schema in schemas) and table not in exclude and (not base_tables_only or kind == "BASE TABLE")]
+    return [
+        f"{schema}.{table}"
+        for schema, table, kind in rows
+        if (schemas is None or schema in schemas) and table not in exclude and (not base_tables_only or kind == "BASE TABLE")
+    ]
 
 
 def differences(con: duckdb.DuckDBPyConnection, left_sql: str, right_sql: str) -> tuple[int, int]:
@@ -48,14 +56,20 @@ def column_list(con: duckdb.DuckDBPyConnection, catalog: str, relation: str, exc
         return "*"
     excluded = exclude if callable(exclude) else (lambda name: name in exclude)
     schema, table = relation.split(".")
-    columns = [row[0] for row in con.execute(
-        "select column_name from information_schema.columns where table_catalog = ? and table_schema = ? and table_name = ? "
-        "order by ordinal_position", [catalog, schema, table]).fetchall()]
+    columns = [
+        row[0]
+        for row in con.execute(
+            "select column_name from information_schema.columns where table_catalog = ? and table_schema = ? and table_name = ? "
+            "order by ordinal_position",
+            [catalog, schema, table],
+        ).fetchall()
+    ]
     return ", ".join(f'"{column}"' for column in columns if not excluded(column))
 
 
-def relation_differences(con: duckdb.DuckDBPyConnection, left: str, right: str, relation_names: list[str],
-                         exclude_columns: ColumnFilter = ()) -> dict[str, tuple[int, int, int]]:
+def relation_differences(
+    con: duckdb.DuckDBPyConnection, left: str, right: str, relation_names: list[str], exclude_columns: ColumnFilter = ()
+) -> dict[str, tuple[int, int, int]]:
     """For each relation that differs between catalogs `left` and `right`: (rows in left,
     rows only in left, rows only in right). Empty when all are equal."""
     found = {}

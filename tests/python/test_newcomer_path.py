@@ -62,8 +62,9 @@ def test_make_demo_builds_with_the_sample_vars_internally() -> None:
 #    the sample into a user's warehouse.
 
 
-def test_dashboard_without_a_publish_says_to_publish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_dashboard_without_a_publish_says_to_publish(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SERVING_PATH", str(tmp_path / "serving.duckdb"))
     assert tally(["dashboard"]) == 2
     error = capsys.readouterr().err
@@ -106,8 +107,11 @@ def fake_marts(warehouse: Path, rows: int) -> None:
     con = duckdb.connect(str(warehouse))
     try:
         con.execute("create schema marts")
-        for table, columns in [("live_campaign_statistics", CAMPAIGN_COLUMNS), ("live_delivery_statistics", DELIVERY_COLUMNS),
-                               ("fct_deliveries", DELIVERY_COLUMNS)]:
+        for table, columns in [
+            ("live_campaign_statistics", CAMPAIGN_COLUMNS),
+            ("live_delivery_statistics", DELIVERY_COLUMNS),
+            ("fct_deliveries", DELIVERY_COLUMNS),
+        ]:
             select = ", ".join(f"'{column}' || i as {column}" for column in columns)
             con.execute(f"create table marts.{table} as select {select} from range({rows}) t(i)")
     finally:
@@ -147,8 +151,14 @@ def test_make_clean_keeps_every_warehouse_but_its_own(tmp_path: Path) -> None:
     demo = folder / "warehouse.duckdb"
     sample = REPO / "data" / "sample" / "campaigns.csv"
     assert tally(["load", "--warehouse", str(demo), "--table", "campaigns", str(sample)]) == 0
-    generated = [mirror / "target" / "manifest.json", mirror / "logs" / "dbt.log", folder / "test.duckdb",
-                 folder / "lint.duckdb", folder / "serving.duckdb", folder / "pytest-engines" / "x"]
+    generated = [
+        mirror / "target" / "manifest.json",
+        mirror / "logs" / "dbt.log",
+        folder / "test.duckdb",
+        folder / "lint.duckdb",
+        folder / "serving.duckdb",
+        folder / "pytest-engines" / "x",
+    ]
     for path in generated:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text("generated")
@@ -184,4 +194,3 @@ def test_make_clean_on_a_checkout_without_venv_keeps_warehouses(tmp_path: Path) 
     result = make(["clean"], mirror, env_without_warehouse())
     assert result.returncode == 0, result.stderr
     assert demo.exists()
-

@@ -37,7 +37,7 @@ def own_data_lines(readme: Path) -> list[str]:
     """The commands of the README's own-data block, in order, as written."""
     text = readme.read_text()
     start, end = (text.index(marker) for marker in MARKERS)
-    block = text[start + len(MARKERS[0]):end]
+    block = text[start + len(MARKERS[0]) : end]
     return [line for line in block.splitlines() if line.strip() and not line.startswith("```")]
 
 
@@ -45,8 +45,26 @@ def write_exports(folder: Path, now: datetime) -> None:
     """Generated events ending now, under the file names the block loads."""
     generated = folder / "generated"
     start = (now - timedelta(days=3, hours=12)).strftime("%Y-%m-%d %H:%M:%S")
-    run([*TALLY, "generate", "--events", "20000", "--seed", "4242", "--days", "3", "--start", start,
-         "--slices", "2", "--format", "parquet", "--out", str(generated)])
+    run(
+        [
+            *TALLY,
+            "generate",
+            "--events",
+            "20000",
+            "--seed",
+            "4242",
+            "--days",
+            "3",
+            "--start",
+            start,
+            "--slices",
+            "2",
+            "--format",
+            "parquet",
+            "--out",
+            str(generated),
+        ]
+    )
     exports = folder / "exports"
     exports.mkdir()
     slices = [generated / "slice_001", generated / "slice_002"]
@@ -54,9 +72,11 @@ def write_exports(folder: Path, now: datetime) -> None:
     try:
         for index, part in enumerate(slices, start=1):
             (exports / f"feedback-{index}.parquet").write_bytes((part / "message_feedback_events.parquet").read_bytes())
-        for table, name, options in [("message_tracking_events", "tracking.csv", "format csv, header true"),
-                                     ("offer_propositions", "offers.ndjson", "format json"),
-                                     ("campaigns", "campaigns.csv", "format csv, header true")]:
+        for table, name, options in [
+            ("message_tracking_events", "tracking.csv", "format csv, header true"),
+            ("offer_propositions", "offers.ndjson", "format json"),
+            ("campaigns", "campaigns.csv", "format csv, header true"),
+        ]:
             files = ", ".join(f"'{part / f'{table}.parquet'}'" for part in slices)
             con.execute(f"copy (select * from read_parquet([{files}]) order by all) to '{exports / name}' ({options})")
     finally:
@@ -101,8 +121,9 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     script = "set -eo pipefail\n" + "".join(f"echo {shlex.quote('+++ ' + line)}\n{line}\n" for line in lines)
     output_path = tmp_path / "shell.log"
     with output_path.open("w") as output:
-        shell = subprocess.Popen(["bash", "-c", script], cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        shell = subprocess.Popen(
+            ["bash", "-c", script], cwd=checkout, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             deadline = time.monotonic() + 1200
             while not answers(port) and shell.poll() is None and time.monotonic() < deadline:
@@ -132,8 +153,9 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     assert prod.exists() and serving.exists()
     published = serving.stat().st_mtime_ns
     # The hourly full build on the same warehouse (the README: every hour `make build`).
-    hourly = subprocess.run(["make", "--no-print-directory", "build"], cwd=checkout, env=dict(env, WAREHOUSE_PATH=str(prod)),
-                            capture_output=True, text=True)
+    hourly = subprocess.run(
+        ["make", "--no-print-directory", "build"], cwd=checkout, env=dict(env, WAREHOUSE_PATH=str(prod)), capture_output=True, text=True
+    )
     assert hourly.returncode == 0, hourly.stdout[-4000:] + hourly.stderr[-4000:]
     summary = re.search(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", hourly.stdout)
     assert summary and summary.groups()[1:] == ("0", "0", "0"), hourly.stdout[-4000:]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -51,8 +50,13 @@ def test_a_file_written_in_place_is_loaded_whole_once(tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     landing.mkdir()
     log = (tmp_path / "watch.log").open("w")
-    watcher = subprocess.Popen([*TALLY, "watch", str(landing), "--warehouse", str(warehouse), "--every", "3600", "--poll", "0.2"],
-                               cwd=REPO, env=project_env(), stdout=log, stderr=subprocess.STDOUT)
+    watcher = subprocess.Popen(
+        [*TALLY, "watch", str(landing), "--warehouse", str(warehouse), "--every", "3600", "--poll", "0.2"],
+        cwd=REPO,
+        env=project_env(),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 300
         while published(warehouse) < 1 and time.monotonic() < deadline and watcher.poll() is None:
@@ -113,8 +117,13 @@ def test_a_file_changed_during_its_load_rolls_the_load_back(tmp_path: Path) -> N
     assert raw_counts(warehouse) == (0, 0)
     # The next pass: the file settles again and loads whole.
     assert settling.ready([path], now=1.0) == [path]
-    flat.load_prepared(warehouse, "message_feedback_events", flat.check_files("message_feedback_events", [path]), quiet=True,
-                       before_commit=settling.unchanged)
+    flat.load_prepared(
+        warehouse,
+        "message_feedback_events",
+        flat.check_files("message_feedback_events", [path]),
+        quiet=True,
+        before_commit=settling.unchanged,
+    )
     assert raw_counts(warehouse) == (39, 39)
 
 

@@ -13,10 +13,21 @@ ifeq ($(filter $(LAYOUT),flat ajo),)
 $(error LAYOUT must be flat or ajo, not '$(LAYOUT)')
 endif
 ifeq ($(LAYOUT),ajo)
-export WAREHOUSE_PATH ?= $(CURDIR)/warehouse/ajo/warehouse.duckdb
+DEFAULT_WAREHOUSE := $(CURDIR)/warehouse/ajo/warehouse.duckdb
 else
-export WAREHOUSE_PATH ?= $(CURDIR)/warehouse/warehouse.duckdb
+DEFAULT_WAREHOUSE := $(CURDIR)/warehouse/warehouse.duckdb
 endif
+export WAREHOUSE_PATH ?= $(DEFAULT_WAREHOUSE)
+# The demo's warehouse: the default one, or one named on make's command line (make demo
+# WAREHOUSE_PATH=...). An exported WAREHOUSE_PATH is a user's own warehouse (README, "Load
+# your own events"): the demo never appends the sample to it (raw tables are append-only),
+# and it refuses any warehouse that holds events other than the sample (python -m tally.demo).
+ifeq ($(origin WAREHOUSE_PATH),environment)
+DEMO_WAREHOUSE := $(DEFAULT_WAREHOUSE)
+else
+DEMO_WAREHOUSE := $(WAREHOUSE_PATH)
+endif
+DEMO_ENV := WAREHOUSE_PATH=$(DEMO_WAREHOUSE)
 SAMPLE_AJO_DIR := data/sample_ajo
 # --- end AJO layout
 TEST_WAREHOUSE := $(CURDIR)/warehouse/test.duckdb
@@ -34,14 +45,15 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo load-sample build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean \
+.PHONY: install demo demo-guard load-sample demo-build build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean test-fast \
 	install-engines build-spark build-postgres postgres-start postgres-stop test-engines
 
 # requirements.txt pins every dependency; the package itself (src/tally, the `tally` command)
 # goes in editable, without dependencies of its own, so a code change needs no reinstall.
 $(BIN)/.installed: requirements.txt pyproject.toml
+	@echo "Installing dbt, DuckDB, Streamlit and the tally command into $(VENV): a few minutes the first time (about 3 to 5, mostly downloads), seconds afterwards."
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
@@ -50,22 +62,36 @@ install: $(BIN)/.installed
 ## Main job: install, load the bundled sample, dbt build (with tests), print the headline report
 ## (make demo PERIOD="2026-11-02 2026-11-05" adds the period report for any range;
 ## make demo LAYOUT=ajo does the same from the platform's own exports of the sample).
-demo: install load-sample build publish report
+## It works in the demo warehouse (DEMO_WAREHOUSE above), never in an exported WAREHOUSE_PATH.
+demo: install load-sample demo-build
+	$(DEMO_ENV) $(BIN)/tally publish
+	$(DEMO_ENV) $(BIN)/tally report $(if $(PERIOD),--period $(PERIOD))
 	@echo
-	@echo "Open the reports in a browser: make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
+	@echo "Open the reports in a browser: $(if $(filter environment,$(origin WAREHOUSE_PATH)),WAREHOUSE_PATH=$(DEMO_WAREHOUSE) )make dashboard, then http://127.0.0.1:$(DASHBOARD_PORT)"
 
-load-sample: install
+# Internal to make demo: the demo warehouse must hold nothing but the bundled sample.
+demo-guard: install
+	$(BIN)/python -m tally.demo --for demo $(DEMO_WAREHOUSE)
+
+load-sample: demo-guard
 ifeq ($(LAYOUT),ajo)
-	$(BIN)/tally load --quiet --layout ajo --table auto $(SAMPLE_AJO_DIR)/ajo_*
-	$(BIN)/tally load --quiet --table message_tracking_events $(SAMPLE_AJO_DIR)/message_tracking_events.csv
+	$(DEMO_ENV) $(BIN)/tally load --quiet --layout ajo --table auto $(SAMPLE_AJO_DIR)/ajo_*
+	$(DEMO_ENV) $(BIN)/tally load --quiet --table message_tracking_events $(SAMPLE_AJO_DIR)/message_tracking_events.csv
 else
 	for table in $(RAW_TABLES); do \
-		$(BIN)/tally load --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
+		$(DEMO_ENV) $(BIN)/tally load --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
 endif
 
+# Internal to make demo: the build pinned to the sample (its report windows, its golden tests).
+demo-build: install
+	$(DEMO_ENV) $(BIN)/dbt build --vars '$(SAMPLE_VARS)'
+
+## The hourly full build on YOUR data ($$WAREHOUSE_PATH): every model and test, the live window
+## ending now (no sample vars), then publish.
 build: install
-	$(BIN)/dbt build --vars '$(SAMPLE_VARS)'
+	$(BIN)/dbt build
+	$(BIN)/tally publish
 
 ## The headline report; PERIOD="2026-11-02 2026-11-05" adds the period report for that range (UTC, end exclusive).
 report: install
@@ -121,6 +147,11 @@ dbt-test: install
 
 pytest: install
 	$(BIN)/python -m pytest -q tests/python
+
+## The inner loop (under 3 minutes): unit tests and in-process checks, no dbt builds
+## (pytest -m "not slow"; markers in pyproject.toml). make test still runs everything.
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow" tests/python
 
 ## Recompute the golden seeds from data/sample with the independent reference implementation.
 golden: install
@@ -189,5 +220,21 @@ build-postgres: postgres-start
 test-engines: install-engines
 	$(ENGINES_BIN)/python -m pytest -q -s -rs tests/engines --basetemp=$(CURDIR)/warehouse/pytest-engines
 
+## Removes what the project generates: dbt's target and logs, the test and lint warehouses,
+## pytest's and Spark's scratch folders, and the demo warehouses (with their serving file and
+## refresh log) when they hold nothing but the bundled sample. Any other warehouse stays
+## (warehouse/prod.duckdb, the lake, the PostgreSQL data).
+DEMO_WAREHOUSES := $(CURDIR)/warehouse/warehouse.duckdb $(CURDIR)/warehouse/ajo/warehouse.duckdb
 clean:
-	rm -rf target logs warehouse
+	rm -rf target logs warehouse/pytest-engines warehouse/spark
+	rm -f warehouse/test.duckdb warehouse/test.duckdb.wal warehouse/lint.duckdb warehouse/lint.duckdb.wal
+	for demo in $(DEMO_WAREHOUSES); do \
+		[ -e "$$demo" ] || continue; \
+		if [ -x $(BIN)/python ] && $(BIN)/python -m tally.demo --for clean "$$demo"; then \
+			folder=$$(dirname "$$demo"); \
+			rm -f "$$demo" "$$demo.wal" "$$demo.refresh.lock" "$$folder/warehouse.refresh-log.jsonl" \
+				"$$folder/serving.duckdb" "$$folder/serving.duckdb.wal" "$$folder/serving.duckdb.next" "$$folder/analytics.duckdb"; \
+		else \
+			echo "kept $$demo"; \
+		fi; \
+	done

@@ -83,6 +83,13 @@ def run_script(command: str) -> None:
     sys.exit(int(resolve(target.target)(sys.argv[1:], prog=Path(sys.argv[0]).name) or 0))
 
 
+def no_serving_message(serving: Path) -> str:
+    """Nothing published yet: on one's own events that means publish (a build is not a
+    publish); `make demo` only for the bundled sample."""
+    return (f"no {serving} yet: publish the built marts with `tally publish` (make publish), after a `dbt build`; "
+            "for the bundled sample, `make demo` builds and publishes it")
+
+
 def dashboard(argv: list[str] | None = None, prog: str | None = None) -> int:
     """Starts Streamlit on dashboard/app.py, reading the published serving file."""
     from tally import settings
@@ -97,7 +104,7 @@ def dashboard(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     serving = Path(os.environ["SERVING_PATH"]) if os.environ.get("SERVING_PATH") else settings.serving_path(settings.warehouse_path())
     if not serving.exists():
-        print(f"no {serving} yet: run make demo first", file=sys.stderr)
+        print(no_serving_message(serving), file=sys.stderr)
         return 2
     app = settings.REPO_ROOT / "dashboard" / "app.py"
     print(f"Dashboard on http://127.0.0.1:{args.port} (Ctrl+C stops it)", flush=True)

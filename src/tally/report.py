@@ -117,7 +117,16 @@ def period_report(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
                 result.fetchall())
 
 
-def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None = None) -> None:
+def unbuilt(warehouse: Path, tables: set[str]) -> bool:
+    """A warehouse without the marts (loaded, never built): say what to run, not a traceback."""
+    if "marts.fct_deliveries" in tables:
+        return False
+    print(f"no marts in {warehouse} yet: build them first with `dbt build` (or make build), then run the report again",
+          file=sys.stderr)
+    return True
+
+
+def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None = None) -> int:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = {
@@ -126,9 +135,11 @@ def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None
                 "select table_schema || '.' || table_name from information_schema.tables"
             ).fetchall()
         }
+        if unbuilt(warehouse, tables):
+            return 2
         if "marts.live_campaign_statistics" in tables:
             columns = ", ".join(CAMPAIGN_COLUMNS)
-            result = con.execute(f"select {columns} from marts.live_campaign_statistics order by campaign_id")
+            result = con.execute(f"select {columns} from marts.live_campaign_statistics order by campaign_id limit {int(limit)}")
             print_table("Live report: campaign statistics (last 24 h)", CAMPAIGN_COLUMNS, result.fetchall())
         if "marts.live_delivery_statistics" in tables:
             columns = ", ".join(DELIVERY_COLUMNS)
@@ -148,7 +159,7 @@ def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None
         # (make build) creates it, so say so rather than fail.
         if "staging.stg_raw__row_reconciliation" not in tables:
             print("\nWhere every raw row went: not built yet (run make build, or dbt build)")
-            return
+            return 0
         reconciliation = con.execute(
             "select table_name, raw_rows, staged_rows, duplicate_rows, rejected_rows "
             "from staging.stg_raw__row_reconciliation order by table_name"
@@ -158,6 +169,7 @@ def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None
             [d[0] for d in reconciliation.description],
             reconciliation.fetchall(),
         )
+        return 0
     finally:
         con.close()
 
@@ -179,6 +191,5 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if not args.warehouse.exists():
         print(f"no warehouse at {args.warehouse}: run `make demo` first", file=sys.stderr)
         return 2
-    report(args.warehouse, args.limit, tuple(args.period) if args.period else None)
-    return 0
+    return report(args.warehouse, args.limit, tuple(args.period) if args.period else None)
 

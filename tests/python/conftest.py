@@ -45,6 +45,23 @@ def dbt(args: list[str], warehouse: Path, check: bool = True) -> subprocess.Comp
     return run([DBT, *args, "--target-path", str(target)], warehouse, check)
 
 
+# What a checkout generates (builds, logs, warehouses): never mirrored, so a test working in
+# a mirror writes its own.
+GENERATED = {".git", ".pytest_cache", "target", "logs", "warehouse", "exports", "incoming", ".tmp"}
+
+
+def mirror_repo(folder: Path, with_venv: bool = True) -> Path:
+    """`folder` made to look like the repository: a symlink to each of its top-level files
+    and folders (and its .venv), except what a checkout generates. Commands run there (make,
+    dbt, tally) read the project from the repository and write only into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for entry in REPO.iterdir():
+        if entry.name in GENERATED or entry.name.startswith(".venv") and not (with_venv and entry.name == ".venv"):
+            continue
+        (folder / entry.name).symlink_to(entry)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

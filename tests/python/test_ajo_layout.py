@@ -17,6 +17,7 @@ from types import ModuleType
 import duckdb
 import pytest
 
+import compare
 from conftest import REPO, TALLY, dbt, load_folder, run
 from test_pii import leaks
 
@@ -118,8 +119,7 @@ def test_json_gzipped_json_and_parquet_exports_land_the_same_rows(tmp_path: Path
     load_ajo(plain, [FIXTURES / "message_feedback.json", *JSON_SET[1:]])
     load_ajo(parquet, PARQUET_SET)
     con = duckdb.connect()
-    con.execute(f"attach '{plain}' as plain (read_only)")
-    con.execute(f"attach '{parquet}' as parquet (read_only)")
+    compare.attach(con, plain=plain, parquet=parquet)
     # Parquet carries typed timestamps: compare the instants, not their spelling.
     instant = "strftime(try_cast(replace(replace({c}, 'T', ' '), 'Z', '') as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
     for table in ["message_feedback_events", "message_tracking_events", "offer_propositions", "campaigns"]:
@@ -132,10 +132,9 @@ def test_json_gzipped_json_and_parquet_exports_land_the_same_rows(tmp_path: Path
                            for c in columns)
         # The one record whose time stamp is not a time stamp exists in JSON only.
         where = "where event_id is distinct from 'fb-bad-timestamp'" if table != "campaigns" else ""
-        for first, second in [("plain", "parquet"), ("parquet", "plain")]:
-            extra = con.execute(f"select {select} from {first}.raw.{table} {where} "
-                                f"except all select {select} from {second}.raw.{table}").fetchall()
-            assert extra == [], (table, first, extra[:3])
+        only_plain, only_parquet = compare.differences(con, f"select {select} from plain.raw.{table} {where}",
+                                                       f"select {select} from parquet.raw.{table} {where}")
+        assert (only_plain, only_parquet) == (0, 0), (table, only_plain, only_parquet)
 
 
 def test_key_case_and_the_streaming_envelope_are_read_like_the_export(tmp_path: Path) -> None:
@@ -387,6 +386,7 @@ def built(loaded: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return warehouse
 
 
+@pytest.mark.slow
 def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None:
     reasons = dict(query(built, "select event_id, rejection_reasons from staging.stg_raw__rejected_rows"))
     expected = {
@@ -403,6 +403,7 @@ def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None
                         "where raw_rows != staged_rows + duplicate_rows + rejected_rows") == [(0,)]
 
 
+@pytest.mark.slow
 def test_marts_count_as_decided_and_offer_the_platforms_numbers(built: Path) -> None:
     delivery = "campaign_id = ? and execution_id = 'UMA-11223344:run-2025-03-04T0800' and channel = 'email'"
     opens, clicks = query(built, f"select opens, clicks from marts.fct_deliveries where {delivery}", [CAMPAIGN_ID])[0]
@@ -416,6 +417,7 @@ def test_marts_count_as_decided_and_offer_the_platforms_numbers(built: Path) -> 
     assert (duplicates, exclusions) == (1, excluded - 2)
 
 
+@pytest.mark.slow
 def test_no_address_past_raw_after_an_ajo_load(built: Path) -> None:
     con = duckdb.connect()
     con.execute(f"attach '{built}' as working (read_only)")
@@ -428,29 +430,14 @@ def test_no_address_past_raw_after_an_ajo_load(built: Path) -> None:
 
 def marts_differences(flat: Path, ajo: Path) -> dict[str, tuple[int, int, int]]:
     con = duckdb.connect()
-    con.execute(f"attach '{flat}' as flat (read_only)")
-    con.execute(f"attach '{ajo}' as ajo (read_only)")
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_catalog = 'flat' and table_schema = 'marts' "
-        "and table_type = 'BASE TABLE' order by 1").fetchall()]
-    assert "fct_messages" in tables and "period_platform_comparison" in tables
-    differences = {}
-    for table in tables:
-        # Load times differ by construction (two loads); every other column must match.
-        columns = [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = 'flat' and table_schema = 'marts' "
-            "and table_name = ? and column_name not like '%loaded_at%' order by ordinal_position", [table]).fetchall()]
-        select = ", ".join(f'"{c}"' for c in columns)
-        rows = con.execute(f"select count(*) from flat.marts.{table}").fetchone()[0]
-        only_flat = con.execute(f"select count(*) from (select {select} from flat.marts.{table} "
-                                f"except all select {select} from ajo.marts.{table})").fetchone()[0]
-        only_ajo = con.execute(f"select count(*) from (select {select} from ajo.marts.{table} "
-                               f"except all select {select} from flat.marts.{table})").fetchone()[0]
-        if only_flat or only_ajo:
-            differences[table] = (rows, only_flat, only_ajo)
-    return differences
+    compare.attach(con, flat=flat, ajo=ajo)
+    tables = compare.relations(con, "flat")
+    assert "marts.fct_messages" in tables and "marts.period_platform_comparison" in tables
+    # Load times differ by construction (two loads); every other column must match.
+    return compare.relation_differences(con, "flat", "ajo", tables, exclude_columns=lambda column: "loaded_at" in column)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ajo_format", ["json", "parquet"])
 def test_same_events_in_both_layouts_give_identical_marts(tmp_path: Path, ajo_format: str) -> None:
     events = tmp_path / "events"
@@ -467,6 +454,7 @@ def test_same_events_in_both_layouts_give_identical_marts(tmp_path: Path, ajo_fo
     assert query(ajo, "select count(*) from marts.fct_messages")[0][0] > 3000
 
 
+@pytest.mark.slow
 def test_demo_on_the_ajo_sample_prints_the_flat_samples_headline_report(tmp_path: Path) -> None:
     reports = {}
     variables = '{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", period_end: "2026-11-06 00:00:00"}'

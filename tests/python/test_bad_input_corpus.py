@@ -45,6 +45,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return warehouse
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", [c for c in CASES if c["outcome"] == "rejected"], ids=lambda c: c["file"])
 def test_bad_rows_are_rejected_with_their_reason(built: Path, case: dict) -> None:
     con = duckdb.connect(str(built), read_only=True)
@@ -58,6 +59,7 @@ def test_bad_rows_are_rejected_with_their_reason(built: Path, case: dict) -> Non
     assert any(case["reason"] in r.split(",") for r in reasons), (case, reasons)
 
 
+@pytest.mark.slow
 def test_nothing_valid_is_lost_and_nothing_invalid_is_counted(built: Path) -> None:
     con = duckdb.connect(str(built), read_only=True)
     expected = {

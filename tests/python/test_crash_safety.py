@@ -10,8 +10,13 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
 
+import compare
 from conftest import REPO, TALLY, project_env, run
+
+# Refreshes killed and rerun: dbt builds in subprocesses.
+pytestmark = pytest.mark.slow
 
 
 def kill_after(args: list[str], seconds: float) -> int | None:
@@ -77,22 +82,11 @@ def test_refresh_killed_at_any_point_recovers_to_the_uninterrupted_result(tmp_pa
     run(second_refresh)
 
     con = duckdb.connect()
-    con.execute(f"attach '{clean.with_name('serving.duckdb')}' as clean (read_only)")
-    con.execute(f"attach '{crashed.with_name('serving.duckdb')}' as crashed (read_only)")
+    compare.attach(con, clean=clean.with_name("serving.duckdb"), crashed=crashed.with_name("serving.duckdb"))
     # publish_status holds when each publish happened, which differs by construction; its
     # window is live_report_status's, compared below.
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_catalog = 'clean' "
-        "and table_name != 'publish_status' order by 1").fetchall()]
-    assert "live_delivery_statistics" in tables
-    for table in tables:
-        columns = [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = 'clean' and table_name = ? "
-            "and column_name not in ('last_loaded_at', 'newest_loaded_at') order by ordinal_position", [table]).fetchall()]
-        column_list = ", ".join(columns)
-        for left, right in (("clean", "crashed"), ("crashed", "clean")):
-            extra = con.execute(
-                f"select count(*) from (select {column_list} from {left}.marts.{table} "
-                f"except all select {column_list} from {right}.marts.{table})"
-            ).fetchone()[0]
-            assert extra == 0, f"{table}: {extra} rows only in {left}"
+    tables = compare.relations(con, "clean", schemas=None, exclude={"publish_status"}, base_tables_only=False)
+    assert "marts.live_delivery_statistics" in tables
+    differences = compare.relation_differences(con, "clean", "crashed", tables,
+                                               exclude_columns={"last_loaded_at", "newest_loaded_at"})
+    assert differences == {}, f"(rows, only clean, only crashed): {differences}"

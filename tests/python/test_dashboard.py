@@ -22,6 +22,9 @@ import pytest
 
 from conftest import PYTHON, REPO, TALLY, dbt, load_folder, project_env, run
 
+# Every test reads a serving file built by dbt from the sample (module fixture).
+pytestmark = pytest.mark.slow
+
 APP = REPO / "dashboard" / "app.py"
 SAMPLE_VARS = ('{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", '
                'period_end: "2026-11-06 00:00:00"}')
@@ -158,6 +161,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.browser
 def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
     chromium = shutil.which("chromium")
     if chromium is None:

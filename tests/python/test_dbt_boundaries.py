@@ -21,6 +21,7 @@ def raw_fingerprint(warehouse: Path) -> list[tuple]:
         con.close()
 
 
+@pytest.mark.slow
 def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
     load_folder(REPO / "data" / "sample", warehouse, "csv")
@@ -41,6 +42,7 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     assert "Live report: campaign statistics" in report.stdout and "Where every raw row went" in report.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("variables", "message"),
     [

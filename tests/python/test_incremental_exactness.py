@@ -12,8 +12,13 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
+import compare
 from conftest import TALLY, dbt, load_folder, run
+
+# Four incremental dbt builds and a full refresh.
+pytestmark = pytest.mark.slow
 
 SLICES = 4
 AS_OF = ["2026-11-02 06:00:00", "2026-11-03 06:00:00", "2026-11-04 06:00:00", "2026-11-05 06:00:00"]
@@ -21,12 +26,7 @@ PERIOD = 'period_start: "2026-11-02 00:00:00", period_end: "2026-11-05 00:00:00"
 
 
 def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
-    rows = con.execute(
-        "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_catalog = ? and table_schema in ('marts', 'staging') and table_type = 'BASE TABLE' order by 1",
-        [catalog],
-    ).fetchall()
-    return [row[0] for row in rows]
+    return compare.relations(con, catalog, schemas=("marts", "staging"))
 
 
 def test_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
@@ -46,23 +46,12 @@ def test_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     dbt(["build", "--full-refresh", "--exclude", "tag:golden", "--vars", f'{{report_as_of: "{AS_OF[-1]}", {PERIOD}}}'], full)
 
     con = duckdb.connect()
-    con.execute(f"attach '{incremental}' as incremental (read_only)")
-    con.execute(f"attach '{full}' as full_refresh (read_only)")
+    compare.attach(con, incremental=incremental, full_refresh=full)
     tables = relations(con, "incremental")
     assert "marts.fct_messages" in tables and "marts.live_delivery_statistics" in tables
     assert tables == relations(con, "full_refresh")
-    differences = {}
-    for table in tables:
-        rows = con.execute(f"select count(*) from full_refresh.{table}").fetchone()[0]
-        only_incremental = con.execute(
-            f"select count(*) from (select * from incremental.{table} except all select * from full_refresh.{table})"
-        ).fetchone()[0]
-        only_full = con.execute(
-            f"select count(*) from (select * from full_refresh.{table} except all select * from incremental.{table})"
-        ).fetchone()[0]
-        if only_incremental or only_full:
-            differences[table] = (rows, only_incremental, only_full)
-    assert not differences, f"incremental differs from full refresh (rows, only incremental, only full): {differences}"
+    differences = compare.relation_differences(con, "full_refresh", "incremental", tables)
+    assert not differences, f"incremental differs from full refresh (rows, only full, only incremental): {differences}"
     # The data really crossed slices: late and duplicate rows landed after their originals.
     crossed = con.execute(
         "select count(*) from incremental.staging.base_raw__message_feedback_events "

@@ -78,6 +78,7 @@ def serving_windows(serving: Path) -> tuple[set[tuple[datetime, datetime]], dict
     return windows, {**dict(zip(names, status)), "sent": sent, "opens": opens, "timeseries_sent": timeseries_sent}
 
 
+@pytest.mark.slow
 def test_scheduled_refreshes_without_report_as_of_use_one_instant_each(tmp_path: Path) -> None:
     events = tmp_path / "events"
     events.mkdir()
@@ -115,6 +116,7 @@ def refresh_in(project: Path, warehouse: Path, *args: str) -> subprocess.Complet
                           cwd=project, env=project_env(), capture_output=True, text=True)
 
 
+@pytest.mark.slow
 def test_failed_refresh_is_loud_keeps_the_publish_and_never_loads_twice(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
     warehouse = tmp_path / "w" / "warehouse.duckdb"
@@ -164,6 +166,7 @@ def test_failed_refresh_is_loud_keeps_the_publish_and_never_loads_twice(tmp_path
     assert status[0] == 0 and "assert_live_refresh_can_fail" in status[1]
 
 
+@pytest.mark.slow
 def test_watch_mode_keeps_running_after_a_failed_refresh(tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     landing = tmp_path / "landing"

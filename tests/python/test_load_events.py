@@ -55,6 +55,7 @@ def test_same_file_twice_loads_once(tmp_path: Path, warehouse: Path) -> None:
         ("event_id,event_ts\ne1,2026-11-01 10:00:00\n", "missing required column 'campaign_id'"),
         (f"{HEADER},shoe_size\ne1,2026-11-01 10:00:00,c,x,m,p,email,sent,,,42\n", "unexpected column 'shoe_size'"),
         ("", "the file is empty"),
+        (f"{HEADER}\n", "the file is empty (a header, no rows)"),
     ],
 )
 def test_columns_that_do_not_fit_are_refused_and_nothing_loads(

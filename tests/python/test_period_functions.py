@@ -13,7 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import compare
 from conftest import TALLY, dbt, load_folder, run
+
+# dbt builds per random period.
+pytestmark = pytest.mark.slow
 
 STATIC_MARTS = {
     "period_delivery_report": "period_delivery_report_between",
@@ -58,12 +62,6 @@ def random_ranges(warehouse: Path) -> list[tuple[str, str]]:
     return [(start.strftime(text), end.strftime(text)) for start, end in ranges]
 
 
-def differences(con: duckdb.DuckDBPyConnection, left: str, right: str) -> tuple[int, int]:
-    only_left = con.execute(f"select count(*) from ({left} except all {right})").fetchone()[0]
-    only_right = con.execute(f"select count(*) from ({right} except all {left})").fetchone()[0]
-    return only_left, only_right
-
-
 def test_each_between_function_equals_a_build_for_that_range(built: dict[str, Path]) -> None:
     warehouse = built["warehouse"]
     ranges = random_ranges(warehouse)
@@ -76,7 +74,7 @@ def test_each_between_function_equals_a_build_for_that_range(built: dict[str, Pa
             for static, function in STATIC_MARTS.items():
                 rows = con.execute(f"select count(*) from marts.{static}").fetchone()[0]
                 call = f"select * from marts.{function}(timestamp '{start}', timestamp '{end}')"
-                diff = differences(con, f"select * from marts.{static}", call)
+                diff = compare.differences(con, f"select * from marts.{static}", call)
                 if diff != (0, 0):
                     failures.append((start, end, static, rows, diff))
                 if static == "period_delivery_report" and (start, end) == ranges[0]:

@@ -12,6 +12,9 @@ import pytest
 
 from conftest import TALLY, dbt, run
 
+# Every test reads a warehouse built by dbt (module fixture).
+pytestmark = pytest.mark.slow
+
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 PHONE = r"(^|[^0-9])\+[0-9]{8,15}([^0-9]|$)|^[0-9][0-9 .()-]{7,18}[0-9]$"
 

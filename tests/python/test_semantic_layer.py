@@ -15,6 +15,9 @@ import subprocess
 
 from conftest import DBT, PYTHON, REPO, dbt, load_folder, project_env, run
 
+# A dbt build, then MetricFlow queries.
+pytestmark = pytest.mark.slow
+
 START, END = "2026-11-02 00:00:00", "2026-11-06 00:00:00"
 METRICS = [
     "messages", "audience", "targeted", "excluded", "errors", "sent", "delivered", "bounces", "hard_bounces", "soft_bounces",

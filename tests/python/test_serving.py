@@ -13,7 +13,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+import compare
 from conftest import PYTHON, REPO, TALLY, run
+
+# Refreshes (dbt) and concurrent readers.
+pytestmark = pytest.mark.slow
 
 READER = r"""
 import json, sys, time
@@ -98,19 +102,10 @@ def test_incremental_publish_equals_the_working_marts(published: dict[str, Path]
     run([*TALLY, "refresh", "--warehouse", str(published["warehouse"]), "--report-as-of", "2026-11-05 06:00:00"])
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{published['warehouse']}' as working (read_only)")
-        con.execute(f"attach '{published['serving']}' as serving (read_only)")
-        tables = [row[0] for row in con.execute(
-            "select table_name from information_schema.tables where table_catalog = 'serving' and table_schema = 'marts' "
-            "and table_name != 'publish_status'").fetchall()]
-        assert "fct_message_hours" in tables and "live_delivery_statistics" in tables
-        differences = {}
-        for table in tables:
-            for left, right in (("working", "serving"), ("serving", "working")):
-                extra = con.execute(f"select count(*) from (select * from {left}.marts.{table} "
-                                    f"except all select * from {right}.marts.{table})").fetchone()[0]
-                if extra:
-                    differences[(table, left)] = extra
+        compare.attach(con, working=published["warehouse"], serving=published["serving"])
+        tables = compare.relations(con, "serving", exclude={"publish_status"}, base_tables_only=False)
+        assert "marts.fct_message_hours" in tables and "marts.live_delivery_statistics" in tables
+        differences = compare.relation_differences(con, "working", "serving", tables)
         assert not differences, differences
     finally:
         con.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -114,7 +115,21 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
             select_list.append(f"{column_expression(by_name[name][0], types[name])} as {quote_ident(name)}")
         else:
             select_list.append(f"null as {quote_ident(name)}")
+    if fmt == "csv":
+        refuse_without_rows(con, table, path, source)
     return PreparedFile(path=path, sha256=file_sha256(path), select_sql=f"select {', '.join(select_list)} from {source}")
+
+
+def refuse_without_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, source: str) -> None:
+    """A CSV file with a header and no rows is empty: refused like a file of zero bytes, so
+    a load never "succeeds" with nothing. (A Parquet file with no rows is a well-formed
+    file of a quiet period, as sliced and scheduled exports write them: it loads nothing.)"""
+    try:
+        has_rows = con.execute(f"select 1 from {source} limit 1").fetchone() is not None
+    except duckdb.Error as error:
+        raise RefusedFile(f"{path}: cannot be read: {str(error).strip().splitlines()[0] if str(error).strip() else error}", path) from error
+    if not has_rows:
+        raise RefusedFile(f"{path}: the file is empty (a header, no rows); expected events in the {table} contract's columns", path)
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -163,8 +178,11 @@ def load(warehouse: Path, table: str, files: list[Path], file_format: str | None
     return load_prepared(warehouse, table, check_files(table, files, file_format), quiet)
 
 
-def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], quiet: bool) -> int:
-    """Appends files already checked by check_files, in one transaction."""
+def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], quiet: bool,
+                  before_commit: Callable[[list[Path]], None] | None = None) -> int:
+    """Appends files already checked by check_files, in one transaction. `before_commit`
+    (the watch service's "is every file still as it was taken?") runs last inside the
+    transaction: if it raises, nothing of this load is committed."""
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(warehouse), config=settings.WAREHOUSE_CONFIG)
     try:
@@ -192,6 +210,8 @@ def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], qui
                     seconds = time.perf_counter() - started
                     rate = rows / seconds if seconds > 0 else float("inf")
                     print(f"[{index}/{len(prepared)}] {item.path}: {rows:,} rows in {seconds:.2f} s ({rate:,.0f} rows/s)")
+            if before_commit is not None:
+                before_commit([item.path for item in prepared])
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

@@ -61,6 +61,9 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--every", type=float, default=60.0,
                         help="watch mode: refresh at least this often, in seconds, even when no file lands (default 60)")
     parser.add_argument("--poll", type=float, default=1.0, help="watch mode: seconds between looks at DIR (default 1)")
+    parser.add_argument("--settle", type=float, default=10.0,
+                        help="watch mode: take a landed file only once unchanged (size, mtime) for this many seconds, for "
+                        "writers that write in place under the final name (default 10; 0 for writers that rename into DIR)")
     parser.add_argument("--max-refreshes", type=int, help="watch mode: stop after this many refreshes (default: run until SIGTERM)")
 
 
@@ -84,7 +87,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         parser.error("--watch takes no FILES, --publish-only or --report-as-of: it loads what lands and reports as of each run")
     refresher = refresher_for(args)
     if args.watch:
-        return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes)
+        return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
     try:
         return refresher.run(args.files, args.report_as_of, args.publish_only)
     except RefusedFile as refused:
@@ -97,7 +100,8 @@ def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Live refresh as a service: load files as they land in DIR (write them under a hidden or .tmp "
-        "name, then rename them into DIR), rebuild the live marts and publish; refresh at least every --every "
+        "name, then rename them into DIR; a file written in place is taken once unchanged for --settle seconds), "
+        "rebuild the live marts and publish; refresh at least every --every "
         "seconds. Loaded files move to DIR/loaded/, refused ones to DIR/refused/ with their reason. SIGTERM stops "
         "it after the current refresh.",
     )
@@ -105,7 +109,7 @@ def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
     add_target_options(parser)
     add_watch_options(parser)
     args = parser.parse_args(argv)
-    return watch(refresher_for(args), args.dir.resolve(), args.every, args.poll, args.max_refreshes)
+    return watch(refresher_for(args), args.dir.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
 
 
 def publish_main(argv: list[str] | None = None, prog: str | None = None) -> int:

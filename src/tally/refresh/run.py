@@ -7,7 +7,7 @@ import fcntl
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +32,8 @@ class Timer:
 
 def table_for(path: Path) -> str:
     """The raw table a file belongs to, from its name (message_feedback_events-0001.parquet...)."""
+    if not path.exists():
+        raise RefusedFile(f"{path}: the file does not exist", path)
     for table in sorted(contract.CONTRACT, key=len, reverse=True):
         if path.name.startswith(table):
             return table
@@ -56,6 +58,15 @@ def append_log(warehouse: Path, record: dict[str, Any]) -> None:
 
 
 @dataclass
+class LandingHooks:
+    """What the watch service does around each load: `before_commit(paths)` raises
+    FileChanged to roll the load back; `after_commit(paths)` takes the files away at once."""
+
+    before_commit: Callable[[list[Path]], None] | None = None
+    after_commit: Callable[[list[Path]], None] = lambda paths: None
+
+
+@dataclass
 class Refresher:
     warehouse: Path
     serving: Path
@@ -65,9 +76,11 @@ class Refresher:
     def __post_init__(self) -> None:
         self.dbt = DbtSession(self.warehouse)
 
-    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False) -> int:
+    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False,
+            landing: LandingHooks | None = None) -> int:
         """One refresh. Exit code: 0 published, 1 failed (previous publish kept), 2 input
-        refused (nothing loaded), 3 another refresh holds the lock."""
+        refused (nothing loaded), 3 another refresh holds the lock. `landing`: the watch
+        service's checks around each load (tally.refresh.watch.Settling)."""
         lock_path = self.warehouse.with_name(self.warehouse.name + ".refresh.lock")
         if publish_only and not self.warehouse.exists():
             print(f"no warehouse at {self.warehouse}: build one first (make demo, or dbt build)", file=sys.stderr)
@@ -79,9 +92,9 @@ class Refresher:
             except BlockingIOError:
                 print(f"another refresh holds {lock_path}; skipping this run", file=sys.stderr)
                 return 3
-            return self._run_locked(files, report_as_of, publish_only)
+            return self._run_locked(files, report_as_of, publish_only, landing or LandingHooks())
 
-    def _run_locked(self, files: list[Path], report_as_of: str | None, publish_only: bool) -> int:
+    def _run_locked(self, files: list[Path], report_as_of: str | None, publish_only: bool, landing: LandingHooks) -> int:
         timer = Timer()
         started_at = utc_now()
         record: dict[str, Any] = {"started_at": started_at, "files": [str(path.resolve()) for path in files]}
@@ -91,7 +104,8 @@ class Refresher:
             # Every file is checked before any is loaded: one refused file loads nothing.
             checked = [(table, flat.check_files(table, paths)) for table, paths in group_files(files)]
             for table, prepared in checked:
-                flat.load_prepared(self.warehouse, table, prepared, quiet=True)
+                flat.load_prepared(self.warehouse, table, prepared, quiet=True, before_commit=landing.before_commit)
+                landing.after_commit([item.path for item in prepared])
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
             failures, plan = self.dbt.build(report_as_of, with_functions=not has_table_functions(self.warehouse))

@@ -6,7 +6,7 @@ with
 
 events as (
     select * from {{ ref('int_events_unioned') }}
-    where {{ in_live_window('event_ts') }}
+    where {{ window_contains(live_report_window(), 'event_ts') }}
 ),
 
 propositions as (
@@ -37,7 +37,7 @@ offer_events as (
         {{ dbt.date_trunc('hour', 'events.event_ts') }} as hour_start,
         case when events.event_source = 'proposition' then 1 else 0 end as is_offer_sent,
         0 as is_offer_impression,
-        case when events.event_source = 'tracking' and events.event_type = 'click' then 1 else 0 end as is_offer_click
+        case when {{ event_matches(report_metric('offer_clicks'), 'events') }} then 1 else 0 end as is_offer_click
     from events
     where events.offer_id is not null
 
@@ -95,8 +95,7 @@ final as (
         coalesce(hourly_counts.offers_sent, 0) as offers_sent,
         coalesce(hourly_counts.offer_impressions, 0) as offer_impressions,
         coalesce(hourly_counts.offer_clicks, 0) as offer_clicks,
-        {{ live_window_start() }} as window_start,
-        {{ live_window_end() }} as window_end
+        {{ window_bounds_columns(live_report_window()) }}
     from active_offers
     cross join hours
     left join hourly_counts

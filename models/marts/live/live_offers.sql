@@ -1,7 +1,8 @@
 -- One row per delivery x offer x clock hour of the live window (every hour present, zeros
 -- included) for offers with any activity in the window: offers_sent (propositions),
 -- offer_impressions (opens of messages that carry the offer), offer_clicks (clicks with
--- that offer_id). Sum over hours for the offer statistics table.
+-- that offer_id). Sum over hours for the offer statistics table. offers_sent and offer_clicks
+-- count the events of their metrics in report_metrics().
 with
 
 events as (
@@ -35,7 +36,7 @@ offer_events as (
         events.channel,
         events.offer_id,
         {{ dbt.date_trunc('hour', 'events.event_ts') }} as hour_start,
-        case when events.event_source = 'proposition' then 1 else 0 end as is_offer_sent,
+        case when {{ event_matches(report_metric('offers_sent'), 'events') }} then 1 else 0 end as is_offer_sent,
         0 as is_offer_impression,
         case when {{ event_matches(report_metric('offer_clicks'), 'events') }} then 1 else 0 end as is_offer_click
     from events

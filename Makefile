@@ -45,7 +45,7 @@ SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_
 GOLDEN := seeds/golden
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
-.PHONY: install demo demo-guard load-sample demo-build build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean test-fast \
+.PHONY: install demo demo-guard load-sample demo-build build report test lint dbt-test pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean test-fast evaluate \
 	install-engines build-spark build-postgres postgres-start postgres-stop test-engines
 
 # requirements.txt pins every dependency; the package itself (src/tally, the `tally` command)
@@ -137,6 +137,17 @@ lint: install
 	WAREHOUSE_PATH=$(CURDIR)/warehouse/lint.duckdb $(BIN)/sqlfluff lint models analyses
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+## dbt-project-evaluator v1.3.2 (vendored in evaluate/, with the part of dbt-utils it uses):
+## dbt Labs' conventions as checks over this project; not part of build, demo or test.
+## Fails when a finding is not in evaluate/seeds/dbt_project_evaluator_exceptions.csv.
+EVALUATE_WAREHOUSE := $(CURDIR)/warehouse/evaluate.duckdb
+evaluate: install
+	mkdir -p warehouse
+	rm -f $(EVALUATE_WAREHOUSE) $(EVALUATE_WAREHOUSE).wal
+	$(BIN)/dbt deps --quiet --project-dir evaluate
+	WAREHOUSE_PATH=$(EVALUATE_WAREHOUSE) $(BIN)/dbt build --no-partial-parse --project-dir evaluate \
+		--select package:dbt_project_evaluator package:messaging_warehouse_evaluation
 
 dbt-test: install
 	rm -f $(TEST_WAREHOUSE) $(TEST_WAREHOUSE).wal

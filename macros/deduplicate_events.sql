@@ -1,60 +1,46 @@
-{#- Deduplication on a key among rows that passed validation (validation_reasons null).
-    The first arrival wins (order: _loaded_at, ingested_at, content hash) so that a later
-    load can never replace an event already counted. In an incremental run only the new
-    loads are ranked, and a key already staged in {{ this }} counts as copy 0: a new copy
-    of it is a duplicate (same content) or a conflicting_duplicate (other content), exactly
-    as a full refresh would rank it. Emits the CTEs existing_winners (incremental only) and
-    ranked (with copy_number and winner_content_hash), each followed by a comma. -#}
-{% macro dedup_ranked_ctes(validated_cte, key_column='event_id') -%}
+{#- Deduplication on a key among rows that passed validation (validation_reasons null):
+    the rank columns copy_number and winner_content_hash, as expressions over `relation`
+    (the validated rows; unqualified when none). The first arrival wins (order: _loaded_at,
+    ingested_at, content hash) so that a later load can never replace an event already
+    counted; latest_wins=true ranks the latest arrival first instead (dimensions).
+
+    In an incremental run only the new loads are ranked, and a key already staged in
+    {{ this }} counts as copy 0: pass `earlier`, the alias of dedup_staged_winners() left
+    joined on the key for valid rows; a new copy of a staged key is then a duplicate (same
+    content) or a conflicting_duplicate (other content), exactly as a full refresh would
+    rank it. -#}
+{% macro dedup_rank_columns(key_column, latest_wins=false, relation=none, earlier=none) -%}
+    {%- set prefix = relation ~ '.' if relation else '' -%}
+    {%- set direction = ' desc' if latest_wins else '' -%}
     {%- set window -%}
         over (
-            partition by {{ validated_cte }}.{{ key_column }}, {{ validated_cte }}.validation_reasons is null
-            order by {{ validated_cte }}._loaded_at, {{ validated_cte }}.ingested_at, {{ validated_cte }}.content_hash
+            partition by {{ prefix }}{{ key_column }}, {{ prefix }}validation_reasons is null
+            order by {{ prefix }}_loaded_at{{ direction }}, {{ prefix }}ingested_at{{ direction }}, {{ prefix }}content_hash
         )
     {%- endset -%}
-{%- if is_incremental() %}
-existing_winners as (
-    select
-        {{ key_column }},
-        content_hash as earlier_content_hash
-    from {{ this }}
-    where
-        row_status = 'staged'
-        and {{ key_column }} in (select new_rows.{{ key_column }} from {{ validated_cte }} as new_rows)
-),
-{% endif %}
-ranked as (
-    select
-        {{ validated_cte }}.*,
-        {%- if is_incremental() %}
-        row_number() {{ window }} + case when existing_winners.{{ key_column }} is null then 0 else 1 end as copy_number,
-        coalesce(existing_winners.earlier_content_hash, first_value({{ validated_cte }}.content_hash) {{ window }})
-            as winner_content_hash
-        {%- else %}
-        row_number() {{ window }} as copy_number,
-        first_value({{ validated_cte }}.content_hash) {{ window }} as winner_content_hash
-        {%- endif %}
-    from {{ validated_cte }}
-    {%- if is_incremental() %}
-    left join existing_winners
-        on
-            {{ validated_cte }}.{{ key_column }} = existing_winners.{{ key_column }}
-            and {{ validated_cte }}.validation_reasons is null
-    {%- endif %}
-),
+    {%- if earlier is none -%}
+    row_number() {{ window }} as copy_number,
+    first_value({{ prefix }}content_hash) {{ window }} as winner_content_hash
+    {%- else -%}
+    row_number() {{ window }} + case when {{ earlier }}.{{ key_column }} is null then 0 else 1 end as copy_number,
+    coalesce({{ earlier }}.earlier_content_hash, first_value({{ prefix }}content_hash) {{ window }})
+        as winner_content_hash
+    {%- endif -%}
 {%- endmacro %}
 
-{#- The latest-wins ranking for dimensions (campaigns), always over all rows. -#}
-{% macro dedup_rank_columns(key_column, latest_wins=false) -%}
-    {%- set direction = 'desc' if latest_wins else 'asc' -%}
-    {%- set window -%}
-        over (
-            partition by {{ key_column }}, validation_reasons is null
-            order by _loaded_at {{ direction }}, ingested_at {{ direction }}, content_hash
-        )
-    {%- endset -%}
-    row_number() {{ window }} as copy_number,
-    first_value(content_hash) {{ window }} as winner_content_hash
+{#- The keys already staged in {{ this }} among the new rows of `relation`, with their
+    content hash (earlier_content_hash): a subquery to left join, in an incremental run,
+    for dedup_rank_columns(earlier=...). -#}
+{% macro dedup_staged_winners(relation, key_column='event_id') -%}
+    (
+        select
+            {{ key_column }},
+            content_hash as earlier_content_hash
+        from {{ this }}
+        where
+            row_status = 'staged'
+            and {{ key_column }} in (select new_rows.{{ key_column }} from {{ relation }} as new_rows)
+    )
 {%- endmacro %}
 
 {#- From the rank columns above: row_status is 'staged' (the winner), 'duplicate' (a later
@@ -77,6 +63,6 @@ ranked as (
     The loader makes _loaded_at strictly increase from load to load, so this is exact. -#}
 {% macro new_loads_filter() -%}
     {%- if is_incremental() -%}
-    where _loaded_at > (select coalesce(max(processed._loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }} as processed)
+    where _loaded_at > {{ load_watermark('_loaded_at') }}
     {%- endif -%}
 {%- endmacro %}

@@ -2,9 +2,9 @@
     compile time from report_as_of: 24 or 25 literal rows, portable to any engine). Lets
     the time series show empty hours as zeros. -#}
 {% macro live_hour_buckets() -%}
-    {%- set as_of = report_as_of_value() -%}
-    {%- set window_start = as_of - modules.datetime.timedelta(hours=24) -%}
-    {%- set window_end = as_of - modules.datetime.timedelta(minutes=2) -%}
+    {%- set window = live_report_window() -%}
+    {%- set window_start = window.start_at -%}
+    {%- set window_end = window.end_at -%}
     {%- set hour = window_start.replace(minute=0, second=0, microsecond=0) -%}
     {%- set hours = [] -%}
     {%- for offset in range(26) -%}

@@ -35,8 +35,8 @@ compared as (
             and live.channel = period.channel
     -- The period covers the live window: (start, end] within [period_start, period_end).
     where
-        {{ in_period_window(live_window_start()) }}
-        and {{ in_period_window(live_window_end()) }}
+        {{ in_period_window(live_report_window().start) }}
+        and {{ in_period_window(live_report_window().end) }}
 )
 
 select *

@@ -14,8 +14,14 @@
       window), counted from fct_recipient_quarantines by the report queries.
     * click_agents: from the window's link clicks (estimated_forwards: distinct clicking
       message x user agent pairs beyond one per clicking message).
+    * offer_event: events of a source and type that carry an offer_id (the offer marts).
     `report`: part of the delivery statistics every delivery-grain mart shows (in this
-    order); `breakdown`: also shown per domain and per platform. -#}
+    order); `breakdown`: also shown per domain and per platform; `campaign`: summed over
+    the campaign's deliveries on the live campaign tab (live_campaign_statistics);
+    `hourly`: besides every event metric, counted per clock hour from events by the live
+    time series (an offer_event metric counts its events; a message metric with
+    `of_event` counts the distinct messages with such an event). A message metric with `of_event` and no
+    `condition` counts the messages with at least one of those events. -#}
 {% macro report_metrics() -%}
     {%- set reached -%}
         case channel
@@ -27,24 +33,24 @@
             else false
         end
     {%- endset -%}
-    {{ return([
+    {%- set metrics = [
         {'name': 'messages', 'kind': 'message', 'condition': 'true', 'report': true, 'breakdown': true},
         {'name': 'audience', 'kind': 'profile', 'column': 'targeted_profile_id', 'report': true, 'breakdown': true},
-        {'name': 'targeted', 'kind': 'derived', 'expression': 'excluded + errors + sent', 'report': true, 'breakdown': true},
-        {'name': 'excluded', 'kind': 'event', 'source': 'feedback', 'event_type': 'excluded', 'report': true, 'breakdown': true},
-        {'name': 'errors', 'kind': 'event', 'source': 'feedback', 'event_type': 'error', 'report': true, 'breakdown': true},
-        {'name': 'sent', 'kind': 'event', 'source': 'feedback', 'event_type': 'sent', 'first_at': 'first_sent_at', 'report': true, 'breakdown': true},
-        {'name': 'delivered', 'kind': 'event', 'source': 'feedback', 'event_type': 'delivered', 'first_at': 'first_delivered_at', 'report': true, 'breakdown': true},
-        {'name': 'bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'first_at': 'first_bounce_at', 'report': true, 'breakdown': true},
+        {'name': 'targeted', 'kind': 'derived', 'expression': 'excluded + errors + sent', 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'excluded', 'kind': 'event', 'source': 'feedback', 'event_type': 'excluded', 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'errors', 'kind': 'event', 'source': 'feedback', 'event_type': 'error', 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'sent', 'kind': 'event', 'source': 'feedback', 'event_type': 'sent', 'first_at': 'first_sent_at', 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'delivered', 'kind': 'event', 'source': 'feedback', 'event_type': 'delivered', 'first_at': 'first_delivered_at', 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'first_at': 'first_bounce_at', 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'hard_bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'failure_type': 'hard', 'report': true, 'breakdown': true},
         {'name': 'soft_bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'failure_type': 'soft', 'report': true, 'breakdown': true},
         {'name': 'ignored_bounces', 'kind': 'event', 'source': 'feedback', 'event_type': 'bounce', 'failure_type': 'ignored', 'report': true, 'breakdown': true},
         {'name': 'retry_events', 'kind': 'event', 'source': 'feedback', 'event_type': 'retry', 'first_at': 'first_retry_at'},
-        {'name': 'retries', 'kind': 'message', 'condition': "last_feedback_status = 'retry'", 'report': true, 'breakdown': true},
-        {'name': 'opens', 'kind': 'event', 'source': 'tracking', 'event_type': 'open', 'first_at': 'first_open_at', 'report': true, 'breakdown': true},
+        {'name': 'retries', 'kind': 'message', 'condition': "last_feedback_status = 'retry'", 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'opens', 'kind': 'event', 'source': 'tracking', 'event_type': 'open', 'first_at': 'first_open_at', 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'unique_opens', 'kind': 'message', 'condition': 'opens > 0', 'report': true, 'breakdown': true},
         {'name': 'estimated_unique_opens', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'report': true, 'breakdown': true},
-        {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true},
+        {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'unique_clicks', 'kind': 'message', 'condition': 'clicks > 0', 'report': true, 'breakdown': true},
         {'name': 'unique_channel_clicks', 'kind': 'message', 'condition': "case when channel = 'push' then actions > 0 else clicks > 0 end", 'report': true, 'breakdown': true},
         {'name': 'unique_reached', 'kind': 'message', 'condition': reached, 'report': true, 'breakdown': true},
@@ -56,15 +62,16 @@
         {'name': 'forwards', 'kind': 'event', 'source': 'tracking', 'event_type': 'forward', 'first_at': 'first_forward_at', 'report': true},
         {'name': 'unique_forwards', 'kind': 'message', 'condition': 'forwards > 0', 'report': true},
         {'name': 'estimated_forwards', 'kind': 'click_agents', 'report': true},
-        {'name': 'impressions', 'kind': 'event', 'source': 'tracking', 'event_type': 'impression', 'first_at': 'first_impression_at', 'report': true, 'breakdown': true},
-        {'name': 'unique_impressions', 'kind': 'message', 'condition': 'impressions > 0', 'report': true, 'breakdown': true},
+        {'name': 'impressions', 'kind': 'event', 'source': 'tracking', 'event_type': 'impression', 'first_at': 'first_impression_at', 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'unique_impressions', 'kind': 'message', 'of_event': 'impressions', 'report': true, 'breakdown': true, 'hourly': true},
         {'name': 'dismissals', 'kind': 'event', 'source': 'tracking', 'event_type': 'dismiss', 'first_at': 'first_dismiss_at', 'report': true},
         {'name': 'other_interactions', 'kind': 'event', 'source': 'tracking', 'event_type': 'interaction', 'first_at': 'first_interaction_at', 'report': true},
-        {'name': 'interactions', 'kind': 'derived', 'expression': "case when channel in ('inapp', 'web') then clicks + dismissals + other_interactions else 0 end", 'report': true, 'breakdown': true},
+        {'name': 'interactions', 'kind': 'derived', 'expression': "case when channel in ('inapp', 'web') then clicks + dismissals + other_interactions else 0 end", 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'actions', 'kind': 'event', 'source': 'tracking', 'event_type': 'action', 'first_at': 'first_action_at', 'report': true, 'breakdown': true},
-        {'name': 'engagements', 'kind': 'derived', 'expression': 'opens + actions', 'report': true, 'breakdown': true},
+        {'name': 'engagements', 'kind': 'derived', 'expression': 'opens + actions', 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'offers_sent', 'kind': 'event', 'source': 'proposition', 'event_type': 'proposition', 'report': true},
         {'name': 'new_quarantines', 'kind': 'address', 'report': true},
+        {'name': 'offer_clicks', 'kind': 'offer_event', 'source': 'tracking', 'event_type': 'click', 'hourly': true},
         {'name': 'openers', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'breakdown': true},
         {'name': 'clickers', 'kind': 'message', 'condition': 'clicks > 0', 'breakdown': true},
         {'name': 'initial_audience', 'kind': 'derived', 'expression': 'excluded + errors + sent', 'report': true},
@@ -72,7 +79,20 @@
         {'name': 'messages_to_deliver', 'kind': 'derived', 'expression': 'errors + sent', 'report': true},
         {'name': 'success', 'kind': 'derived', 'expression': 'delivered', 'report': true},
         {'name': 'execution_errors', 'kind': 'derived', 'expression': 'errors + bounces', 'report': true},
-    ]) }}
+    ] -%}
+    {%- for metric in metrics if metric.of_event is defined and metric.condition is not defined -%}
+        {%- do metric.update({'condition': metric.of_event ~ ' > 0'}) -%}
+    {%- endfor -%}
+    {{ return(metrics) }}
+{%- endmacro %}
+
+{#- One metric of the list, by name. -#}
+{% macro report_metric(name) -%}
+    {%- set found = report_metrics() | selectattr('name', 'equalto', name) | list -%}
+    {%- if found | length != 1 -%}
+        {{ exceptions.raise_compiler_error("no metric " ~ name ~ " in report_metrics()") }}
+    {%- endif -%}
+    {{ return(found[0]) }}
 {%- endmacro %}
 
 {#- The metrics of one kind, in list order. -#}

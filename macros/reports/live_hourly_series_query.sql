@@ -71,10 +71,7 @@ hourly_counts as (
         {{ keys | join(',\n        ') }},
         hour_start,
         {{ event_count_aggregates() }},
-        count(distinct case when event_source = 'tracking' and event_type = 'impression' then {{ dbt.concat(['execution_id', "'|'", 'message_id']) }} end)
-            as unique_impressions,
-        {{ count_where("event_source = 'tracking' and event_type = 'click' and offer_id is not null") }}
-            as offer_clicks
+        {{ hourly_metric_aggregates() }}
     from events_bucketed
     group by {{ keys | join(', ') }}, hour_start
 ),
@@ -95,11 +92,9 @@ hours_filled as (
         row_hours.{{ key }},
         {% endfor -%}
         row_hours.hour_start,
-        {% for metric in event_count_metrics() -%}
+        {% for metric in event_count_metrics() + (report_metrics() | selectattr('hourly') | list) -%}
         coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
         {% endfor -%}
-        coalesce(hourly_counts.unique_impressions, 0) as unique_impressions,
-        coalesce(hourly_counts.offer_clicks, 0) as offer_clicks,
         coalesce(hourly_retries.retries, 0) as retries
     from row_hours
     left join hourly_counts

@@ -157,12 +157,12 @@ def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None
             period_report(con, period[0], period[1], limit)
         # A warehouse kept only by live refreshes has no reconciliation yet: the full build
         # (make build) creates it, so say so rather than fail.
-        if "staging.stg_raw__row_reconciliation" not in tables:
+        if "audit.audit_row_reconciliation" not in tables:
             print("\nWhere every raw row went: not built yet (run make build, or dbt build)")
             return 0
         reconciliation = con.execute(
             "select table_name, raw_rows, staged_rows, duplicate_rows, rejected_rows "
-            "from staging.stg_raw__row_reconciliation order by table_name"
+            "from audit.audit_row_reconciliation order by table_name"
         )
         print_table(
             "Where every raw row went",

@@ -399,7 +399,7 @@ def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None
     }
     for event_id, reason in expected.items():
         assert reasons.get(event_id) == reason, (event_id, reasons.get(event_id))
-    assert query(built, "select count(*) from staging.stg_raw__row_reconciliation "
+    assert query(built, "select count(*) from audit.audit_row_reconciliation "
                         "where raw_rows != staged_rows + duplicate_rows + rejected_rows") == [(0,)]
 
 

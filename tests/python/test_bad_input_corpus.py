@@ -84,6 +84,6 @@ def test_nothing_valid_is_lost_and_nothing_invalid_is_counted(built: Path) -> No
     ).fetchone()
     assert unknown == (False,)
     reconciliation = con.execute(
-        "select count(*) from staging.stg_raw__row_reconciliation where raw_rows != staged_rows + duplicate_rows + rejected_rows"
+        "select count(*) from audit.audit_row_reconciliation where raw_rows != staged_rows + duplicate_rows + rejected_rows"
     ).fetchone()[0]
     assert reconciliation == 0

@@ -61,10 +61,7 @@ touched_deliveries as (
         channel
     from message_load_times
     where
-        last_loaded_at > (
-            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
-            from {{ this }} as processed
-        )
+        last_loaded_at > {{ load_watermark(lookback_minutes=var('incremental_lookback_minutes')) }}
 
     union
 

@@ -28,7 +28,7 @@ new_failures as (
         channel,
         {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour
     from {{ ref('int_failure_events') }}
-    where _loaded_at > (select coalesce(max(processed.last_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }} as processed)
+    where _loaded_at > {{ load_watermark() }}
 ),
 
 touched_delivery_hours as (

@@ -33,7 +33,7 @@ new_clicks as (
     where
         event_source = 'tracking'
         and event_type = 'click'
-        and _loaded_at > (select coalesce(max(processed.last_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})) from {{ this }} as processed)
+        and _loaded_at > {{ load_watermark() }}
 ),
 
 touched_message_hours as (

@@ -33,10 +33,7 @@ new_events as (
         message_id
     from {{ ref('int_events_unioned') }}
     where
-        _loaded_at > (
-            select {{ dbt.dateadd('minute', -1 * var('incremental_lookback_minutes'), "coalesce(max(processed.last_loaded_at), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))") }}
-            from {{ this }} as processed
-        )
+        _loaded_at > {{ load_watermark(lookback_minutes=var('incremental_lookback_minutes')) }}
 ),
 
 -- Every message with an event loaded since the last run (minus an optional lookback) is

@@ -20,10 +20,7 @@ touched_messages as (
     select distinct message_key
     from {{ ref('fct_message_hours') }}
     where
-        last_loaded_at > (
-            select coalesce(max(processed.last_loaded_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-            from {{ this }} as processed
-        )
+        last_loaded_at > {{ load_watermark() }}
 ),
 
 hours_to_roll_up as (

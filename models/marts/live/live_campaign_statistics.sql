@@ -3,7 +3,10 @@
 -- the window, over all the campaign's channels (the events know a profile only once it
 -- entered the campaign, so the two agree); profiles_with_activity: distinct profiles with
 -- any event in the window; actions_performed: messages sent (sent events); errors: error
--- events (could not be sent).
+-- events (could not be sent). The summed metrics are those of report_metrics() flagged
+-- `campaign`.
+{%- set campaign_metrics = report_metrics() | selectattr('campaign') | list %}
+
 with
 
 messages as (
@@ -33,18 +36,9 @@ deliveries_summed as (
         campaign_id,
         count(*) as deliveries,
         count(distinct channel) as channels,
-        {{ sum_count('targeted') }} as targeted,
-        {{ sum_count('excluded') }} as excluded,
-        {{ sum_count('errors') }} as errors,
-        {{ sum_count('sent') }} as sent,
-        {{ sum_count('delivered') }} as delivered,
-        {{ sum_count('bounces') }} as bounces,
-        {{ sum_count('retries') }} as retries,
-        {{ sum_count('opens') }} as opens,
-        {{ sum_count('clicks') }} as clicks,
-        {{ sum_count('impressions') }} as impressions,
-        {{ sum_count('interactions') }} as interactions,
-        {{ sum_count('engagements') }} as engagements
+        {%- for metric in campaign_metrics %}
+        {{ sum_count(metric.name) }} as {{ metric.name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from deliveries
     group by campaign_id
 ),
@@ -58,22 +52,12 @@ final as (
         profiles_counted.profiles_entered,
         profiles_counted.profiles_with_activity,
         deliveries_summed.sent as actions_performed,
-        deliveries_summed.errors,
         deliveries_summed.deliveries,
         deliveries_summed.channels,
-        deliveries_summed.targeted,
-        deliveries_summed.excluded,
-        deliveries_summed.sent,
-        deliveries_summed.delivered,
-        deliveries_summed.bounces,
-        deliveries_summed.retries,
-        deliveries_summed.opens,
-        deliveries_summed.clicks,
-        deliveries_summed.impressions,
-        deliveries_summed.interactions,
-        deliveries_summed.engagements,
-        {{ live_window_start() }} as window_start,
-        {{ live_window_end() }} as window_end
+        {%- for metric in campaign_metrics %}
+        deliveries_summed.{{ metric.name }},
+        {%- endfor %}
+        {{ window_bounds_columns(live_report_window()) }}
     from deliveries_summed
     inner join profiles_counted
         on deliveries_summed.campaign_id = profiles_counted.campaign_id

@@ -8,7 +8,7 @@ events as (
     select * from {{ ref('int_events_unioned') }}
     where
         event_source = 'tracking'
-        and {{ in_live_window('event_ts') }}
+        and {{ window_contains(live_report_window(), 'event_ts') }}
 ),
 
 final as (
@@ -20,8 +20,7 @@ final as (
         coalesce(element_id, 'unknown') as element_id,
         count(*) as events,
         count(distinct message_id) as unique_messages,
-        {{ live_window_start() }} as window_start,
-        {{ live_window_end() }} as window_end
+        {{ window_bounds_columns(live_report_window()) }}
     from events
     group by campaign_id, execution_id, channel, event_type, coalesce(element_id, 'unknown')
 )

@@ -1,12 +1,13 @@
 -- One row per delivery x offer x clock hour of the live window (every hour present, zeros
 -- included) for offers with any activity in the window: offers_sent (propositions),
 -- offer_impressions (opens of messages that carry the offer), offer_clicks (clicks with
--- that offer_id). Sum over hours for the offer statistics table.
+-- that offer_id). Sum over hours for the offer statistics table. offers_sent and offer_clicks
+-- count the events of their metrics in report_metrics().
 with
 
 events as (
     select * from {{ ref('int_events_unioned') }}
-    where {{ in_live_window('event_ts') }}
+    where {{ window_contains(live_report_window(), 'event_ts') }}
 ),
 
 propositions as (
@@ -35,9 +36,9 @@ offer_events as (
         events.channel,
         events.offer_id,
         {{ dbt.date_trunc('hour', 'events.event_ts') }} as hour_start,
-        case when events.event_source = 'proposition' then 1 else 0 end as is_offer_sent,
+        case when {{ event_matches(report_metric('offers_sent'), 'events') }} then 1 else 0 end as is_offer_sent,
         0 as is_offer_impression,
-        case when events.event_source = 'tracking' and events.event_type = 'click' then 1 else 0 end as is_offer_click
+        case when {{ event_matches(report_metric('offer_clicks'), 'events') }} then 1 else 0 end as is_offer_click
     from events
     where events.offer_id is not null
 
@@ -95,8 +96,7 @@ final as (
         coalesce(hourly_counts.offers_sent, 0) as offers_sent,
         coalesce(hourly_counts.offer_impressions, 0) as offer_impressions,
         coalesce(hourly_counts.offer_clicks, 0) as offer_clicks,
-        {{ live_window_start() }} as window_start,
-        {{ live_window_end() }} as window_end
+        {{ window_bounds_columns(live_report_window()) }}
     from active_offers
     cross join hours
     left join hourly_counts

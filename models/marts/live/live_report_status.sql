@@ -17,9 +17,8 @@ window_summarised as (
 
 final as (
     select
-        {{ _timestamp_literal(report_as_of_value()) }} as report_as_of,
-        {{ live_window_start() }} as window_start,
-        {{ live_window_end() }} as window_end,
+        {{ _timestamp_literal(live_report_window().as_of) }} as report_as_of,
+        {{ window_bounds_columns(live_report_window()) }},
         newest_event_at,
         newest_loaded_at,
         messages as messages_in_window

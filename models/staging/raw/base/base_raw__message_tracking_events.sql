@@ -101,7 +101,18 @@ validated as (
     from typed_with_capabilities
 ),
 
-{{ dedup_ranked_ctes('validated') }}
+ranked as (
+    select
+        validated.*,
+        {{ dedup_rank_columns('event_id', relation='validated', earlier='existing_winners' if is_incremental() else none) }}
+    from validated
+    {%- if is_incremental() %}
+    left join {{ dedup_staged_winners('validated') }} as existing_winners
+        on
+            validated.event_id = existing_winners.event_id
+            and validated.validation_reasons is null
+    {%- endif %}
+),
 
 final as (
     select

@@ -19,7 +19,7 @@ DEFAULT_WAREHOUSE := $(CURDIR)/warehouse/warehouse.duckdb
 endif
 export WAREHOUSE_PATH ?= $(DEFAULT_WAREHOUSE)
 # The demo's warehouse: the default one, or one named on make's command line (make demo
-# WAREHOUSE_PATH=...). An exported WAREHOUSE_PATH is a user's own warehouse (README, "Load
+# WAREHOUSE_PATH=...). An exported WAREHOUSE_PATH is a user's own warehouse (README.md, "Load
 # your own events"): the demo never appends the sample to it (raw tables are append-only),
 # and it refuses any warehouse that holds events other than the sample (python -m tally.demo).
 ifeq ($(origin WAREHOUSE_PATH),environment)
@@ -186,7 +186,7 @@ sample-ajo: install
 	rm -rf $(SAMPLE_AJO_DIR)
 	$(BIN)/tally generate --events 5000 --format csv --seed 7 --days 3 --layout ajo --out $(SAMPLE_AJO_DIR)
 
-## ---- Other engines (README, "Other engines: Spark and PostgreSQL") ----
+## ---- Other engines (docs/engines.md) ----
 ENGINES_VENV := .venv-engines
 ENGINES_BIN := $(ENGINES_VENV)/bin
 # Spark reads the raw tables from this Parquet lake (tally load --lake); its
@@ -237,8 +237,8 @@ test-engines: install-engines
 ## (warehouse/prod.duckdb, the lake, the PostgreSQL data).
 DEMO_WAREHOUSES := $(CURDIR)/warehouse/warehouse.duckdb $(CURDIR)/warehouse/ajo/warehouse.duckdb
 clean:
-	rm -rf target logs warehouse/pytest-engines warehouse/spark
-	rm -f warehouse/test.duckdb warehouse/test.duckdb.wal warehouse/lint.duckdb warehouse/lint.duckdb.wal
+	rm -rf target logs warehouse/pytest-engines warehouse/spark evaluate/target evaluate/logs evaluate/dbt_packages
+	rm -f warehouse/test.duckdb warehouse/test.duckdb.wal warehouse/lint.duckdb warehouse/lint.duckdb.wal warehouse/evaluate.duckdb warehouse/evaluate.duckdb.wal
 	for demo in $(DEMO_WAREHOUSES); do \
 		[ -e "$$demo" ] || continue; \
 		if [ -x $(BIN)/python ] && $(BIN)/python -m tally.demo --for clean "$$demo"; then \

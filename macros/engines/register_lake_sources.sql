@@ -1,4 +1,4 @@
-{#- The raw sources of an engine that reads the lake (scripts/load_events.py --lake DIR:
+{#- The raw sources of an engine that reads the lake (tally load --lake DIR:
     DIR/raw/<table>/*.parquet, every contract column as text, _loaded_at a UTC timestamp).
     On Spark, an on-run-start hook declares each raw table over its folder (env LAKE_PATH)
     and refreshes its file listing, so a build sees every load committed before it started
@@ -35,7 +35,7 @@
     select 1
 {%- endmacro %}
 
-{#- The raw tables' contract columns, in the loader's order (scripts/load_events.py CONTRACT;
+{#- The raw tables' contract columns, in the loader's order (tally.contract.CONTRACT;
     tests/engines checks the two agree). -#}
 {% macro raw_table_columns() -%}
     {%- set event_keys = ['event_id', 'event_ts', 'ingested_at', 'campaign_id', 'execution_id', 'message_id', 'profile_id', 'channel'] -%}

@@ -5,8 +5,10 @@ read-only and afresh on every query, so each refresh's publish shows without a r
 import streamlit as st
 
 st.set_page_config(page_title="Messaging reports", layout="wide")
-navigation = st.navigation([
-    st.Page("live.py", title="Live report", default=True),
-    st.Page("period.py", title="Period report", url_path="period"),
-])
+navigation = st.navigation(
+    [
+        st.Page("live.py", title="Live report", default=True),
+        st.Page("period.py", title="Period report", url_path="period"),
+    ]
+)
 navigation.run()

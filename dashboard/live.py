@@ -84,13 +84,33 @@ def reasons(campaign: str, channel: str, kind: str, title: str) -> None:
 def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
     w.kpi_tiles(tiles, ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"], docs)
     hourly(campaign, "email", ["delivered", "bounces", "retries", "errors"], "Sending performance")
-    executions(campaign, "email", ["targeted", "excluded", "sent", "delivered", "bounces", "errors", "opens", "clicks",
-                                   "unsubscriptions", "spam_complaints", "retries"], "Email statistics")
+    executions(
+        campaign,
+        "email",
+        [
+            "targeted",
+            "excluded",
+            "sent",
+            "delivered",
+            "bounces",
+            "errors",
+            "opens",
+            "clicks",
+            "unsubscriptions",
+            "spam_complaints",
+            "retries",
+        ],
+        "Email statistics",
+    )
     w.section("Bounce categories")
     w.kpi_tiles(tiles, ["hard_bounces", "soft_bounces", "ignored_bounces"], docs)
     reasons(campaign, "email", "bounce", "Bounce reasons")
-    hourly(campaign, "email", ["sent", "delivered", "bounces", "errors", "opens", "clicks", "unsubscriptions",
-                               "spam_complaints"], "Performance by date")
+    hourly(
+        campaign,
+        "email",
+        ["sent", "delivered", "bounces", "errors", "opens", "clicks", "unsubscriptions", "spam_complaints"],
+        "Performance by date",
+    )
     reasons(campaign, "email", "error", "Error reasons")
     reasons(campaign, "email", "exclusion", "Exclusion reasons")
     domains = data.query(
@@ -147,8 +167,9 @@ def inapp_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 
 def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
-    w.kpi_tiles(tiles, ["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks",
-                        "channel_reactivity"], docs)
+    w.kpi_tiles(
+        tiles, ["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"], docs
+    )
     hourly(campaign, "push", ["delivered", "bounces", "errors"], "Sending performance")
     executions(campaign, "push", ["targeted", "excluded", "sent", "delivered", "bounces", "errors", "opens"], "Push statistics")
     hourly(campaign, "push", ["opens", "actions", "engagements", "bounces", "delivered", "errors"], "Sending summary")
@@ -192,7 +213,12 @@ def direct_mail_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 
 CHANNEL_TABS = {
-    "email": email_tab, "inapp": inapp_tab, "push": push_tab, "sms": sms_tab, "web": web_tab, "direct_mail": direct_mail_tab,
+    "email": email_tab,
+    "inapp": inapp_tab,
+    "push": push_tab,
+    "sms": sms_tab,
+    "web": web_tab,
+    "direct_mail": direct_mail_tab,
 }
 
 

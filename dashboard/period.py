@@ -15,8 +15,17 @@ import widgets as w
 
 ALL_EXECUTIONS = "All executions"
 # Zones a whole number of hours from UTC, where calendar days are exact (docs/widget-map.md).
-ZONES = ["UTC", "Europe/London", "Europe/Paris", "Europe/Berlin", "America/New_York", "America/Chicago",
-         "America/Los_Angeles", "Asia/Tokyo", "Australia/Brisbane"]
+ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Australia/Brisbane",
+]
 COHORT = "Send cohort: executions started in the period, all their events"
 EVENT_TIME = "Event time: what happened in the period"
 
@@ -37,11 +46,15 @@ def scope_filter(execution: str | None) -> tuple[str, list[Any]]:
 
 def summary_row(campaign: str, channel: str, execution: str | None, bounds: tuple[datetime, datetime], basis: str) -> dict | None:
     if execution is None:  # a campaign tab: every execution on the channel, event time
-        return data.one("select * from marts.period_channel_report_between(?, ?) where campaign_id = ? and channel = ?",
-                        [*bounds, campaign, channel])
+        return data.one(
+            "select * from marts.period_channel_report_between(?, ?) where campaign_id = ? and channel = ?",
+            [*bounds, campaign, channel],
+        )
     function = "period_delivery_cohort_between" if basis == COHORT else "period_delivery_report_between"
-    return data.one(f"select * from marts.{function}(?, ?) where campaign_id = ? and channel = ? and execution_id = ?",
-                    [*bounds, campaign, channel, execution])
+    return data.one(
+        f"select * from marts.{function}(?, ?) where campaign_id = ? and channel = ? and execution_id = ?",
+        [*bounds, campaign, channel, execution],
+    )
 
 
 def delivery_summary(row: dict, channel: str, docs: dict, reasons_frame) -> None:
@@ -55,8 +68,19 @@ def delivery_summary(row: dict, channel: str, docs: dict, reasons_frame) -> None
     if not reasons_frame.empty:
         w.table(reasons_frame, data.column_docs("period_non_deliverables"))
     w.section("Execution statistics")
-    w.kpi_tiles(row, ["messages_to_deliver", "success", "success_rate", "execution_errors", "execution_error_rate",
-                      "new_quarantines", "new_quarantine_rate"], docs)
+    w.kpi_tiles(
+        row,
+        [
+            "messages_to_deliver",
+            "success",
+            "success_rate",
+            "execution_errors",
+            "execution_error_rate",
+            "new_quarantines",
+            "new_quarantine_rate",
+        ],
+        docs,
+    )
     if channel == "email":
         w.section("Reaction statistics")
         w.kpi_tiles(row, ["unique_opens", "opens", "unique_unsubscriptions", "unique_mirror_page_views", "unique_forwards"], docs)
@@ -110,12 +134,16 @@ def clickstream(campaign: str, channel: str, execution: str | None, bounds: tupl
         links = data.query(
             "select link_rank, url, clicks, share_of_clickers, share_of_clicks, unique_clicks "
             "from marts.period_campaign_top_links_between(?, ?) where campaign_id = ? and channel = ? and link_rank <= 10 "
-            "order by link_rank", [*bounds, campaign, channel])
+            "order by link_rank",
+            [*bounds, campaign, channel],
+        )
     else:
         links = data.query(
             "select link_rank, url, clicks, share_of_clickers, share_of_clicks, unique_clicks "
             "from marts.period_top_links_between(?, ?) where campaign_id = ? and channel = ? and execution_id = ? "
-            "and link_rank <= 10 order by link_rank", [*bounds, campaign, channel, execution])
+            "and link_rank <= 10 order by link_rank",
+            [*bounds, campaign, channel, execution],
+        )
     w.section("Top 10 links")
     if links.empty:
         w.empty("No clicks on links in the period.")
@@ -146,15 +174,21 @@ def period_report() -> None:
     if campaigns.empty:
         w.empty("No deliveries in the warehouse yet.")
         return
-    span = data.one("select cast(min(activity_hour) as date) as first_day, cast(max(activity_hour) as date) as last_day "
-                    "from marts.fct_message_hours")
+    span = data.one(
+        "select cast(min(activity_hour) as date) as first_day, cast(max(activity_hour) as date) as last_day "
+        "from marts.fct_message_hours"
+    )
     last_day = span["last_day"] if span and span["last_day"] is not None else date.today()
     picker, scope, dates = st.columns([2, 2, 3])
     campaign, _ = w.campaign_picker(campaigns, "period_campaign", picker)
-    deliveries = data.query("select channel, execution_id, execution_started_at from marts.fct_deliveries "
-                            "where campaign_id = ? order by channel, execution_started_at", [campaign])
-    channel = scope.selectbox("Channel", sorted(deliveries["channel"].unique()), format_func=lambda c: data.CHANNELS[c],
-                              key="period_channel")
+    deliveries = data.query(
+        "select channel, execution_id, execution_started_at from marts.fct_deliveries "
+        "where campaign_id = ? order by channel, execution_started_at",
+        [campaign],
+    )
+    channel = scope.selectbox(
+        "Channel", sorted(deliveries["channel"].unique()), format_func=lambda c: data.CHANNELS[c], key="period_channel"
+    )
     executions = [ALL_EXECUTIONS, *deliveries.loc[deliveries["channel"] == channel, "execution_id"]]
     execution_choice = scope.selectbox("Delivery", executions, key="period_execution")
     execution = None if execution_choice == ALL_EXECUTIONS else execution_choice
@@ -167,8 +201,10 @@ def period_report() -> None:
     basis = COHORT if execution is not None else EVENT_TIME
     if execution is not None:
         basis = st.radio("Count", [COHORT, EVENT_TIME], horizontal=True, key="period_basis")
-    st.caption(f"[{bounds[0]:%Y-%m-%d %H:%M}, {bounds[1]:%Y-%m-%d %H:%M}) UTC · "
-               + ("campaign tab: every execution on the channel, event time" if execution is None else basis))
+    st.caption(
+        f"[{bounds[0]:%Y-%m-%d %H:%M}, {bounds[1]:%Y-%m-%d %H:%M}) UTC · "
+        + ("campaign tab: every execution on the channel, event time" if execution is None else basis)
+    )
     row = summary_row(campaign, channel, execution, bounds, basis)
     if row is None:
         w.empty(f"No {data.CHANNELS[channel]} activity for this {'delivery' if execution else 'campaign'} in the period.")

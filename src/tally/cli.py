@@ -86,8 +86,10 @@ def run_script(command: str) -> None:
 def no_serving_message(serving: Path) -> str:
     """Nothing published yet: on one's own events that means publish (a build is not a
     publish); `make demo` only for the bundled sample."""
-    return (f"no {serving} yet: publish the built marts with `tally publish` (make publish), after a `dbt build`; "
-            "for the bundled sample, `make demo` builds and publishes it")
+    return (
+        f"no {serving} yet: publish the built marts with `tally publish` (make publish), after a `dbt build`; "
+        "for the bundled sample, `make demo` builds and publishes it"
+    )
 
 
 def dashboard(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -99,16 +101,36 @@ def dashboard(argv: list[str] | None = None, prog: str | None = None) -> int:
         description="The reports in a browser: Streamlit on dashboard/app.py, reading the published serving "
         "file ($SERVING_PATH, else serving.duckdb beside $WAREHOUSE_PATH) read-only. Ctrl+C stops it.",
     )
-    parser.add_argument("--port", type=int, default=int(os.environ.get("DASHBOARD_PORT", "8501")),
-                        help="port on 127.0.0.1 (default: $DASHBOARD_PORT, else 8501)")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("DASHBOARD_PORT", "8501")),
+        help="port on 127.0.0.1 (default: $DASHBOARD_PORT, else 8501)",
+    )
     args = parser.parse_args(argv)
-    serving = Path(os.environ["SERVING_PATH"]) if os.environ.get("SERVING_PATH") else settings.serving_path(settings.warehouse_path())
+    serving = (
+        Path(os.environ["SERVING_PATH"]) if os.environ.get("SERVING_PATH") else settings.serving_path(settings.warehouse_path())
+    )
     if not serving.exists():
         print(no_serving_message(serving), file=sys.stderr)
         return 2
     app = settings.REPO_ROOT / "dashboard" / "app.py"
     print(f"Dashboard on http://127.0.0.1:{args.port} (Ctrl+C stops it)", flush=True)
-    streamlit = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
-                 "--server.port", str(args.port), "--server.address", "127.0.0.1",
-                 "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"]
+    streamlit = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(args.port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
     os.execv(sys.executable, streamlit)

@@ -25,7 +25,11 @@ def event_columns(*own: tuple[str, bool]) -> list[tuple[str, bool]]:
 # every file (value-required columns). Optional columns may be absent and load as null.
 CONTRACT: dict[str, list[tuple[str, bool]]] = {
     "message_feedback_events": event_columns(
-        ("status", True), ("failure_type", False), ("reason", False), ("recipient_address", False), ("platform", False),
+        ("status", True),
+        ("failure_type", False),
+        ("reason", False),
+        ("recipient_address", False),
+        ("platform", False),
     ),
     "message_tracking_events": event_columns(
         ("interaction", True),

@@ -41,11 +41,15 @@ def loaded_files(warehouse: Path) -> list[str]:
 def foreign_files(warehouse: Path, sample_dirs: list[Path]) -> list[str]:
     """The files loaded into `warehouse` that are not under one of `sample_dirs`."""
     roots = [folder.resolve() for folder in sample_dirs]
-    return sorted(name for name in loaded_files(warehouse) if not any(Path(name).resolve().is_relative_to(root) for root in roots))
+    return sorted(
+        name for name in loaded_files(warehouse) if not any(Path(name).resolve().is_relative_to(root) for root in roots)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tally.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tally.demo", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--for", dest="purpose", choices=["demo", "clean"], required=True)
     parser.add_argument("warehouse", type=Path)
     args = parser.parse_args(argv)

@@ -54,7 +54,9 @@ def start(folder: Path, port: int) -> dict[str, str]:
             user = pwd.getpwnam("postgres")
             os.chown(folder, user.pw_uid, user.pw_gid)
             if subprocess.run(as_postgres(["test", "-w", str(folder)]), capture_output=True).returncode != 0:
-                raise SystemExit(f"the postgres user cannot reach {folder} (a parent folder is private): choose a --dir such as /tmp/pg")
+                raise SystemExit(
+                    f"the postgres user cannot reach {folder} (a parent folder is private): choose a --dir such as /tmp/pg"
+                )
         subprocess.run(
             as_postgres([server_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"]),
             check=True,
@@ -62,10 +64,26 @@ def start(folder: Path, port: int) -> dict[str, str]:
         )
     ready = [server_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(port)]
     running = (data / "postmaster.pid").exists() and subprocess.run(ready, capture_output=True).returncode == 0
-    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder} -c fsync=off -c full_page_writes=off"
+    options = (
+        f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={folder} -c fsync=off -c full_page_writes=off"
+    )
     if not running:
         subprocess.run(
-            as_postgres([server_bin("pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-o", options, "-w", "-t", "60", "start"]),
+            as_postgres(
+                [
+                    server_bin("pg_ctl"),
+                    "-D",
+                    str(data),
+                    "-l",
+                    str(folder / "server.log"),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
+            ),
             check=True,
             capture_output=True,
         )
@@ -76,21 +94,36 @@ def start(folder: Path, port: int) -> dict[str, str]:
         time.sleep(0.2)
     psql = shutil.which("psql") or server_bin("psql")
     exists = subprocess.run(
-        [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-tAc", f"select 1 from pg_database where datname = '{DATABASE}'"],
+        [
+            psql,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-tAc",
+            f"select 1 from pg_database where datname = '{DATABASE}'",
+        ],
         check=True,
         capture_output=True,
         text=True,
     ).stdout.strip()
     if not exists:
-        subprocess.run([psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f"create database {DATABASE}"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-c", f"create database {DATABASE}"],
+            check=True,
+            capture_output=True,
+        )
     return {"DBT_PG_HOST": "127.0.0.1", "DBT_PG_PORT": str(port), "DBT_PG_USER": "postgres", "DBT_PG_DBNAME": DATABASE}
 
 
 def stop(folder: Path) -> None:
     data = folder / "data"
     if (data / "postmaster.pid").exists():
-        subprocess.run(as_postgres([server_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]), check=False, capture_output=True)
+        subprocess.run(
+            as_postgres([server_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]), check=False, capture_output=True
+        )
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -106,4 +139,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     for key, value in env.items():
         print(f"export {key}={value}")
     return 0
-

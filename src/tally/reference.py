@@ -30,25 +30,77 @@ CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?$")
 COUNT_COLUMNS = [
-    "targeted", "excluded", "errors", "sent", "delivered", "bounces", "hard_bounces", "soft_bounces",
-    "ignored_bounces", "retries", "opens", "unique_opens", "estimated_unique_opens", "clicks", "unique_clicks",
-    "unsubscriptions", "spam_complaints", "mirror_page_views", "forwards", "impressions", "unique_impressions",
-    "dismissals", "other_interactions", "interactions", "actions", "engagements", "offers_sent", "audience",
-    "new_quarantines", "unique_unsubscriptions", "unique_mirror_page_views", "unique_forwards", "estimated_forwards",
-    "unique_channel_clicks", "unique_reached", "messages_to_deliver", "execution_errors",
+    "targeted",
+    "excluded",
+    "errors",
+    "sent",
+    "delivered",
+    "bounces",
+    "hard_bounces",
+    "soft_bounces",
+    "ignored_bounces",
+    "retries",
+    "opens",
+    "unique_opens",
+    "estimated_unique_opens",
+    "clicks",
+    "unique_clicks",
+    "unsubscriptions",
+    "spam_complaints",
+    "mirror_page_views",
+    "forwards",
+    "impressions",
+    "unique_impressions",
+    "dismissals",
+    "other_interactions",
+    "interactions",
+    "actions",
+    "engagements",
+    "offers_sent",
+    "audience",
+    "new_quarantines",
+    "unique_unsubscriptions",
+    "unique_mirror_page_views",
+    "unique_forwards",
+    "estimated_forwards",
+    "unique_channel_clicks",
+    "unique_reached",
+    "messages_to_deliver",
+    "execution_errors",
 ]
-RATE_COLUMNS = ["delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "raw_reactivity",
-                "channel_reactivity", "success_rate", "execution_error_rate", "new_quarantine_rate"]
+RATE_COLUMNS = [
+    "delivered_rate",
+    "bounce_rate",
+    "open_rate",
+    "click_rate",
+    "reactivity",
+    "raw_reactivity",
+    "channel_reactivity",
+    "success_rate",
+    "execution_error_rate",
+    "new_quarantine_rate",
+]
 # What "reached the recipient" means per channel (the denominator of channel_reactivity):
 # tracking kinds, plus the feedback kinds for SMS, whose opens are not tracked.
 REACHED = {
-    "email": {"open", "click"}, "push": {"open", "action"}, "sms": {"delivered", "click"},
-    "inapp": {"impression", "click"}, "web": {"impression", "click"}, "direct_mail": set(),
+    "email": {"open", "click"},
+    "push": {"open", "action"},
+    "sms": {"delivered", "click"},
+    "inapp": {"impression", "click"},
+    "web": {"impression", "click"},
+    "direct_mail": set(),
 }
 TRACKING_COUNTS = {
-    "open": "opens", "click": "clicks", "unsubscribe": "unsubscriptions", "spam_complaint": "spam_complaints",
-    "mirror_page": "mirror_page_views", "forward": "forwards", "impression": "impressions",
-    "dismiss": "dismissals", "interaction": "other_interactions", "action": "actions",
+    "open": "opens",
+    "click": "clicks",
+    "unsubscribe": "unsubscriptions",
+    "spam_complaint": "spam_complaints",
+    "mirror_page": "mirror_page_views",
+    "forward": "forwards",
+    "impression": "impressions",
+    "dismiss": "dismissals",
+    "interaction": "other_interactions",
+    "action": "actions",
 }
 STATUS_COUNTS = {"excluded": "excluded", "error": "errors", "sent": "sent", "delivered": "delivered", "bounce": "bounces"}
 
@@ -114,8 +166,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list[str], Event | None]:
     get = lambda name: text(row.get(name))  # noqa: E731
     reasons: list[str] = []
-    kind_column = {"message_feedback_events": "status", "message_tracking_events": "interaction",
-                   "offer_propositions": "offer_id"}[table]
+    kind_column = {
+        "message_feedback_events": "status",
+        "message_tracking_events": "interaction",
+        "offer_propositions": "offer_id",
+    }[table]
     required = ["event_id", "event_ts", "campaign_id", "execution_id", "message_id", "profile_id", "channel", kind_column]
     for name in required:
         if get(name) is None:
@@ -126,8 +181,11 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         reasons.append("invalid_event_ts")
     ingested_text = get("ingested_at")
     ingested_at = parse_ts(ingested_text) if ingested_text else loaded_at
-    if (event_ts is not None and ingested_at is not None
-            and (event_ts < datetime(2000, 1, 1) or event_ts > ingested_at + timedelta(hours=24))):
+    if (
+        event_ts is not None
+        and ingested_at is not None
+        and (event_ts < datetime(2000, 1, 1) or event_ts > ingested_at + timedelta(hours=24))
+    ):
         reasons.append("event_ts_out_of_range")
     if ingested_text is not None and ingested_at is None:
         reasons.append("invalid_ingested_at")
@@ -181,8 +239,18 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         user_agent=get("user_agent"),
     )
     event.content = (
-        event.event_ts, event.delivery, event.message_id, event.profile_id, event.kind, event.failure_type,
-        event.reason, event.address, event.platform, event.url, get("element_id"), event.offer_id,
+        event.event_ts,
+        event.delivery,
+        event.message_id,
+        event.profile_id,
+        event.kind,
+        event.failure_type,
+        event.reason,
+        event.address,
+        event.platform,
+        event.url,
+        get("element_id"),
+        event.offer_id,
         get("user_agent"),
     )
     return [], event
@@ -303,8 +371,9 @@ def add_totals_and_rates(s: dict, channel: str) -> None:
     s["new_quarantine_rate"] = ratio(s["new_quarantines"], s["messages_to_deliver"])
 
 
-def delivery_statistics(events: list[Event], mode: str, start: datetime | None, end: datetime | None,
-                        grain: str = "delivery") -> dict:
+def delivery_statistics(
+    events: list[Event], mode: str, start: datetime | None, end: datetime | None, grain: str = "delivery"
+) -> dict:
     first_feedback, first_any, first_hard_bounce = first_times(events)
     stats: dict[tuple, dict] = {}
     messages: dict[tuple, dict[tuple, list[Event]]] = defaultdict(lambda: defaultdict(list))
@@ -355,8 +424,11 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     for key, n in reasons.items():
         totals[key[:4]] += n
     reason_rows = [
-        dict(zip(["campaign_id", "execution_id", "channel", "reason_kind", "failure_type", "reason"], key, strict=True),
-             events=n, share_of_kind=n / totals[key[:4]])
+        dict(
+            zip(["campaign_id", "execution_id", "channel", "reason_kind", "failure_type", "reason"], key, strict=True),
+            events=n,
+            share_of_kind=n / totals[key[:4]],
+        )
         for key, n in sorted(reasons.items())
     ]
     # A message's platform: the greatest platform value over all its events (all history).
@@ -377,9 +449,17 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     platform_rows = []
     for key, c in sorted(per_platform.items()):
         platform_rows.append(
-            dict(zip(["campaign_id", "execution_id", "channel", "platform"], key, strict=True),
-                 targeted=c["excluded"] + c["errors"] + c["sent"], excluded=c["excluded"], errors=c["errors"],
-                 sent=c["sent"], delivered=c["delivered"], bounces=c["bounces"], opens=c["opens"], actions=c["actions"])
+            dict(
+                zip(["campaign_id", "execution_id", "channel", "platform"], key, strict=True),
+                targeted=c["excluded"] + c["errors"] + c["sent"],
+                excluded=c["excluded"],
+                errors=c["errors"],
+                sent=c["sent"],
+                delivered=c["delivered"],
+                bounces=c["bounces"],
+                opens=c["opens"],
+                actions=c["actions"],
+            )
         )
     clicks: dict[tuple, list[str]] = defaultdict(list)
     for e in windowed:
@@ -397,11 +477,25 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     for delivery, links in sorted(by_delivery.items()):
         links.sort(key=lambda link: (-link[1], link[0]))
         for rank, (url, n, unique) in enumerate(links, start=1):
-            link_rows.append({"campaign_id": delivery[0], "execution_id": delivery[1], "channel": delivery[2], "url": url,
-                              "clicks": n, "unique_clicks": unique, "share_of_clicks": n / delivery_clicks[delivery],
-                              "share_of_clickers": unique / len(clickers[delivery]), "link_rank": rank})
-    return {"reasons": reason_rows, "platforms": platform_rows, "top_links": link_rows,
-            "domains": domain_breakdown(events, windowed)}
+            link_rows.append(
+                {
+                    "campaign_id": delivery[0],
+                    "execution_id": delivery[1],
+                    "channel": delivery[2],
+                    "url": url,
+                    "clicks": n,
+                    "unique_clicks": unique,
+                    "share_of_clicks": n / delivery_clicks[delivery],
+                    "share_of_clickers": unique / len(clickers[delivery]),
+                    "link_rank": rank,
+                }
+            )
+    return {
+        "reasons": reason_rows,
+        "platforms": platform_rows,
+        "top_links": link_rows,
+        "domains": domain_breakdown(events, windowed),
+    }
 
 
 def domain_breakdown(events: list[Event], windowed: list[Event]) -> list[dict]:
@@ -430,8 +524,15 @@ def domain_breakdown(events: list[Event], windowed: list[Event]) -> list[dict]:
     rows = []
     for key, row in sorted(per_domain.items()):
         openers, clickers = len(row.pop("_openers")), len(row.pop("_clickers"))
-        rows.append(dict(zip(["campaign_id", "execution_id", "channel", "recipient_domain"], key, strict=True), **row, openers=openers,
-                         clickers=clickers, recipient_raw_reactivity=ratio(clickers, openers)))
+        rows.append(
+            dict(
+                zip(["campaign_id", "execution_id", "channel", "recipient_domain"], key, strict=True),
+                **row,
+                openers=openers,
+                clickers=clickers,
+                recipient_raw_reactivity=ratio(clickers, openers),
+            )
+        )
     return rows
 
 
@@ -455,8 +556,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--loaded-at", default="2100-01-01 00:00:00", help="load time for rows without ingested_at")
     parser.add_argument("--breakdowns-dir", type=Path, help="also write reasons, platforms and top links CSVs here")
     parser.add_argument("--reconciliation-out", type=Path, help="also write raw/staged/duplicate/rejected per table")
-    parser.add_argument("--grain", choices=["delivery", "channel"], default="delivery",
-                        help="one row per delivery, or per campaign x channel (a campaign report's channel tab)")
+    parser.add_argument(
+        "--grain",
+        choices=["delivery", "channel"],
+        default="delivery",
+        help="one row per delivery, or per campaign x channel (a campaign report's channel tab)",
+    )
     args = parser.parse_args(argv)
     start = end = None
     if args.mode == "live":
@@ -485,4 +590,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     for table, tally in staged.counts.items():
         print(f"  {table}: {tally}")
     return 0
-

@@ -105,24 +105,30 @@ def period_report(con: duckdb.DuckDBPyConnection, start: datetime, end: datetime
         f"select {columns} from marts.period_channel_report_between(?, ?) order by campaign_id, channel limit {int(limit)}",
         [start, end],
     )
-    print_table(f"Period report {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: per campaign tab", PERIOD_TAB_COLUMNS,
-                result.fetchall())
+    print_table(
+        f"Period report {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: per campaign tab",
+        PERIOD_TAB_COLUMNS,
+        result.fetchall(),
+    )
     columns = ", ".join(DELIVERY_COLUMNS)
     result = con.execute(
         f"select {columns} from marts.period_delivery_report_between(?, ?) "
         f"order by campaign_id, execution_started_at, channel limit {int(limit)}",
         [start, end],
     )
-    print_table(f"Period report {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: per delivery", DELIVERY_COLUMNS,
-                result.fetchall())
+    print_table(
+        f"Period report {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC: per delivery", DELIVERY_COLUMNS, result.fetchall()
+    )
 
 
 def unbuilt(warehouse: Path, tables: set[str]) -> bool:
     """A warehouse without the marts (loaded, never built): say what to run, not a traceback."""
     if "marts.fct_deliveries" in tables:
         return False
-    print(f"no marts in {warehouse} yet: build them first with `dbt build` (or make build), then run the report again",
-          file=sys.stderr)
+    print(
+        f"no marts in {warehouse} yet: build them first with `dbt build` (or make build), then run the report again",
+        file=sys.stderr,
+    )
     return True
 
 
@@ -130,10 +136,7 @@ def report(warehouse: Path, limit: int, period: tuple[datetime, datetime] | None
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         tables = {
-            row[0]
-            for row in con.execute(
-                "select table_schema || '.' || table_name from information_schema.tables"
-            ).fetchall()
+            row[0] for row in con.execute("select table_schema || '.' || table_name from information_schema.tables").fetchall()
         }
         if unbuilt(warehouse, tables):
             return 2
@@ -183,8 +186,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         help="DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
     )
     parser.add_argument("--limit", type=int, default=40, help="rows per table at most")
-    parser.add_argument("--period", nargs=2, type=period_bound, metavar=("START", "END"),
-                        help="also print the period report for [START, END), UTC dates or times (e.g. 2026-11-02 2026-11-05)")
+    parser.add_argument(
+        "--period",
+        nargs=2,
+        type=period_bound,
+        metavar=("START", "END"),
+        help="also print the period report for [START, END), UTC dates or times (e.g. 2026-11-02 2026-11-05)",
+    )
     args = parser.parse_args(argv)
     if args.period and args.period[0] >= args.period[1]:
         parser.error(f"--period: START ({args.period[0]}) must be before END ({args.period[1]})")
@@ -192,4 +200,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         print(f"no warehouse at {args.warehouse}: run `make demo` first", file=sys.stderr)
         return 2
     return report(args.warehouse, args.limit, tuple(args.period) if args.period else None)
-

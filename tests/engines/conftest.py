@@ -15,10 +15,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 import pytest
@@ -131,7 +132,12 @@ class PostgresEngine(Engine):
         admin.close()
 
     def _params(self, database: str) -> dict[str, Any]:
-        return {"host": self.server["DBT_PG_HOST"], "port": int(self.server["DBT_PG_PORT"]), "user": self.server["DBT_PG_USER"], "dbname": database}
+        return {
+            "host": self.server["DBT_PG_HOST"],
+            "port": int(self.server["DBT_PG_PORT"]),
+            "user": self.server["DBT_PG_USER"],
+            "dbname": database,
+        }
 
     def env(self) -> dict[str, str]:
         return project_env(DBT_TARGET="postgres", **{**self.server, "DBT_PG_DBNAME": self.database})
@@ -200,7 +206,7 @@ def normalise(value: Any) -> Any:
     """One Python value per SQL value, whatever the engine's driver returned."""
     if isinstance(value, datetime):
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
@@ -255,10 +261,10 @@ def compare_relation(
     if len(left) != len(right):
         return [f"{len(right)} rows, expected {len(left)}"]
     problems = []
-    for number, (expected, actual) in enumerate(zip(left, right)):
-        for column, a, b in zip(wanted, expected, actual):
+    for number, (expected, actual) in enumerate(zip(left, right, strict=False)):
+        for column, a, b in zip(wanted, expected, actual, strict=False):
             if not values_equal(a, b):
-                key = dict(list(zip(wanted, expected))[:5])
+                key = dict(list(zip(wanted, expected, strict=False))[:5])
                 problems.append(f"row {number} ({key}...): {column} = {b!r}, expected {a!r}")
                 break
         if len(problems) >= 3:

@@ -28,8 +28,8 @@ from conftest import (
     SparkEngine,
     compare_relation,
     log,
-    run,
     project_env,
+    run,
 )
 
 SAMPLE_VARS = (
@@ -60,7 +60,9 @@ def assert_equal_to_duckdb(reference: DuckDBEngine, others: list[Engine]) -> Non
     for engine in others:
         engine_marts = set(engine.tables("marts")) - DUCKDB_ONLY_MARTS
         if engine_marts != set(marts):
-            problems[f"{engine.name}: marts"] = [f"missing {sorted(set(marts) - engine_marts)}, unexpected {sorted(engine_marts - set(marts))}"]
+            problems[f"{engine.name}: marts"] = [
+                f"missing {sorted(set(marts) - engine_marts)}, unexpected {sorted(engine_marts - set(marts))}"
+            ]
         for table in marts:
             if table not in engine_marts:
                 continue
@@ -73,7 +75,7 @@ def assert_equal_to_duckdb(reference: DuckDBEngine, others: list[Engine]) -> Non
         for table, columns in OUTCOME_COLUMNS.items():
             ref_columns, ref_rows = reference.rows("staging", table)
             other_columns, other_rows = engine.rows("staging", table)
-            project = lambda cols, rows: (columns, [tuple(row[cols.index(c)] for c in columns) for row in rows])  # noqa: E731
+            project = lambda cols, rows, columns=columns: (columns, [tuple(row[cols.index(c)] for c in columns) for row in rows])  # noqa: E731
             found = compare_relation(project(ref_columns, ref_rows), project(other_columns, other_rows))
             if found:
                 problems[f"{engine.name}: staging.{table}"] = found
@@ -96,8 +98,23 @@ def test_sample_builds_and_tests_pass_and_marts_equal_duckdb(tmp_path: Path, pos
 
 def test_generated_events_marts_equal_duckdb(tmp_path: Path, postgres_server: dict[str, str]) -> None:
     data = tmp_path / "events"
-    run([*TALLY, "generate", "--events", str(GENERATED_EVENTS), "--days", "3", "--seed", "23",
-         "--format", "parquet", "--out", str(data)], project_env())
+    run(
+        [
+            *TALLY,
+            "generate",
+            "--events",
+            str(GENERATED_EVENTS),
+            "--days",
+            "3",
+            "--seed",
+            "23",
+            "--format",
+            "parquet",
+            "--out",
+            str(data),
+        ],
+        project_env(),
+    )
     reference, others = engines_for(tmp_path, postgres_server, "generated")
     models_only = ["--exclude", "resource_type:test", "resource_type:unit_test", "--vars", GENERATED_VARS]
     build_all([reference, *others], data, "parquet", models_only)
@@ -113,10 +130,22 @@ def test_a_difference_is_reported(tmp_path: Path, postgres_server: dict[str, str
     other = PostgresEngine(tmp_path / "postgres", postgres_server, "difference")
     for engine in (reference, other):
         engine.load(REPO / "data" / "sample", "csv")
-        engine.dbt(["build", "--select", "+live_delivery_statistics", "--exclude", "resource_type:test", "resource_type:unit_test",
-                    "--vars", SAMPLE_VARS])
-    other._query("update marts.live_delivery_statistics set open_rate = open_rate + 0.000001 where open_rate is not null "
-                  "and execution_id = (select min(execution_id) from marts.live_delivery_statistics where open_rate is not null) "
-                  "returning 1")
+        engine.dbt(
+            [
+                "build",
+                "--select",
+                "+live_delivery_statistics",
+                "--exclude",
+                "resource_type:test",
+                "resource_type:unit_test",
+                "--vars",
+                SAMPLE_VARS,
+            ]
+        )
+    other._query(
+        "update marts.live_delivery_statistics set open_rate = open_rate + 0.000001 where open_rate is not null "
+        "and execution_id = (select min(execution_id) from marts.live_delivery_statistics where open_rate is not null) "
+        "returning 1"
+    )
     found = compare_relation(reference.rows("marts", "live_delivery_statistics"), other.rows("marts", "live_delivery_statistics"))
     assert found and "open_rate" in found[0]

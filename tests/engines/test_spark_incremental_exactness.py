@@ -28,8 +28,25 @@ MODELS_ONLY = ["--select", "+path:models/marts/core", "--exclude", "resource_typ
 
 def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     data = tmp_path / "events"
-    run([*TALLY, "generate", "--events", "10000", "--days", "3", "--slices", str(SLICES),
-         "--format", "parquet", "--seed", "11", "--out", str(data)], project_env())
+    run(
+        [
+            *TALLY,
+            "generate",
+            "--events",
+            "10000",
+            "--days",
+            "3",
+            "--slices",
+            str(SLICES),
+            "--format",
+            "parquet",
+            "--seed",
+            "11",
+            "--out",
+            str(data),
+        ],
+        project_env(),
+    )
     lake = tmp_path / "lake"
     incremental = SparkEngine(tmp_path / "incremental", lake)
     for index in range(1, SLICES + 1):
@@ -58,5 +75,7 @@ def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     columns, rows = incremental.rows("staging", "base_raw__message_feedback_events")
     assert sum(1 for row in rows if row[columns.index("row_status")] == "duplicate") > 0
     # And the facts are partitioned by event date, several partitions each.
-    partitions = [p for p in (tmp_path / "incremental" / "spark" / "tables" / "marts.db" / "fct_message_hours").iterdir() if p.is_dir()]
+    partitions = [
+        p for p in (tmp_path / "incremental" / "spark" / "tables" / "marts.db" / "fct_message_hours").iterdir() if p.is_dir()
+    ]
     assert len(partitions) >= 3 and all(p.name.startswith("activity_date=") for p in partitions)

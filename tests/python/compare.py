@@ -75,7 +75,9 @@ def relation_differences(
     found = {}
     for relation in relation_names:
         select = column_list(con, left, relation, exclude_columns)
-        only_left, only_right = differences(con, f"select {select} from {left}.{relation}", f"select {select} from {right}.{relation}")
+        only_left, only_right = differences(
+            con, f"select {select} from {left}.{relation}", f"select {select} from {right}.{relation}"
+        )
         if only_left or only_right:
             rows = con.execute(f"select count(*) from {left}.{relation}").fetchone()[0]
             found[relation] = (rows, only_left, only_right)

@@ -75,8 +75,9 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_fixtures_are_what_the_script_writes(tmp_path: Path) -> None:
     make_fixtures.write(tmp_path)
     written = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
-    committed = sorted(p.relative_to(FIXTURES) for p in FIXTURES.rglob("*") if p.is_file() and p.suffix != ".py"
-                       and "__pycache__" not in p.parts)
+    committed = sorted(
+        p.relative_to(FIXTURES) for p in FIXTURES.rglob("*") if p.is_file() and p.suffix != ".py" and "__pycache__" not in p.parts
+    )
     assert written == committed
     stale = [str(p) for p in written if not filecmp.cmp(tmp_path / p, FIXTURES / p, shallow=False)]
     assert not stale, f"fixtures differ from make_fixtures.py output: {stale}; run python tests/fixtures/ajo/make_fixtures.py"
@@ -101,16 +102,26 @@ def test_every_dataset_lands_in_its_tables_with_its_records_kept(loaded: Path) -
     assert counts == {"message_feedback_events": 83, "offer_propositions": 7, "message_tracking_events": 24, "campaigns": 3}
     kept = dict(query(loaded, "select dataset, records from raw._ajo_file_audit"))
     assert kept == {"message_feedback": 84, "email_tracking": 18, "push_tracking": 7, "entity": 5}
-    for table, rows in [("ajo_message_feedback_records", 84), ("ajo_email_tracking_records", 18),
-                        ("ajo_push_tracking_records", 7), ("ajo_entity_records", 5)]:
+    for table, rows in [
+        ("ajo_message_feedback_records", 84),
+        ("ajo_email_tracking_records", 18),
+        ("ajo_push_tracking_records", 7),
+        ("ajo_entity_records", 5),
+    ]:
         assert query(loaded, f"select count(*) from raw.{table}") == [(rows,)]
     # Unknown extra fields are not read, and named.
     ignored = query(loaded, "select ignored_fields from raw._ajo_file_audit where dataset = 'message_feedback'")[0][0]
     assert "vendorBlock" in ignored and "messageExecution.futureField" in ignored
     # Every value lands as text.
-    types = {row[0] for row in query(loaded, "select distinct data_type from information_schema.columns "
-                                              "where table_schema = 'raw' and table_name = 'message_feedback_events' "
-                                              "and column_name not like '\\_%' escape '\\'")}
+    types = {
+        row[0]
+        for row in query(
+            loaded,
+            "select distinct data_type from information_schema.columns "
+            "where table_schema = 'raw' and table_name = 'message_feedback_events' "
+            "and column_name not like '\\_%' escape '\\'",
+        )
+    }
     assert types == {"VARCHAR"}
 
 
@@ -123,17 +134,24 @@ def test_json_gzipped_json_and_parquet_exports_land_the_same_rows(tmp_path: Path
     # Parquet carries typed timestamps: compare the instants, not their spelling.
     instant = "strftime(try_cast(replace(replace({c}, 'T', ' '), 'Z', '') as timestamp), '%Y-%m-%d %H:%M:%S.%f')"
     for table in ["message_feedback_events", "message_tracking_events", "offer_propositions", "campaigns"]:
-        columns = [r[0] for r in con.execute(
-            "select column_name from information_schema.columns where table_catalog = 'plain' and table_schema = 'raw' "
-            "and table_name = ? and column_name not like '\\_%' escape '\\' order by ordinal_position", [table]).fetchall()]
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_catalog = 'plain' and table_schema = 'raw' "
+                "and table_name = ? and column_name not like '\\_%' escape '\\' order by ordinal_position",
+                [table],
+            ).fetchall()
+        ]
         # ingested_at of a record without an ingestion time is the load's time: differs.
         ingested = f"case when ingested_at like '2025-%' then {instant.format(c='ingested_at')} else 'load time' end"
-        select = ", ".join(instant.format(c=c) if c in ("event_ts", "created_at") else ingested if c == "ingested_at" else c
-                           for c in columns)
+        select = ", ".join(
+            instant.format(c=c) if c in ("event_ts", "created_at") else ingested if c == "ingested_at" else c for c in columns
+        )
         # The one record whose time stamp is not a time stamp exists in JSON only.
         where = "where event_id is distinct from 'fb-bad-timestamp'" if table != "campaigns" else ""
-        only_plain, only_parquet = compare.differences(con, f"select {select} from plain.raw.{table} {where}",
-                                                       f"select {select} from parquet.raw.{table} {where}")
+        only_plain, only_parquet = compare.differences(
+            con, f"select {select} from plain.raw.{table} {where}", f"select {select} from parquet.raw.{table} {where}"
+        )
         assert (only_plain, only_parquet) == (0, 0), (table, only_plain, only_parquet)
 
 
@@ -142,12 +160,23 @@ def test_key_case_and_the_streaming_envelope_are_read_like_the_export(tmp_path: 
     for name in ["feedback_lower_case_keys.json", "feedback_streaming_envelope.json"]:
         warehouse = tmp_path / f"{name}.duckdb"
         load_ajo(warehouse, [FIXTURES / "variants" / name], table="message_feedback_events")
-        rows.append(query(warehouse, "select * exclude (_load_id, _source_file, _loaded_at, ingested_at) "
-                                     "from raw.message_feedback_events order by all"))
+        rows.append(
+            query(
+                warehouse,
+                "select * exclude (_load_id, _source_file, _loaded_at, ingested_at) "
+                "from raw.message_feedback_events order by all",
+            )
+        )
     assert rows[0] == rows[1] and len(rows[0]) == 2
     event = rows[0][0]
     assert (event[0], event[3], event[4], event[5], event[7], event[8]) == (
-        "fb-email-sent", "UMA-11223344:run-2025-03-04T0800", "mp-email-1", "CUST-000481", "sent", None)
+        "fb-email-sent",
+        "UMA-11223344:run-2025-03-04T0800",
+        "mp-email-1",
+        "CUST-000481",
+        "sent",
+        None,
+    )
 
 
 def test_a_file_loaded_twice_is_skipped_and_its_records_are_kept_once(tmp_path: Path) -> None:
@@ -164,13 +193,31 @@ def test_a_file_loaded_twice_is_skipped_and_its_records_are_kept_once(tmp_path: 
 
 def test_skip_records_lands_the_same_rows_without_the_records(loaded: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "w.duckdb"
-    run([*TALLY, "load", "--quiet", "--layout", "ajo", "--table", "auto", "--skip-records",
-         "--warehouse", str(warehouse), *map(str, JSON_SET)], warehouse)
+    run(
+        [
+            *TALLY,
+            "load",
+            "--quiet",
+            "--layout",
+            "ajo",
+            "--table",
+            "auto",
+            "--skip-records",
+            "--warehouse",
+            str(warehouse),
+            *map(str, JSON_SET),
+        ],
+        warehouse,
+    )
     rows = "select * exclude (_load_id, _source_file, _loaded_at, ingested_at) from raw.message_feedback_events order by all"
     assert query(warehouse, rows) == query(loaded, rows)
     assert query(warehouse, "select count(*) from raw.ajo_message_feedback_records") == [(0,)]
     assert query(warehouse, "select dataset, records_kept, test_sends_withheld from raw._ajo_file_audit order by 1") == [
-        ("email_tracking", False, 1), ("entity", False, 0), ("message_feedback", False, 1), ("push_tracking", False, 0)]
+        ("email_tracking", False, 1),
+        ("entity", False, 0),
+        ("message_feedback", False, 1),
+        ("push_tracking", False, 0),
+    ]
     # A later load of the same file can still keep its records (its rows are not loaded twice).
     load_ajo(warehouse, [FIXTURES / "message_feedback.json.gz"])
     assert query(warehouse, "select count(*) from raw.ajo_message_feedback_records") == [(84,)]
@@ -181,8 +228,11 @@ BAD = [
     ("truncated.json.gz", "message_feedback_events", "Unexpected end of GZIP stream"),
     ("line_not_an_object.json", "message_feedback_events", "record 3 is a JSON ARRAY, not an object"),
     ("scalar_lines.json", "auto", "record 1 is a JSON VARCHAR, not an object"),
-    ("entity_as_feedback.parquet", "message_feedback_events",
-     "an AJO Entity Dataset export, which feeds campaigns, not message_feedback_events"),
+    (
+        "entity_as_feedback.parquet",
+        "message_feedback_events",
+        "an AJO Entity Dataset export, which feeds campaigns, not message_feedback_events",
+    ),
     ("flat_contract.parquet", "auto", "missing field path '_id'"),
     ("bcc_feedback.json", "auto", "Secondary Recipient (BCC) Feedback export"),
     ("keys_differ_by_case.json", "message_feedback_events", "differ only by case"),
@@ -211,13 +261,14 @@ def test_bad_exports_are_refused_whole_and_nothing_loads(tmp_path: Path, name: s
 def test_a_feedback_export_is_refused_for_the_tracking_table(tmp_path: Path) -> None:
     result = load_ajo(tmp_path / "w.duckdb", [FIXTURES / "message_feedback.parquet"], "message_tracking_events", check=False)
     assert result.returncode == 2
-    assert "an AJO Message Feedback Event Dataset export, which feeds message_feedback_events and offer_propositions, " \
-           "not message_tracking_events" in result.stderr
+    assert (
+        "an AJO Message Feedback Event Dataset export, which feeds message_feedback_events and offer_propositions, "
+        "not message_tracking_events" in result.stderr
+    )
 
 
 def test_table_auto_needs_the_ajo_layout(tmp_path: Path) -> None:
-    result = run([*TALLY, "load", "--table", "auto", str(FIXTURES / "entity.json.gz")],
-                 tmp_path / "w.duckdb", check=False)
+    result = run([*TALLY, "load", "--table", "auto", str(FIXTURES / "entity.json.gz")], tmp_path / "w.duckdb", check=False)
     assert result.returncode == 2 and "--table auto needs --layout ajo" in result.stderr
 
 
@@ -226,8 +277,9 @@ def test_no_address_is_kept_in_the_records(loaded: Path) -> None:
         text = query(loaded, f"select string_agg(cast(record as varchar), ' ') from raw.{table}")[0][0]
         assert ADDRESS not in text and PHONE not in text, table
     # The record keeps the identity's namespace and flag, not the address.
-    identity = query(loaded, "select record.identityMap from raw.ajo_message_feedback_records "
-                             "where event_id = 'fb-email-primary-identity'")[0][0]
+    identity = query(
+        loaded, "select record.identityMap from raw.ajo_message_feedback_records where event_id = 'fb-email-primary-identity'"
+    )[0][0]
     assert identity["email"] == [{"id": None, "primary": "true", "authenticatedState": "ambiguous"}]
 
 
@@ -265,8 +317,9 @@ def test_open_point_feedback_statuses_without_a_contract_value(loaded: Path) -> 
     assert rows["fb-denylist"] == ("excluded", "denylisted")
     # No contract value: kept as received, rejected by staging (invalid_status), never counted.
     assert rows["fb-read"][0] == "read" and rows["fb-unknown"][0] == "unknown"
-    assert {rows[k][0] for k in ["fb-email-sent", "fb-email-delivered", "fb-bounce-dns-failure", "fb-error",
-                                 "fb-exclude-Suppressed"]} == {"sent", "delivered", "bounce", "error", "excluded"}
+    assert {
+        rows[k][0] for k in ["fb-email-sent", "fb-email-delivered", "fb-bounce-dns-failure", "fb-error", "fb-exclude-Suppressed"]
+    } == {"sent", "delivered", "bounce", "error", "excluded"}
 
 
 def test_open_point_bot_opens_and_clicks_are_not_interactions(loaded: Path) -> None:
@@ -290,8 +343,13 @@ EXPECTED_EXCLUSIONS = {
     "consent_missing": ["EmailNoConsent", "PushNoConsent", "SMSNoConsent"],
     "suppressed": ["Suppressed", "EmailSuppressed", "DomainSuppressed"],
     "not_allowed": ["NotAllowed", "EmailNotAllowed", "DomainNotAllowed"],
-    "missing_address": ["EmailNoAddressFoundInProfile", "SMSNoToNumberDefinedInProfile", "PushNoTokenFoundInProfile",
-                        "PushNoValidTokenFoundForApps", "EmailNoSubscriberIdFoundInProfile"],
+    "missing_address": [
+        "EmailNoAddressFoundInProfile",
+        "SMSNoToNumberDefinedInProfile",
+        "PushNoTokenFoundInProfile",
+        "PushNoValidTokenFoundForApps",
+        "EmailNoSubscriberIdFoundInProfile",
+    ],
     "invalid_address": ["EmailMalformedAddress", "PushMalformedProfile", "personalizedDomainNotValid"],
     "frequency_capped": ["ExcludedForControlRules"],
     "holdout": ["ExperimentationHoldoutExclusion"],
@@ -306,9 +364,12 @@ def test_open_point_failure_type_and_reason_normalisation(loaded: Path) -> None:
         assert rows[f"fb-exclude-{name}"] == (None, expected.get(name, "configuration_error")), name
     assert rows["fb-exclude-code-only"] == (None, "missing_address")  # CJMRT-050030-422: its six digits
     bounces = {
-        "invalid-recipient": ("Hard", "user_unknown"), "dns-failure": ("Hard", "invalid_domain"),
-        "mailbox-full": ("Soft", "mailbox_full"), "relaying-denied": ("Soft", "refused"),
-        "challenge-response": ("Soft", "refused"), "spam-complaint": ("Hard", "refused"),
+        "invalid-recipient": ("Hard", "user_unknown"),
+        "dns-failure": ("Hard", "invalid_domain"),
+        "mailbox-full": ("Soft", "mailbox_full"),
+        "relaying-denied": ("Soft", "refused"),
+        "challenge-response": ("Soft", "refused"),
+        "spam-complaint": ("Hard", "refused"),
         "soft-bounce": ("soft", "unreachable"),
         "ignored": ("Ignored", "Out of office"),  # unknown text: kept as received
         "code-only": ("Hard", "refused"),  # no text: the SMTP status 5.7.1 (security and policy)
@@ -347,8 +408,11 @@ def test_channels_platforms_and_time_stamps(loaded: Path) -> None:
     assert tracking["et-open-no-channel"][0] == "email" and tracking["pt-open"][0:2] == ("push", "open")
     assert tracking["pt-dismiss"][1:3] == ("action", "Dismiss")
     assert tracking["pt-open-provider-only"][3] == "android" and tracking["pt-open-os-only"][3] == "android"
-    assert tracking["et-click"][4:] == ("https://shop.example.org/spring?utm_source=ajo", "dps:offer:spring-10",
-                                       "Mozilla/5.0 (Windows NT 10.0)")
+    assert tracking["et-click"][4:] == (
+        "https://shop.example.org/spring?utm_source=ajo",
+        "dps:offer:spring-10",
+        "Mozilla/5.0 (Windows NT 10.0)",
+    )
     assert tracking["et-click-before-2023"][4] is None
     assert tracking["et-sms-click"][0:2] == ("sms", "click")
 
@@ -390,17 +454,24 @@ def built(loaded: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None:
     reasons = dict(query(built, "select event_id, rejection_reasons from staging.stg_raw__rejected_rows"))
     expected = {
-        "fb-read": "invalid_channel,invalid_status", "fb-unknown": "invalid_status",
-        "fb-liveactivity-sent": "invalid_channel", "fb-bad-timestamp": "invalid_event_ts",
-        "fb-blank-message-profile-id": "missing_message_id", "fb-no-identity": "missing_profile_id",
-        "fb-bounce-without-type": "missing_failure_type", "et-bot_open": "invalid_interaction",
-        "et-open-flagged-bot": "invalid_interaction", "et-subscription": "invalid_interaction",
+        "fb-read": "invalid_channel,invalid_status",
+        "fb-unknown": "invalid_status",
+        "fb-liveactivity-sent": "invalid_channel",
+        "fb-bad-timestamp": "invalid_event_ts",
+        "fb-blank-message-profile-id": "missing_message_id",
+        "fb-no-identity": "missing_profile_id",
+        "fb-bounce-without-type": "missing_failure_type",
+        "et-bot_open": "invalid_interaction",
+        "et-open-flagged-bot": "invalid_interaction",
+        "et-subscription": "invalid_interaction",
         "et-reply": "invalid_channel,invalid_interaction",
     }
     for event_id, reason in expected.items():
         assert reasons.get(event_id) == reason, (event_id, reasons.get(event_id))
-    assert query(built, "select count(*) from audit.audit_row_reconciliation "
-                        "where raw_rows != staged_rows + duplicate_rows + rejected_rows") == [(0,)]
+    assert query(
+        built,
+        "select count(*) from audit.audit_row_reconciliation where raw_rows != staged_rows + duplicate_rows + rejected_rows",
+    ) == [(0,)]
 
 
 @pytest.mark.slow
@@ -408,9 +479,13 @@ def test_marts_count_as_decided_and_offer_the_platforms_numbers(built: Path) -> 
     delivery = "campaign_id = ? and execution_id = 'UMA-11223344:run-2025-03-04T0800' and channel = 'email'"
     opens, clicks = query(built, f"select opens, clicks from marts.fct_deliveries where {delivery}", [CAMPAIGN_ID])[0]
     assert (opens, clicks) == (3, 2)  # et-open, et-open-not-bot, et-open-no-channel; et-click, et-click-before-2023
-    compared = query(built, "select sent, delivered, platform_delivered, bounces, denylisted_exclusions, platform_bounces, "
-                            "excluded, duplicate_exclusions, platform_exclusions from marts.period_platform_comparison "
-                            f"where {delivery}", [CAMPAIGN_ID])[0]
+    compared = query(
+        built,
+        "select sent, delivered, platform_delivered, bounces, denylisted_exclusions, platform_bounces, "
+        "excluded, duplicate_exclusions, platform_exclusions from marts.period_platform_comparison "
+        f"where {delivery}",
+        [CAMPAIGN_ID],
+    )[0]
     sent, delivered, platform_delivered, bounces, denylisted, platform_bounces, excluded, duplicates, exclusions = compared
     assert (platform_delivered, delivered) == (sent, 1)  # the platform's Delivered is its sent count
     assert (denylisted, platform_bounces) == (1, bounces + 1)  # denylisted addresses are bounces there
@@ -441,8 +516,26 @@ def marts_differences(flat: Path, ajo: Path) -> dict[str, tuple[int, int, int]]:
 @pytest.mark.parametrize("ajo_format", ["json", "parquet"])
 def test_same_events_in_both_layouts_give_identical_marts(tmp_path: Path, ajo_format: str) -> None:
     events = tmp_path / "events"
-    run([*TALLY, "generate", "--events", "12000", "--days", "3", "--seed", "23", "--format", "parquet",
-         "--layout", "both", "--ajo-format", ajo_format, "--out", str(events)])
+    run(
+        [
+            *TALLY,
+            "generate",
+            "--events",
+            "12000",
+            "--days",
+            "3",
+            "--seed",
+            "23",
+            "--format",
+            "parquet",
+            "--layout",
+            "both",
+            "--ajo-format",
+            ajo_format,
+            "--out",
+            str(events),
+        ]
+    )
     flat, ajo = tmp_path / "flat.duckdb", tmp_path / "ajo.duckdb"
     load_folder(events / "flat", flat, "parquet")
     load_ajo(ajo, sorted((events / "ajo").glob("ajo_*")))

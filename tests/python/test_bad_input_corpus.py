@@ -41,7 +41,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if case["outcome"] != "refused":
             run([*TALLY, "load", "--quiet", "--table", case["table"], str(CORPUS / case["file"])], warehouse)
     # Models and their data tests: bad input must not break an invariant either.
-    dbt(["build", "--exclude", "tag:golden", "resource_type:unit_test", "--vars", '{report_as_of: "2026-11-02 00:00:00"}'], warehouse)
+    dbt(
+        ["build", "--exclude", "tag:golden", "resource_type:unit_test", "--vars", '{report_as_of: "2026-11-02 00:00:00"}'],
+        warehouse,
+    )
     return warehouse
 
 
@@ -79,9 +82,7 @@ def test_nothing_valid_is_lost_and_nothing_invalid_is_counted(built: Path) -> No
     feedback = sum(1 for table, _ in expected if table == "message_feedback_events")
     tracking = sum(1 for table, _ in expected if table == "message_tracking_events")
     assert counted == (feedback, tracking)
-    unknown = con.execute(
-        "select is_known_campaign from marts.dim_campaigns where campaign_id = 'cmp_nobody_knows'"
-    ).fetchone()
+    unknown = con.execute("select is_known_campaign from marts.dim_campaigns where campaign_id = 'cmp_nobody_knows'").fetchone()
     assert unknown == (False,)
     reconciliation = con.execute(
         "select count(*) from audit.audit_row_reconciliation where raw_rows != staged_rows + duplicate_rows + rejected_rows"

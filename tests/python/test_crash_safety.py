@@ -22,8 +22,9 @@ pytestmark = pytest.mark.slow
 def kill_after(args: list[str], seconds: float) -> int | None:
     """Starts a command in its own process group and SIGKILLs the whole group after `seconds`
     (dbt runs in a child of the refresh). Returns the exit code if it finished first."""
-    process = subprocess.Popen(args, cwd=REPO, env=project_env(), start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        args, cwd=REPO, env=project_env(), start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         return process.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -87,6 +88,7 @@ def test_refresh_killed_at_any_point_recovers_to_the_uninterrupted_result(tmp_pa
     # window is live_report_status's, compared below.
     tables = compare.relations(con, "clean", schemas=None, exclude={"publish_status"}, base_tables_only=False)
     assert "marts.live_delivery_statistics" in tables
-    differences = compare.relation_differences(con, "clean", "crashed", tables,
-                                               exclude_columns={"last_loaded_at", "newest_loaded_at"})
+    differences = compare.relation_differences(
+        con, "clean", "crashed", tables, exclude_columns={"last_loaded_at", "newest_loaded_at"}
+    )
     assert differences == {}, f"(rows, only clean, only crashed): {differences}"

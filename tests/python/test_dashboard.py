@@ -26,8 +26,7 @@ from conftest import PYTHON, REPO, TALLY, dbt, load_folder, project_env, run
 pytestmark = pytest.mark.slow
 
 APP = REPO / "dashboard" / "app.py"
-SAMPLE_VARS = ('{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", '
-               'period_end: "2026-11-06 00:00:00"}')
+SAMPLE_VARS = '{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 00:00:00", period_end: "2026-11-06 00:00:00"}'
 CHANNEL_TILES = {
     "email": ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"],
     "inapp": ["impressions", "unique_impressions", "interactions", "channel_reactivity"],
@@ -68,7 +67,7 @@ def rows(serving: Path, sql: str, parameters: list | None = None) -> list[dict]:
     try:
         result = con.execute(sql, parameters or [])
         names = [column[0] for column in result.description]
-        return [dict(zip(names, row)) for row in result.fetchall()]
+        return [dict(zip(names, row, strict=False)) for row in result.fetchall()]
     finally:
         con.close()
 
@@ -90,9 +89,13 @@ def test_live_page_shows_the_marts_figures_for_every_campaign_and_tab(serving: P
             "Actions performed": formatted("actions_performed", campaign["actions_performed"]),
             "Errors": formatted("errors", campaign["errors"]),
         }
-        tiles = {row["channel"]: row for row in rows(
-            serving, "select * from marts.live_channel_statistics where campaign_id = ?", [campaign["campaign_id"]])}
-        for tab, channel in zip(at.tabs[1:], TAB_ORDER):
+        tiles = {
+            row["channel"]: row
+            for row in rows(
+                serving, "select * from marts.live_channel_statistics where campaign_id = ?", [campaign["campaign_id"]]
+            )
+        }
+        for tab, channel in zip(at.tabs[1:], TAB_ORDER, strict=False):
             if channel not in tiles:
                 assert tab.info and "no" in tab.info[0].value, (campaign["campaign_id"], channel)
                 continue
@@ -107,8 +110,11 @@ def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pyt
     at = app_test(serving, monkeypatch).run()
     at.switch_page("live.py" if False else "period.py").run()
     assert not at.exception, at.exception
-    deliveries = rows(serving, "select campaign_id, channel, execution_id from marts.fct_deliveries where channel in "
-                               "('email', 'sms', 'push') order by campaign_id, channel, execution_id")
+    deliveries = rows(
+        serving,
+        "select campaign_id, channel, execution_id from marts.fct_deliveries where channel in "
+        "('email', 'sms', 'push') order by campaign_id, channel, execution_id",
+    )
     from datetime import date
 
     at.date_input(key="period_dates").set_value((date(2026, 11, 1), date(2026, 11, 8))).run()
@@ -118,9 +124,12 @@ def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pyt
         at.selectbox(key="period_channel").set_value(delivery["channel"]).run()
         at.selectbox(key="period_execution").set_value(delivery["execution_id"]).run()
         assert not at.exception, (delivery, at.exception)
-        expected = rows(serving, "select * from marts.period_delivery_cohort_between(timestamp '2026-11-01', "
-                                 "timestamp '2026-11-09') where campaign_id = ? and channel = ? and execution_id = ?",
-                        [delivery["campaign_id"], delivery["channel"], delivery["execution_id"]])
+        expected = rows(
+            serving,
+            "select * from marts.period_delivery_cohort_between(timestamp '2026-11-01', "
+            "timestamp '2026-11-09') where campaign_id = ? and channel = ? and execution_id = ?",
+            [delivery["campaign_id"], delivery["channel"], delivery["execution_id"]],
+        )
         if not expected:
             assert at.info, delivery
             continue
@@ -132,9 +141,12 @@ def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pyt
         seen += 1
         # The same delivery in event time: the event-time function's figures.
         at.radio(key="period_basis").set_value(at.radio(key="period_basis").options[1]).run()
-        event_time = rows(serving, "select * from marts.period_delivery_report_between(timestamp '2026-11-01', "
-                                   "timestamp '2026-11-09') where campaign_id = ? and channel = ? and execution_id = ?",
-                          [delivery["campaign_id"], delivery["channel"], delivery["execution_id"]])
+        event_time = rows(
+            serving,
+            "select * from marts.period_delivery_report_between(timestamp '2026-11-01', "
+            "timestamp '2026-11-09') where campaign_id = ? and channel = ? and execution_id = ?",
+            [delivery["campaign_id"], delivery["channel"], delivery["execution_id"]],
+        )
         shown = {metric.label: metric.value for metric in at.metric}
         assert shown["Sent"] == formatted("sent", event_time[0]["sent"])
         at.radio(key="period_basis").set_value(at.radio(key="period_basis").options[0]).run()
@@ -174,9 +186,26 @@ def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
     shots.mkdir(parents=True, exist_ok=True)
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(PYTHON).with_name("streamlit")), "run", str(APP), "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer"],
-        cwd=REPO, env=dict(project_env(), SERVING_PATH=str(serving)), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        [
+            str(Path(PYTHON).with_name("streamlit")),
+            "run",
+            str(APP),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--client.toolbarMode",
+            "viewer",
+        ],
+        cwd=REPO,
+        env=dict(project_env(), SERVING_PATH=str(serving)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -185,9 +214,17 @@ def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
                     break
             time.sleep(0.5)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=chromium, args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--no-first-run", "--disable-sync"])
+            browser = playwright.chromium.launch(
+                executable_path=chromium,
+                args=[
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--no-first-run",
+                    "--disable-sync",
+                ],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 2600})
             for path, first, name, setup, marker in [
                 ("/", "Campaign statistics", "live", "email", "Sending performance"),

@@ -32,8 +32,10 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     assert raw_fingerprint(warehouse) == before
     # No period var: the period marts cover all history and must equal the history facts,
     # and each must equal its table function called over a range wider than any data.
-    result = dbt(["--no-use-colors", "test", "--select", "assert_unbounded_period_equals_history",
-                  "test_name:equals_table_function"], warehouse)
+    result = dbt(
+        ["--no-use-colors", "test", "--select", "assert_unbounded_period_equals_history", "test_name:equals_table_function"],
+        warehouse,
+    )
     assert "PASS assert_unbounded_period_equals_history" in result.stdout, result.stdout[-2000:]
     functions = len(list((REPO / "models" / "marts" / "period" / "functions").glob("*_between.sql")))
     assert functions >= 8 and result.stdout.count("PASS equals_table_function_") == functions, result.stdout[-3000:]
@@ -48,16 +50,19 @@ def test_no_dbt_command_writes_raw_tables(tmp_path: Path) -> None:
     [
         ('{report_as_of: "2026-11-14 12:00"}', "Invalid var report_as_of"),
         ('{report_as_of: "2026-02-30 12:00:00"}', "Invalid var report_as_of"),
-        ("{report_as_of: \"2026-11-14 12:00:00'; drop table raw.campaigns; --\"}", "Invalid var report_as_of"),
+        ('{report_as_of: "2026-11-14 12:00:00\'; drop table raw.campaigns; --"}', "Invalid var report_as_of"),
         ('{period_start: "yesterday"}', "Invalid var period_start"),
         ('{period_start: "2026-11-10", period_end: "2026-11-01"}', "must be before period_end"),
-        ("{report_timezone: \"UTC'); select 1; --\"}", "Invalid var report_timezone"),
+        ('{report_timezone: "UTC\'); select 1; --"}', "Invalid var report_timezone"),
         ("{analysis_campaign_id: \"c1' or '1'='1\"}", "Invalid var analysis_campaign_id"),
     ],
 )
 def test_malformed_and_hostile_vars_stop_with_a_clear_error(tmp_path: Path, variables: str, message: str) -> None:
-    result = dbt(["compile", "--select", "live_delivery_statistics", "period_engagement_daily", "campaign_funnel",
-                  "--vars", variables], tmp_path / "w.duckdb", check=False)
+    result = dbt(
+        ["compile", "--select", "live_delivery_statistics", "period_engagement_daily", "campaign_funnel", "--vars", variables],
+        tmp_path / "w.duckdb",
+        check=False,
+    )
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
 

@@ -31,14 +31,50 @@ def relations(con: duckdb.DuckDBPyConnection, catalog: str) -> list[str]:
 
 def test_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     data = tmp_path / "events"
-    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--slices", str(SLICES),
-         "--format", "parquet", "--seed", "11", "--out", str(data)])
+    run(
+        [
+            *TALLY,
+            "generate",
+            "--events",
+            "20000",
+            "--days",
+            "3",
+            "--slices",
+            str(SLICES),
+            "--format",
+            "parquet",
+            "--seed",
+            "11",
+            "--out",
+            str(data),
+        ]
+    )
     incremental = tmp_path / "incremental.duckdb"
     for index in range(1, SLICES + 1):
         load_folder(data / f"slice_{index:03d}", incremental, "parquet")
-        dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--vars", f'{{report_as_of: "{AS_OF[index - 1]}", {PERIOD}}}'], incremental)
+        dbt(
+            [
+                "build",
+                "--exclude",
+                "resource_type:test",
+                "resource_type:unit_test",
+                "--vars",
+                f'{{report_as_of: "{AS_OF[index - 1]}", {PERIOD}}}',
+            ],
+            incremental,
+        )
     # A rerun with no new data changes nothing (compared below like everything else).
-    dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--vars", f'{{report_as_of: "{AS_OF[-1]}", {PERIOD}}}'], incremental)
+    dbt(
+        [
+            "build",
+            "--exclude",
+            "resource_type:test",
+            "resource_type:unit_test",
+            "--vars",
+            f'{{report_as_of: "{AS_OF[-1]}", {PERIOD}}}',
+        ],
+        incremental,
+    )
 
     full = tmp_path / "full.duckdb"
     shutil.copyfile(incremental, full)
@@ -54,7 +90,6 @@ def test_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     assert not differences, f"incremental differs from full refresh (rows, only full, only incremental): {differences}"
     # The data really crossed slices: late and duplicate rows landed after their originals.
     crossed = con.execute(
-        "select count(*) from incremental.staging.base_raw__message_feedback_events "
-        "where row_status = 'duplicate'"
+        "select count(*) from incremental.staging.base_raw__message_feedback_events where row_status = 'duplicate'"
     ).fetchone()[0]
     assert crossed > 0

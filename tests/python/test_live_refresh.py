@@ -15,7 +15,7 @@ import json
 import shutil
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -28,7 +28,7 @@ TRACKING = ["event_id", "event_ts", "campaign_id", "execution_id", "message_id",
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
@@ -59,23 +59,30 @@ def dense_events(folder: Path, now: datetime) -> list[datetime]:
 def serving_windows(serving: Path) -> tuple[set[tuple[datetime, datetime]], dict[str, object]]:
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        live = [row[0] for row in con.execute(
-            "select table_name from information_schema.columns where table_schema = 'marts' "
-            "and column_name = 'window_end' and table_name like 'live%' order by 1").fetchall()]
-        assert {"live_delivery_statistics", "live_delivery_timeseries", "live_campaign_statistics",
-                "live_report_status"} <= set(live), live
+        live = [
+            row[0]
+            for row in con.execute(
+                "select table_name from information_schema.columns where table_schema = 'marts' "
+                "and column_name = 'window_end' and table_name like 'live%' order by 1"
+            ).fetchall()
+        ]
+        assert {"live_delivery_statistics", "live_delivery_timeseries", "live_campaign_statistics", "live_report_status"} <= set(
+            live
+        ), live
         windows: set[tuple[datetime, datetime]] = set()
         for table in live:
             windows |= set(con.execute(f"select distinct window_start, window_end from marts.{table}").fetchall())
         status = con.execute("select * from marts.publish_status").fetchone()
         names = [column[0] for column in con.execute("select * from marts.publish_status").description]
         sent, opens = con.execute(
-            "select sum(sent), sum(opens) from marts.live_delivery_statistics where campaign_id = 'c_dense'").fetchone()
+            "select sum(sent), sum(opens) from marts.live_delivery_statistics where campaign_id = 'c_dense'"
+        ).fetchone()
         timeseries_sent = con.execute(
-            "select sum(sent) from marts.live_delivery_timeseries where campaign_id = 'c_dense'").fetchone()[0]
+            "select sum(sent) from marts.live_delivery_timeseries where campaign_id = 'c_dense'"
+        ).fetchone()[0]
     finally:
         con.close()
-    return windows, {**dict(zip(names, status)), "sent": sent, "opens": opens, "timeseries_sent": timeseries_sent}
+    return windows, {**dict(zip(names, status, strict=False)), "sent": sent, "opens": opens, "timeseries_sent": timeseries_sent}
 
 
 @pytest.mark.slow
@@ -87,19 +94,22 @@ def test_scheduled_refreshes_without_report_as_of_use_one_instant_each(tmp_path:
     serving = tmp_path / "serving.duckdb"
     files = [str(events / "message_feedback_events.csv"), str(events / "message_tracking_events.csv")]
     for attempt in range(4):
-        result = run([*TALLY, "refresh", "--warehouse", str(warehouse), *(files if attempt == 0 else [])],
-                     check=False)
+        result = run([*TALLY, "refresh", "--warehouse", str(warehouse), *(files if attempt == 0 else [])], check=False)
         assert result.returncode == 0, f"refresh {attempt} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
         windows, status = serving_windows(serving)
         assert len(windows) == 1, f"refresh {attempt}: live relations of one publish disagree on the window: {windows}"
-        (window_start, window_end), = windows
+        ((window_start, window_end),) = windows
         assert (status["window_start"], status["window_end"]) == (window_start, window_end)
         assert status["report_as_of"] - window_end == timedelta(minutes=2)
         # The counts are exactly the events of the published window: (start, end].
         expected = sum(1 for ts in sent_at if window_start < ts <= window_end)
         assert 0 < expected < len(sent_at)
         assert (status["sent"], status["opens"], status["timeseries_sent"]) == (expected, expected, expected), (
-            attempt, window_start, window_end, status)
+            attempt,
+            window_start,
+            window_end,
+            status,
+        )
         assert status["newest_event_at"] == max(ts for ts in sent_at if ts <= window_end)
         assert status["failures_since_publish"] == 0 and status["last_failure"] is None
 
@@ -112,8 +122,9 @@ def copy_project(target: Path) -> Path:
 
 
 def refresh_in(project: Path, warehouse: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*TALLY, "refresh", "--warehouse", str(warehouse), *args],
-                          cwd=project, env=project_env(), capture_output=True, text=True)
+    return subprocess.run(
+        [*TALLY, "refresh", "--warehouse", str(warehouse), *args], cwd=project, env=project_env(), capture_output=True, text=True
+    )
 
 
 @pytest.mark.slow
@@ -121,8 +132,10 @@ def test_failed_refresh_is_loud_keeps_the_publish_and_never_loads_twice(tmp_path
     project = copy_project(tmp_path / "project")
     warehouse = tmp_path / "w" / "warehouse.duckdb"
     serving = warehouse.with_name("serving.duckdb")
-    sample = [str(REPO / "data" / "sample" / f"{table}.csv") for table in
-              ("campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions")]
+    sample = [
+        str(REPO / "data" / "sample" / f"{table}.csv")
+        for table in ("campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions")
+    ]
     as_of = ["--report-as-of", "2026-11-04 06:00:00"]
     first = refresh_in(project, warehouse, *as_of, *sample)
     assert first.returncode == 0, first.stderr[-3000:]
@@ -133,8 +146,11 @@ def test_failed_refresh_is_loud_keeps_the_publish_and_never_loads_twice(tmp_path
     # A live test that fails, as a broken invariant would.
     failing = project / "tests" / "assert_live_refresh_can_fail.sql"
     failing.write_text("{{ config(tags=['live_tests']) }}\nselect 1 as failure from {{ ref('live_delivery_statistics') }}\n")
-    late = write_csv(tmp_path / "message_feedback_events-late.csv", FEEDBACK + ["failure_type", "reason"],
-                     [["late1", "2026-11-04 05:00:00", "c_late", "x1", "m_late", "p1", "email", "sent", "", ""]])
+    late = write_csv(
+        tmp_path / "message_feedback_events-late.csv",
+        FEEDBACK + ["failure_type", "reason"],
+        [["late1", "2026-11-04 05:00:00", "c_late", "x1", "m_late", "p1", "email", "sent", "", ""]],
+    )
     failed = refresh_in(project, warehouse, *as_of, str(late))
     assert failed.returncode == 1
     lines = [line for line in failed.stderr.splitlines() if line.startswith("refresh failed at ")]
@@ -171,18 +187,42 @@ def test_watch_mode_keeps_running_after_a_failed_refresh(tmp_path: Path) -> None
     warehouse = tmp_path / "warehouse.duckdb"
     landing = tmp_path / "landing"
     landing.mkdir()
-    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", "2026-11-04 06:00:00",
-         *[str(REPO / "data" / "sample" / f"{table}.csv") for table in ("campaigns", "message_feedback_events")]])
+    run(
+        [
+            *TALLY,
+            "refresh",
+            "--warehouse",
+            str(warehouse),
+            "--report-as-of",
+            "2026-11-04 06:00:00",
+            *[str(REPO / "data" / "sample" / f"{table}.csv") for table in ("campaigns", "message_feedback_events")],
+        ]
+    )
     log = warehouse.with_name("warehouse.refresh-log.jsonl")
     # A process holding the working file (as a BI tool wrongly pointed at it would) makes
     # refreshes fail until it lets go.
-    holder = subprocess.Popen([PYTHON, "-c", (
-        "import sys, time, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
-        "print('holding', flush=True); time.sleep(600)"), str(warehouse)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [
+            PYTHON,
+            "-c",
+            (
+                "import sys, time, duckdb; con = duckdb.connect(sys.argv[1], read_only=True); "
+                "print('holding', flush=True); time.sleep(600)"
+            ),
+            str(warehouse),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
     watcher = subprocess.Popen(
-        [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", "1",
-         "--max-refreshes", "6"], cwd=REPO, env=project_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", "1", "--max-refreshes", "6"],
+        cwd=REPO,
+        env=project_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and '"failed"' not in log.read_text():

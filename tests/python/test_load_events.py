@@ -34,7 +34,10 @@ def warehouse(tmp_path: Path) -> Path:
 def test_csv_lands_as_text_and_ingested_at_is_filled(tmp_path: Path, warehouse: Path) -> None:
     csv = write(tmp_path / "a.csv", f"{HEADER}\ne1,2026-11-01 10:00:00,c,x,m,p,email,sent,,\ne2,not-a-date,c,x,m,p,FAX,lost,,\n")
     assert tally(["load", "--warehouse", str(warehouse), "--table", "message_feedback_events", str(csv)]) == 0
-    loaded = rows(warehouse, "select event_id, event_ts, channel, ingested_at is not null, _source_file from raw.message_feedback_events order by 1")
+    loaded = rows(
+        warehouse,
+        "select event_id, event_ts, channel, ingested_at is not null, _source_file from raw.message_feedback_events order by 1",
+    )
     # A bad value is staging's business: the row lands exactly as received.
     assert loaded == [
         ("e1", "2026-11-01 10:00:00", "email", True, str(csv.resolve())),
@@ -85,8 +88,16 @@ def test_parquet_and_ndjson_load_with_typed_timestamps(tmp_path: Path, warehouse
     )
     con.close()
     ndjson = tmp_path / "t.ndjson"
-    record = {"event_id": "j1", "event_ts": "2026-11-01T10:00:00Z", "campaign_id": "c", "execution_id": "x",
-              "message_id": "m", "profile_id": "p", "channel": "web", "interaction": "impression"}
+    record = {
+        "event_id": "j1",
+        "event_ts": "2026-11-01T10:00:00Z",
+        "campaign_id": "c",
+        "execution_id": "x",
+        "message_id": "m",
+        "profile_id": "p",
+        "channel": "web",
+        "interaction": "impression",
+    }
     ndjson.write_text(json.dumps(record) + "\n", encoding="utf-8")
     for path in (parquet, ndjson):
         assert tally(["load", "--warehouse", str(warehouse), "--table", "message_tracking_events", str(path)]) == 0

@@ -32,7 +32,9 @@ def count(warehouse: Path, sql: str) -> int:
 
 
 def make(args: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["make", "--no-print-directory", *args], cwd=cwd, env=env or project_env(), capture_output=True, text=True)
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=cwd, env=env or project_env(), capture_output=True, text=True
+    )
 
 
 def env_without_warehouse() -> dict[str, str]:

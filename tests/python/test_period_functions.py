@@ -1,7 +1,7 @@
 """Any period at query time: every period_X_between(start, end) equals the static period_X
 that a dbt build with period_start/period_end set to that range makes, every row and
 column, for random whole-hour ranges; the delivery report and the campaign-tab report also
-equal the independent reference (scripts/expected_deliveries.py) for each range; and the
+equal the independent reference (tally golden (src/tally/reference.py)) for each range; and the
 functions exist in the published serving file, with the same answers there."""
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ SEED = 20261130
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("periods")
     data = root / "events"
-    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--format", "csv", "--seed", "21",
-         "--out", str(data)])
+    run([*TALLY, "generate", "--events", "20000", "--days", "3", "--format", "csv", "--seed", "21", "--out", str(data)])
     warehouse = root / "warehouse.duckdb"
     load_folder(data, warehouse, "csv")
     dbt(["build", "--exclude", "tag:golden", "--vars", f'{{report_as_of: "{AS_OF}"}}'], warehouse)
@@ -53,8 +52,11 @@ def random_ranges(warehouse: Path) -> list[tuple[str, str]]:
     con.close()
     hours = int((last - first).total_seconds() // 3600) + 1
     rng = random.Random(SEED)
-    ranges = [(first - timedelta(days=1), last + timedelta(days=1)), (first + timedelta(hours=30), first + timedelta(hours=31)),
-              (first.replace(hour=22) + timedelta(days=1), first.replace(hour=22) + timedelta(days=3))]
+    ranges = [
+        (first - timedelta(days=1), last + timedelta(days=1)),
+        (first + timedelta(hours=30), first + timedelta(hours=31)),
+        (first.replace(hour=22) + timedelta(days=1), first.replace(hour=22) + timedelta(days=3)),
+    ]
     for _ in range(3):
         start = rng.randrange(0, hours)
         ranges.append((first + timedelta(hours=start), first + timedelta(hours=start + rng.randrange(1, hours))))
@@ -80,8 +82,10 @@ def test_each_between_function_equals_a_build_for_that_range(built: dict[str, Pa
                 if static == "period_delivery_report" and (start, end) == ranges[0]:
                     assert rows > 0
             # The bounds the rows show are the ones asked for (whole hours).
-            shown = con.execute(f"select distinct period_start, period_end from marts.period_delivery_report_between("
-                                f"timestamp '{start}', timestamp '{end}')").fetchall()
+            shown = con.execute(
+                f"select distinct period_start, period_end from marts.period_delivery_report_between("
+                f"timestamp '{start}', timestamp '{end}')"
+            ).fetchall()
             assert shown in ([], [(datetime.fromisoformat(start), datetime.fromisoformat(end))]), shown
         finally:
             con.close()
@@ -89,11 +93,41 @@ def test_each_between_function_equals_a_build_for_that_range(built: dict[str, Pa
 
 
 REFERENCE_COLUMNS = [
-    "targeted", "excluded", "errors", "sent", "delivered", "bounces", "hard_bounces", "soft_bounces", "ignored_bounces",
-    "retries", "opens", "unique_opens", "estimated_unique_opens", "clicks", "unique_clicks", "unsubscriptions",
-    "spam_complaints", "mirror_page_views", "forwards", "impressions", "unique_impressions", "dismissals",
-    "other_interactions", "interactions", "actions", "engagements", "offers_sent", "audience", "new_quarantines",
-    "delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "raw_reactivity",
+    "targeted",
+    "excluded",
+    "errors",
+    "sent",
+    "delivered",
+    "bounces",
+    "hard_bounces",
+    "soft_bounces",
+    "ignored_bounces",
+    "retries",
+    "opens",
+    "unique_opens",
+    "estimated_unique_opens",
+    "clicks",
+    "unique_clicks",
+    "unsubscriptions",
+    "spam_complaints",
+    "mirror_page_views",
+    "forwards",
+    "impressions",
+    "unique_impressions",
+    "dismissals",
+    "other_interactions",
+    "interactions",
+    "actions",
+    "engagements",
+    "offers_sent",
+    "audience",
+    "new_quarantines",
+    "delivered_rate",
+    "bounce_rate",
+    "open_rate",
+    "click_rate",
+    "reactivity",
+    "raw_reactivity",
 ]
 
 
@@ -105,13 +139,30 @@ def test_between_functions_equal_the_independent_reference(built: dict[str, Path
     try:
         for index, (start, end) in enumerate(random_ranges(built["warehouse"])[:4]):
             expected = built["root"] / f"reference_{grain}_{index}.csv"
-            run([*TALLY, "golden", "--raw-dir", str(built["data"]), "--mode", "period",
-                 "--period-start", start, "--period-end", end, "--grain", grain, "--out", str(expected)])
+            run(
+                [
+                    *TALLY,
+                    "golden",
+                    "--raw-dir",
+                    str(built["data"]),
+                    "--mode",
+                    "period",
+                    "--period-start",
+                    start,
+                    "--period-end",
+                    end,
+                    "--grain",
+                    grain,
+                    "--out",
+                    str(expected),
+                ]
+            )
             join = " and ".join(f"actual.{key} = expected.{key}" for key in keys)
             value = "cast(nullif(expected.{0}, '') as double)"
             checks = " or ".join(
                 f"(actual.{c} is null) != ({value.format(c)} is null) or abs(actual.{c} - {value.format(c)}) > 1e-9"
-                for c in REFERENCE_COLUMNS)
+                for c in REFERENCE_COLUMNS
+            )
             mismatched = con.execute(f"""
                 select count(*), count(*) filter (where actual.{keys[0]} is null or expected.{keys[0]} is null)
                 from (select * from marts.{function}(timestamp '{start}', timestamp '{end}')) as actual
@@ -133,17 +184,23 @@ def test_functions_are_published_and_answer_the_same_there(built: dict[str, Path
     try:
         con.execute(f"attach '{warehouse}' as working (read_only)")
         con.execute(f"attach '{serving}' as serving (read_only)")
-        names = {row[0] for row in con.execute(
-            "select function_name from duckdb_functions() where database_name = 'serving' and schema_name = 'marts' "
-            "and function_type = 'table_macro'").fetchall()}
+        names = {
+            row[0]
+            for row in con.execute(
+                "select function_name from duckdb_functions() where database_name = 'serving' and schema_name = 'marts' "
+                "and function_type = 'table_macro'"
+            ).fetchall()
+        }
         assert names == set(STATIC_MARTS.values())
         for function in sorted(names):
             answers = []
             for catalog in ("working", "serving"):
                 con.execute(f"use {catalog}")
-                answers.append(con.execute(
-                    f"select count(*), sum(hash(columns(*))) from marts.{function}(timestamp '{start}', timestamp '{end}')"
-                ).fetchone())
+                answers.append(
+                    con.execute(
+                        f"select count(*), sum(hash(columns(*))) from marts.{function}(timestamp '{start}', timestamp '{end}')"
+                    ).fetchone()
+                )
             con.execute("use memory")
             assert answers[0] == answers[1], function
             assert answers[0][0] > 0, function

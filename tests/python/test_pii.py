@@ -50,7 +50,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     warehouse = root / "warehouse.duckdb"
     for path in sorted(data.glob("*.parquet")):
         run([*TALLY, "load", "--quiet", "--warehouse", str(warehouse), "--table", path.stem, str(path)])
-    dbt(["build", "--exclude", "tag:golden", "resource_type:unit_test", "--vars", '{report_as_of: "2026-11-04 06:00:00"}'], warehouse)
+    dbt(
+        ["build", "--exclude", "tag:golden", "resource_type:unit_test", "--vars", '{report_as_of: "2026-11-04 06:00:00"}'],
+        warehouse,
+    )
     run([*TALLY, "refresh", "--warehouse", str(warehouse), "--publish-only"])
     return warehouse
 
@@ -91,5 +94,7 @@ def test_the_scan_finds_a_planted_address(built: Path, tmp_path: Path) -> None:
     token = con.execute("select address from pii where regexp_matches(address, '^[0-9a-f]{64}$') limit 1").fetchone()[0]
     con.execute(f"attach '{tmp_path / 'planted.duckdb'}' as planted")
     con.execute("create table planted.main.leaky (note varchar, other varchar)")
-    con.execute("insert into planted.main.leaky values ('contact jane.doe@example.org', 'x'), ('ok', ?), ('+33612345678', 'y')", [token])
+    con.execute(
+        "insert into planted.main.leaky values ('contact jane.doe@example.org', 'x'), ('ok', ?), ('+33612345678', 'y')", [token]
+    )
     assert sorted(leaks(con, "planted", ())) == [("main.leaky", "note", 2), ("main.leaky", "other", 1)]

@@ -40,7 +40,13 @@ def test_reference_dedup_retries_and_quarantines(tmp_path: Path) -> None:
         "f7,2026-11-02 11:01:00,2026-11-02 11:01:01,c,y,m3,p2,email,bounce,hard,user_unknown,b@x.com\n",
     )
     first, second = rows[("c", "x", "email")], rows[("c", "y", "email")]
-    assert (first["sent"], first["errors"], first["retries"], first["bounces"], first["hard_bounces"]) == ("2", "0", "1", "1", "1")
+    assert (first["sent"], first["errors"], first["retries"], first["bounces"], first["hard_bounces"]) == (
+        "2",
+        "0",
+        "1",
+        "1",
+        "1",
+    )
     # b@x.com's first-ever hard bounce is in delivery x, not y.
     assert (first["new_quarantines"], second["new_quarantines"]) == ("1", "0")
 
@@ -52,7 +58,10 @@ def test_reference_live_window_edges(tmp_path: Path) -> None:
         "f2,2026-11-14 11:58:00,,c,x,m2,p1,sms,sent,,,\n"  # exactly 2 min old: in
         "f3,2026-11-14 11:59:30,,c,x,m3,p1,sms,sent,,,\n",  # 30 s old: out
         "",
-        "--mode", "live", "--report-as-of", "2026-11-14 12:00:00",
+        "--mode",
+        "live",
+        "--report-as-of",
+        "2026-11-14 12:00:00",
     )
     assert rows[("c", "x", "sms")]["sent"] == "1"
 
@@ -64,7 +73,7 @@ def test_golden_seeds_are_current(tmp_path: Path) -> None:
     names = sorted(p.name for p in golden.glob("*.csv"))
     assert names == sorted(p.name for p in tmp_path.glob("*.csv"))
     stale = [name for name in names if not filecmp.cmp(golden / name, tmp_path / name, shallow=False)]
-    assert not stale, f"golden seeds differ from scripts/expected_deliveries.py output: {stale}; run `make golden`"
+    assert not stale, f"golden seeds differ from tally golden (src/tally/reference.py) output: {stale}; run `make golden`"
 
 
 def test_generator_is_deterministic_and_has_every_bad_row_kind(tmp_path: Path) -> None:
@@ -91,5 +100,7 @@ def test_generator_is_deterministic_and_has_every_bad_row_kind(tmp_path: Path) -
         f"select count(*) from read_csv('{tracking}', all_varchar = true) where channel = 'sms' and interaction = 'open'"
     ).fetchone()[0]
     assert sms_opens > 0
-    duplicates = con.execute(f"select count(*) - count(distinct event_id) from read_csv('{feedback}', all_varchar = true)").fetchone()[0]
+    duplicates = con.execute(
+        f"select count(*) - count(distinct event_id) from read_csv('{feedback}', all_varchar = true)"
+    ).fetchone()[0]
     assert duplicates > 0

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import csv
 import math
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
-
-import subprocess
 
 from conftest import DBT, PYTHON, REPO, dbt, load_folder, project_env, run
 
@@ -20,14 +19,57 @@ pytestmark = pytest.mark.slow
 
 START, END = "2026-11-02 00:00:00", "2026-11-06 00:00:00"
 METRICS = [
-    "messages", "audience", "targeted", "excluded", "errors", "sent", "delivered", "bounces", "hard_bounces", "soft_bounces",
-    "ignored_bounces", "opens", "unique_opens", "estimated_unique_opens", "clicks", "unique_clicks",
-    "unique_channel_clicks", "unique_reached", "unsubscriptions", "unique_unsubscriptions", "spam_complaints",
-    "mirror_page_views", "unique_mirror_page_views", "forwards", "unique_forwards", "estimated_forwards", "impressions",
-    "unique_impressions", "dismissals", "other_interactions", "interactions", "actions", "engagements", "offers_sent",
-    "new_quarantines", "initial_audience", "rejected_by_rules", "messages_to_deliver", "success", "execution_errors",
-    "delivered_rate", "bounce_rate", "open_rate", "click_rate", "reactivity", "raw_reactivity", "channel_reactivity",
-    "success_rate", "error_rate", "execution_error_rate", "new_quarantine_rate",
+    "messages",
+    "audience",
+    "targeted",
+    "excluded",
+    "errors",
+    "sent",
+    "delivered",
+    "bounces",
+    "hard_bounces",
+    "soft_bounces",
+    "ignored_bounces",
+    "opens",
+    "unique_opens",
+    "estimated_unique_opens",
+    "clicks",
+    "unique_clicks",
+    "unique_channel_clicks",
+    "unique_reached",
+    "unsubscriptions",
+    "unique_unsubscriptions",
+    "spam_complaints",
+    "mirror_page_views",
+    "unique_mirror_page_views",
+    "forwards",
+    "unique_forwards",
+    "estimated_forwards",
+    "impressions",
+    "unique_impressions",
+    "dismissals",
+    "other_interactions",
+    "interactions",
+    "actions",
+    "engagements",
+    "offers_sent",
+    "new_quarantines",
+    "initial_audience",
+    "rejected_by_rules",
+    "messages_to_deliver",
+    "success",
+    "execution_errors",
+    "delivered_rate",
+    "bounce_rate",
+    "open_rate",
+    "click_rate",
+    "reactivity",
+    "raw_reactivity",
+    "channel_reactivity",
+    "success_rate",
+    "error_rate",
+    "execution_error_rate",
+    "new_quarantine_rate",
 ]
 GRAINS = {
     "campaign_tab": ("period_channel_report_between", "campaign_id || '|' || channel"),
@@ -39,8 +81,17 @@ GRAINS = {
 def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("semantic") / "warehouse.duckdb"
     load_folder(REPO / "data" / "sample", path, "csv")
-    dbt(["build", "--exclude", "resource_type:test", "resource_type:unit_test", "--vars",
-         '{report_as_of: "2026-11-04 06:00:00"}'], path)
+    dbt(
+        [
+            "build",
+            "--exclude",
+            "resource_type:test",
+            "resource_type:unit_test",
+            "--vars",
+            '{report_as_of: "2026-11-04 06:00:00"}',
+        ],
+        path,
+    )
     # MetricFlow reads the project's target/semantic_manifest.json, which names the
     # warehouse's database: parse for this warehouse, as a user would after a build.
     run([DBT, "parse"], path)
@@ -48,11 +99,29 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def mf_query(warehouse: Path, metrics: list[str], group_by: str, out: Path) -> list[dict[str, str]]:
-    where = (f"{{{{ TimeDimension('metric_time', 'hour') }}}} >= '{START}' "
-             f"and {{{{ TimeDimension('metric_time', 'hour') }}}} < '{END}'")
+    where = (
+        f"{{{{ TimeDimension('metric_time', 'hour') }}}} >= '{START}' "
+        f"and {{{{ TimeDimension('metric_time', 'hour') }}}} < '{END}'"
+    )
     env = dict(project_env(warehouse), DBT_TARGET="readonly")
-    result = subprocess.run([str(Path(PYTHON).with_name("mf")), "query", "--metrics", ",".join(metrics), "--group-by",
-                             group_by, "--where", where, "--csv", str(out)], cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            str(Path(PYTHON).with_name("mf")),
+            "query",
+            "--metrics",
+            ",".join(metrics),
+            "--group-by",
+            group_by,
+            "--where",
+            where,
+            "--csv",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and out.exists(), result.stdout[-3000:] + result.stderr[-3000:]
     with out.open() as handle:
         return list(csv.DictReader(handle))
@@ -65,7 +134,7 @@ def test_every_metric_through_metricflow_equals_the_report(warehouse: Path, tmp_
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         result = con.execute(f"select {key} as grain_key, {', '.join(METRICS)} from marts.{function}(?, ?)", [START, END])
-        expected = {row[0]: dict(zip(METRICS, row[1:])) for row in result.fetchall()}
+        expected = {row[0]: dict(zip(METRICS, row[1:], strict=False)) for row in result.fetchall()}
     finally:
         con.close()
     assert expected and set(answered) == set(expected)

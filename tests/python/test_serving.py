@@ -74,8 +74,17 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     data = root / "events"
     run([*TALLY, "generate", "--events", "20000", "--days", "3", "--slices", "4", "--seed", "3", "--out", str(data)])
     warehouse = root / "warehouse.duckdb"
-    run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", "2026-11-02 06:00:00",
-         *map(str, sorted((data / "slice_001").glob("*.parquet")))])
+    run(
+        [
+            *TALLY,
+            "refresh",
+            "--warehouse",
+            str(warehouse),
+            "--report-as-of",
+            "2026-11-02 06:00:00",
+            *map(str, sorted((data / "slice_001").glob("*.parquet"))),
+        ]
+    )
     return {"root": root, "data": data, "warehouse": warehouse, "serving": root / "serving.duckdb"}
 
 
@@ -137,8 +146,10 @@ def test_overlapping_refresh_exits_instead_of_waiting(published: dict[str, Path]
 def test_serving_file_opens_in_duckdb_1x(published: dict[str, Path], tmp_path: Path) -> None:
     """BI drivers embed DuckDB 1.x: the published file must open there too."""
     target = tmp_path / "duckdb1"
-    subprocess.run([PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
-                    "duckdb==1.4.1"], check=True)
+    subprocess.run(
+        [PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target), "duckdb==1.4.1"],
+        check=True,
+    )
     # Tables, and the period_*_between table functions (their CTEs are what 1.x cannot read
     # when DuckDB 2.0 writes them, so the publish inlines them).
     queries = [
@@ -154,8 +165,13 @@ def test_serving_file_opens_in_duckdb_1x(published: dict[str, Path], tmp_path: P
         "con = duckdb.connect(sys.argv[1], read_only=True); "
         "print(json.dumps([list(con.execute(q).fetchone()) for q in json.loads(sys.argv[2])], default=str))"
     )
-    result = subprocess.run([sys.executable, "-c", probe, str(published["serving"]), json.dumps(queries)],
-                            env={"PYTHONPATH": str(target)}, capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(published["serving"]), json.dumps(queries)],
+        env={"PYTHONPATH": str(target)},
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert result.returncode == 0, result.stderr
     con = duckdb.connect(str(published["serving"]), read_only=True)
     try:
@@ -180,7 +196,8 @@ def test_every_served_relation_and_column_is_documented(published: dict[str, Pat
                 "and (comment is null or comment = '') "
                 "union all select ?, function_name, null from duckdb_functions() where schema_name = 'marts' "
                 "and function_type = 'table_macro' and (comment is null or comment = '')",
-                [path.name] * 3).fetchall()
+                [path.name] * 3,
+            ).fetchall()
             assert con.execute("select count(*) from duckdb_columns() where schema_name = 'marts'").fetchone()[0] > 500
         finally:
             con.close()

@@ -22,7 +22,7 @@ import socket
 import subprocess
 import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -112,7 +112,7 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     # block's `make install` finds it installed (as it would on a second run).
     subprocess.run(["make", "--no-print-directory", "install"], cwd=REPO, check=True, capture_output=True)
     checkout = mirror_repo(tmp_path / "checkout")
-    write_exports(checkout, datetime.now(timezone.utc).replace(tzinfo=None))
+    write_exports(checkout, datetime.now(UTC).replace(tzinfo=None))
     port = free_port()
     env = {key: value for key, value in project_env().items() if key not in ("WAREHOUSE_PATH", "DBT_PROFILES_DIR", "VIRTUAL_ENV")}
     env["DASHBOARD_PORT"] = str(port)
@@ -154,7 +154,11 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     published = serving.stat().st_mtime_ns
     # The hourly full build on the same warehouse (the README: every hour `make build`).
     hourly = subprocess.run(
-        ["make", "--no-print-directory", "build"], cwd=checkout, env=dict(env, WAREHOUSE_PATH=str(prod)), capture_output=True, text=True
+        ["make", "--no-print-directory", "build"],
+        cwd=checkout,
+        env=dict(env, WAREHOUSE_PATH=str(prod)),
+        capture_output=True,
+        text=True,
     )
     assert hourly.returncode == 0, hourly.stdout[-4000:] + hourly.stderr[-4000:]
     summary = re.search(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", hourly.stdout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -25,7 +25,7 @@ HEADER = "event_id,event_ts,campaign_id,execution_id,message_id,profile_id,chann
 
 
 def rows(first: int, count: int) -> str:
-    moment = (datetime.now(timezone.utc) - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
+    moment = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M:%S")
     return "".join(f"e{i},{moment},c1,x1,m{i},p{i},email,sent,,\n" for i in range(first, first + count))
 
 

@@ -50,15 +50,26 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20, help="runs of each widget query")
     parser.add_argument("--work-dir", type=Path, help="keep files here (default: a temporary folder, removed)")
     parser.add_argument("--json", type=Path, help="also write the JSON here")
-    parser.add_argument("--soak", type=float, metavar="MINUTES",
-                        help="instead: land files for MINUTES on top of --events of history, refreshed by tally watch")
+    parser.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="instead: land files for MINUTES on top of --events of history, refreshed by tally watch",
+    )
     parser.add_argument("--rate", type=int, default=2000, help="soak: events landed per second (default 2000)")
     parser.add_argument("--every", type=float, default=60.0, help="soak: the watcher's --every (default 60)")
-    parser.add_argument("--ajo-format", choices=["parquet", "json", "none"], default="parquet",
-                        help="also time loading the same events as the platform's exports (--layout ajo) in this "
-                        "format: load_ajo_s beside load_flat_same_events_s (default parquet; none: skip)")
-    parser.add_argument("--layouts-only", action="store_true",
-                        help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries")
+    parser.add_argument(
+        "--ajo-format",
+        choices=["parquet", "json", "none"],
+        default="parquet",
+        help="also time loading the same events as the platform's exports (--layout ajo) in this "
+        "format: load_ajo_s beside load_flat_same_events_s (default parquet; none: skip)",
+    )
+    parser.add_argument(
+        "--layouts-only",
+        action="store_true",
+        help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries",
+    )
     args = parser.parse_args(argv)
     if args.layouts_only and args.ajo_format == "none":
         parser.error("--layouts-only needs an --ajo-format")
@@ -94,15 +105,34 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
     rows = [
-        ("events", "{:,}"), ("generate_s", "{:.1f}"), ("load_s", "{:.1f}"), ("full_build_s", "{:.1f}"),
-        ("full_run_s", "{:.1f}"), ("floor_s", "{:.2f}"), ("build_over_floor", "{:.1f}x"), ("run_over_floor", "{:.1f}x"),
-        ("new_events_50min", "{:,}"), ("refresh_median_s", "{:.2f}"), ("refresh_max_s", "{:.2f}"),
-        ("widget_p50_ms", "{:.1f}"), ("widget_p95_ms", "{:.1f}"),
-        ("period_campaign_p50_ms", "{:.1f}"), ("period_campaign_p95_ms", "{:.1f}"), ("period_all_deliveries_s", "{:.2f}"),
-        ("live_tiles_p50_ms", "{:.1f}"), ("live_tiles_p95_ms", "{:.1f}"), ("warehouse_mib", "{:,}"), ("serving_mib", "{:,}"),
-        ("load_flat_same_events_s", "{:.1f}"), ("load_ajo_s", "{:.1f}"), ("load_ajo_over_flat", "{:.2f}x"),
-        ("load_flat_same_events_cpu_s", "{:.1f}"), ("load_ajo_cpu_s", "{:.1f}"), ("load_ajo_over_flat_cpu", "{:.2f}x"),
-        ("load_ajo_skip_records_s", "{:.1f}"), ("load_ajo_skip_records_over_flat", "{:.2f}x"),
+        ("events", "{:,}"),
+        ("generate_s", "{:.1f}"),
+        ("load_s", "{:.1f}"),
+        ("full_build_s", "{:.1f}"),
+        ("full_run_s", "{:.1f}"),
+        ("floor_s", "{:.2f}"),
+        ("build_over_floor", "{:.1f}x"),
+        ("run_over_floor", "{:.1f}x"),
+        ("new_events_50min", "{:,}"),
+        ("refresh_median_s", "{:.2f}"),
+        ("refresh_max_s", "{:.2f}"),
+        ("widget_p50_ms", "{:.1f}"),
+        ("widget_p95_ms", "{:.1f}"),
+        ("period_campaign_p50_ms", "{:.1f}"),
+        ("period_campaign_p95_ms", "{:.1f}"),
+        ("period_all_deliveries_s", "{:.2f}"),
+        ("live_tiles_p50_ms", "{:.1f}"),
+        ("live_tiles_p95_ms", "{:.1f}"),
+        ("warehouse_mib", "{:,}"),
+        ("serving_mib", "{:,}"),
+        ("load_flat_same_events_s", "{:.1f}"),
+        ("load_ajo_s", "{:.1f}"),
+        ("load_ajo_over_flat", "{:.2f}x"),
+        ("load_flat_same_events_cpu_s", "{:.1f}"),
+        ("load_ajo_cpu_s", "{:.1f}"),
+        ("load_ajo_over_flat_cpu", "{:.2f}x"),
+        ("load_ajo_skip_records_s", "{:.1f}"),
+        ("load_ajo_skip_records_over_flat", "{:.2f}x"),
         ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
     ]
     print(f"\nbenchmark, {summary['date']}, {summary['machine']}")

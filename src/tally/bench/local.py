@@ -139,10 +139,16 @@ def consecutive_refreshes(warehouse: Path, batches: Path, work: Path, env: dict[
     landing = work / "landing"
     landing.mkdir()
     log = (work / "watcher.log").open("w")
-    watcher = subprocess.Popen([*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing),
-                                "--every", "3600", "--poll", "0.2"], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    watcher = subprocess.Popen(
+        [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", "3600", "--poll", "0.2"],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     durations = []
     try:
+
         def wait_for(count: int) -> dict:
             deadline = time.monotonic() + 900
             while time.monotonic() < deadline:
@@ -182,15 +188,21 @@ def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: 
     by --layout ajo in one invocation, plus the in-app and web interactions (the team's own
     datasets) flat. Wall and CPU seconds of the loaders, best of `repeats` fresh loads."""
     out = work / "layouts"
-    timed([*TALLY, "generate", "--events", str(events), "--layout", "both",
-           "--ajo-format", ajo_format, "--out", str(out)], env)
+    timed([*TALLY, "generate", "--events", str(events), "--layout", "both", "--ajo-format", ajo_format, "--out", str(out)], env)
     exports = sorted(str(path) for path in (out / "ajo").glob("ajo_*"))
     loads = {
-        "flat": [[*TALLY, "load", "--quiet", "--table", table, str(out / "flat" / f"{table}.parquet")]
-                 for table in TABLES],
-        "ajo": [[*TALLY, "load", "--quiet", "--layout", "ajo", "--table", "auto", *exports],
-                [*TALLY, "load", "--quiet", "--table", "message_tracking_events",
-                 str(out / "ajo" / "message_tracking_events.parquet")]],
+        "flat": [[*TALLY, "load", "--quiet", "--table", table, str(out / "flat" / f"{table}.parquet")] for table in TABLES],
+        "ajo": [
+            [*TALLY, "load", "--quiet", "--layout", "ajo", "--table", "auto", *exports],
+            [
+                *TALLY,
+                "load",
+                "--quiet",
+                "--table",
+                "message_tracking_events",
+                str(out / "ajo" / "message_tracking_events.parquet"),
+            ],
+        ],
     }
     loads["ajo_skip_records"] = [[*loads["ajo"][0][:3], "--skip-records", *loads["ajo"][0][3:]], loads["ajo"][1]]
     best: dict[str, tuple[float, float]] = {}
@@ -206,9 +218,11 @@ def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: 
             best[layout] = min(best.get(layout, (wall, cpu)), (wall, cpu))
     return {
         "ajo_format": ajo_format,
-        "load_flat_same_events_s": best["flat"][0], "load_ajo_s": best["ajo"][0],
+        "load_flat_same_events_s": best["flat"][0],
+        "load_ajo_s": best["ajo"][0],
         "load_ajo_over_flat": best["ajo"][0] / best["flat"][0],
-        "load_flat_same_events_cpu_s": best["flat"][1], "load_ajo_cpu_s": best["ajo"][1],
+        "load_flat_same_events_cpu_s": best["flat"][1],
+        "load_ajo_cpu_s": best["ajo"][1],
         "load_ajo_over_flat_cpu": best["ajo"][1] / best["flat"][1],
         "load_ajo_skip_records_s": best["ajo_skip_records"][0],
         "load_ajo_skip_records_over_flat": best["ajo_skip_records"][0] / best["flat"][0],
@@ -216,8 +230,9 @@ def layout_load_times(events: int, work: Path, env: dict[str, str], ajo_format: 
     }
 
 
-def run_size(events: int, work: Path, repeats: int, ajo_format: str = "none",
-             layouts_only: bool = False) -> dict[str, float | int | str]:
+def run_size(
+    events: int, work: Path, repeats: int, ajo_format: str = "none", layouts_only: bool = False
+) -> dict[str, float | int | str]:
     env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     warehouse = work / "warehouse.duckdb"
     env["WAREHOUSE_PATH"] = str(warehouse)
@@ -245,9 +260,7 @@ def run_size(events: int, work: Path, repeats: int, ajo_format: str = "none",
     result["refresh_s_each"] = ", ".join(f"{d:.2f}" for d in durations)
     serving = warehouse.with_name("serving.duckdb")
     con = duckdb.connect(str(serving), read_only=True)
-    campaign = con.execute(
-        "select campaign_id from marts.live_channel_statistics order by sent desc limit 1"
-    ).fetchone()[0]
+    campaign = con.execute("select campaign_id from marts.live_channel_statistics order by sent desc limit 1").fetchone()[0]
     latencies = []
     for _ in range(repeats):
         for sql in WIDGET_QUERIES.values():
@@ -296,7 +309,9 @@ def query_time_periods(serving: Path, ranges: int = 50, seed: int = 7) -> dict[s
     con = duckdb.connect(str(serving), read_only=True)
     try:
         first, last = con.execute("select min(activity_hour), max(activity_hour) from marts.fct_message_hours").fetchone()
-        campaigns = [row[0] for row in con.execute("select distinct campaign_id from marts.period_channel_report order by 1").fetchall()]
+        campaigns = [
+            row[0] for row in con.execute("select distinct campaign_id from marts.period_channel_report order by 1").fetchall()
+        ]
         tabs = con.execute("select campaign_id, channel from marts.live_channel_statistics order by 1, 2").fetchall()
         rng = random.Random(seed)
         span_hours = max(1, int((last - first).total_seconds() // 3600))
@@ -312,7 +327,9 @@ def query_time_periods(serving: Path, ranges: int = 50, seed: int = 7) -> dict[s
             one_campaign.append((time.perf_counter() - started) * 1000)
             campaign, channel = rng.choice(tabs)
             started = time.perf_counter()
-            con.execute("select * from marts.live_channel_statistics where campaign_id = ? and channel = ?", [campaign, channel]).fetchall()
+            con.execute(
+                "select * from marts.live_channel_statistics where campaign_id = ? and channel = ?", [campaign, channel]
+            ).fetchall()
             tiles.append((time.perf_counter() - started) * 1000)
         all_deliveries = []
         for _ in range(3):
@@ -324,7 +341,9 @@ def query_time_periods(serving: Path, ranges: int = 50, seed: int = 7) -> dict[s
     finally:
         con.close()
     return {
-        "period_campaign_p50_ms": statistics.median(one_campaign), "period_campaign_p95_ms": percentile(one_campaign, 0.95),
+        "period_campaign_p50_ms": statistics.median(one_campaign),
+        "period_campaign_p95_ms": percentile(one_campaign, 0.95),
         "period_all_deliveries_s": statistics.median(all_deliveries),
-        "live_tiles_p50_ms": statistics.median(tiles), "live_tiles_p95_ms": percentile(tiles, 0.95),
+        "live_tiles_p50_ms": statistics.median(tiles),
+        "live_tiles_p95_ms": percentile(tiles, 0.95),
     }

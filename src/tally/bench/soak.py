@@ -42,8 +42,10 @@ def land_tick(con: duckdb.DuckDBPyConnection, landing: Path, tick: int, events: 
     landed_at = utc_now()
     messages = max(1, round(events / 2.1))
     ts = f"timestamp '{landed_at}' - to_microseconds(cast(range * 1000000 / {messages} as bigint))"
-    common = (f"'{SOAK_CAMPAIGN}' as campaign_id, 'soak_x1' as execution_id, 'soak_{tick}_' || range as message_id, "
-              f"'soak_p' || (range % 5000) as profile_id, 'email' as channel")
+    common = (
+        f"'{SOAK_CAMPAIGN}' as campaign_id, 'soak_x1' as execution_id, 'soak_{tick}_' || range as message_id, "
+        f"'soak_p' || (range % 5000) as profile_id, 'email' as channel"
+    )
     text = "strftime({ts}, '%Y-%m-%d %H:%M:%S.%f')"
     queries = {
         "message_feedback_events": (
@@ -80,7 +82,9 @@ def poll_publishes(serving: Path, seen: list[tuple], stop: threading.Event) -> N
                 if status != last:
                     counted = con.execute(
                         "select coalesce(sum(sent + delivered + opens), 0) from marts.live_delivery_statistics "
-                        "where campaign_id = ?", [SOAK_CAMPAIGN]).fetchone()[0]
+                        "where campaign_id = ?",
+                        [SOAK_CAMPAIGN],
+                    ).fetchone()[0]
                     seen.append((*status, int(counted), utc_now()))
                     last = status
             finally:
@@ -108,7 +112,11 @@ def soak(events: int, minutes: float, rate: int, work: Path, every: float) -> di
     watcher_log = (work / "watcher.log").open("w")
     watcher = subprocess.Popen(
         [*TALLY, "refresh", "--warehouse", str(warehouse), "--watch", str(landing), "--every", str(every)],
-        cwd=REPO, env=env, stdout=watcher_log, stderr=subprocess.STDOUT)
+        cwd=REPO,
+        env=env,
+        stdout=watcher_log,
+        stderr=subprocess.STDOUT,
+    )
     seen: list[tuple] = []
     stop = threading.Event()
     poller = threading.Thread(target=poll_publishes, args=(serving, seen, stop), daemon=True)
@@ -138,16 +146,19 @@ def soak(events: int, minutes: float, rate: int, work: Path, every: float) -> di
     return soak_delays(con, warehouse, seen, tick, rate, minutes, events)
 
 
-def soak_delays(con: duckdb.DuckDBPyConnection, warehouse: Path, seen: list[tuple], ticks: int, rate: int,
-                minutes: float, events: int) -> dict[str, object]:
+def soak_delays(
+    con: duckdb.DuckDBPyConnection, warehouse: Path, seen: list[tuple], ticks: int, rate: int, minutes: float, events: int
+) -> dict[str, object]:
     """Per-event delays from the refresh log (which run loaded each file, each publish's
     window), checked against what the reader actually saw in each publish."""
     log = [json.loads(line) for line in warehouse.with_name(warehouse.stem + ".refresh-log.jsonl").read_text().splitlines()]
     con.execute("create table runs (idx int, status varchar, published_at timestamp, window_end timestamp, seconds double)")
     con.execute("create table file_runs (file varchar, idx int)")
     for idx, entry in enumerate(log):
-        con.execute("insert into runs values (?, ?, ?, ?, ?)",
-                    [idx, entry["status"], entry.get("published_at"), entry.get("window_end"), entry.get("seconds")])
+        con.execute(
+            "insert into runs values (?, ?, ?, ?, ?)",
+            [idx, entry["status"], entry.get("published_at"), entry.get("window_end"), entry.get("seconds")],
+        )
         if entry.get("files"):
             con.executemany("insert into file_runs values (?, ?)", [[file, idx] for file in entry["files"]])
     con.execute("""
@@ -176,17 +187,31 @@ def soak_delays(con: duckdb.DuckDBPyConnection, warehouse: Path, seen: list[tupl
     for published_at, window_start, window_end, observed, _ in seen:
         expected = con.execute(
             "select count(*) from soak_counted where counted_at <= ? and event_ts > ? and event_ts <= ?",
-            [published_at, window_start, window_end]).fetchone()[0]
+            [published_at, window_start, window_end],
+        ).fetchone()[0]
         mismatches += expected != observed
     refresh_seconds = con.execute(
         "select median(seconds), max(seconds), count(*) filter (status = 'published'), count(*) filter (status = 'failed') "
-        "from runs").fetchone()
+        "from runs"
+    ).fetchone()
     return {
-        "history_events": events, "minutes": minutes, "rate_events_per_s": rate, "files_landed": ticks * 2,
-        "events_landed": landed, "events_counted": counted, "events_never_counted": landed - counted,
-        "publishes": refresh_seconds[2], "failed_refreshes": refresh_seconds[3],
-        "refresh_median_s": refresh_seconds[0], "refresh_max_s": refresh_seconds[1],
-        "after_countable_p50_s": delays[0][0], "after_countable_p95_s": delays[0][1], "after_countable_max_s": delays[1],
-        "landing_to_counted_p50_s": delays[2][0], "landing_to_counted_p95_s": delays[2][1], "landing_to_counted_max_s": delays[3],
-        "publishes_seen_by_reader": len(seen), "reader_mismatches": mismatches,
+        "history_events": events,
+        "minutes": minutes,
+        "rate_events_per_s": rate,
+        "files_landed": ticks * 2,
+        "events_landed": landed,
+        "events_counted": counted,
+        "events_never_counted": landed - counted,
+        "publishes": refresh_seconds[2],
+        "failed_refreshes": refresh_seconds[3],
+        "refresh_median_s": refresh_seconds[0],
+        "refresh_max_s": refresh_seconds[1],
+        "after_countable_p50_s": delays[0][0],
+        "after_countable_p95_s": delays[0][1],
+        "after_countable_max_s": delays[1],
+        "landing_to_counted_p50_s": delays[2][0],
+        "landing_to_counted_p95_s": delays[2][1],
+        "landing_to_counted_max_s": delays[3],
+        "publishes_seen_by_reader": len(seen),
+        "reader_mismatches": mismatches,
     }

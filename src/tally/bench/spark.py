@@ -123,14 +123,22 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         SPARK_WORK_DIR=str(work / "spark"),
         SPARK_SHUFFLE_PARTITIONS=partitions,
     )
-    result: dict[str, object] = {"events": args.events, "spark_cores": cores, "spark_driver_memory": memory, "shuffle_partitions": partitions}
+    result: dict[str, object] = {
+        "events": args.events,
+        "spark_cores": cores,
+        "spark_driver_memory": memory,
+        "shuffle_partitions": partitions,
+    }
     try:
         generated = work / "generated"
         if not (generated / "message_feedback_events.parquet").exists():
             result["generate_s"] = timed([*TALLY, "generate", "--events", str(args.events), "--out", str(generated)], env)
         started = time.perf_counter()
         for table in TABLES:
-            timed([*TALLY, "load", "--quiet", "--lake", str(work / "lake"), "--table", table, str(generated / f"{table}.parquet")], env)
+            timed(
+                [*TALLY, "load", "--quiet", "--lake", str(work / "lake"), "--table", table, str(generated / f"{table}.parquet")],
+                env,
+            )
         result["load_lake_s"] = time.perf_counter() - started
         as_of = '{report_as_of: "2026-11-06 00:00:00"}'
         target = ["--target-path", str(work / "target_spark")]
@@ -139,7 +147,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             result["spark_tests_s"] = timed([DBT, "test", "--exclude", "tag:golden", "--vars", as_of, *target], env)
         floor = subprocess.run(
             [PYTHON, "-c", SPARK_FLOOR_SCRIPT, str(work / "lake"), cores, memory, partitions, SPARK_FLOOR_SQL],
-            cwd=work, capture_output=True, text=True,
+            cwd=work,
+            capture_output=True,
+            text=True,
         )
         line = [text for text in floor.stdout.splitlines() if text.startswith("FLOOR")]
         if floor.returncode != 0 or not line:
@@ -155,7 +165,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                 timed([*TALLY, "load", "--quiet", "--table", table, str(generated / f"{table}.parquet")], duck_env)
             result["duckdb_load_s"] = time.perf_counter() - started
             result["duckdb_build_models_s"] = timed(
-                [DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, "--target-path", str(work / "target_duckdb")], duck_env
+                [DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, "--target-path", str(work / "target_duckdb")],
+                duck_env,
             )
             result["duckdb_floor_s"] = floor_seconds(work / "warehouse.duckdb")
             result["duckdb_build_over_floor"] = result["duckdb_build_models_s"] / result["duckdb_floor_s"]  # type: ignore[operator]
@@ -171,4 +182,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     return 0
-

@@ -37,8 +37,11 @@ CHANNEL_URI = (
     "else 'https://ns.adobe.com/xdm/channels/' || lower(trim({c})) end"
 )
 FAILURE_TEXTS = {
-    "user_unknown": "Invalid Recipient", "invalid_domain": "DNS Failure", "mailbox_full": "Mailbox Full",
-    "refused": "Relaying Denied", "unreachable": "Soft Bounce",
+    "user_unknown": "Invalid Recipient",
+    "invalid_domain": "DNS Failure",
+    "mailbox_full": "Mailbox Full",
+    "refused": "Relaying Denied",
+    "unreachable": "Soft Bounce",
 }
 # (contract reason, channel) -> (exclusion reason name, code) as the platform writes them.
 EXCLUSIONS = {
@@ -166,7 +169,8 @@ def profile_block() -> str:
 def feedback_select(typed: bool) -> str:
     status = "lower(trim(status))"
     ajo_status = case_map(
-        status, {"retry": "delay", "sent": "sent", "delivered": "delivered", "bounce": "bounce", "error": "error"},
+        status,
+        {"retry": "delay", "sent": "sent", "delivered": "delivered", "bounce": "bounce", "error": "error"},
         f"case when {status} = 'excluded' then "
         "case lower(trim(reason)) when 'duplicate' then 'duplicate' when 'denylisted' then 'denylist' else 'exclude' end "
         "else status end",
@@ -188,9 +192,9 @@ def feedback_select(typed: bool) -> str:
     return f"""
         select
             event_id as "_id",
-            {ajo_timestamp('event_ts', typed)} as "timestamp",
+            {ajo_timestamp("event_ts", typed)} as "timestamp",
             'message.feedback' as "eventType",
-            {identity_map('lower(trim(channel))')} as "identityMap",
+            {identity_map("lower(trim(channel))")} as "identityMap",
             {{'ingestTime': epoch_ms(cast(ingested_at as timestamp))}} as "_acp_system_metadata",
             {{
                 'customerJourneyManagement': {{
@@ -222,7 +226,7 @@ def feedback_select(typed: bool) -> str:
             }} as "_experience",
             case when {os_name} is not null then {{'operatingSystem': {os_name}}} end as "environment"
         from (
-            select f.*, c.campaign_type, {CHANNEL_URI.format(c='f.channel')} as channel_uri
+            select f.*, c.campaign_type, {CHANNEL_URI.format(c="f.channel")} as channel_uri
             from rep_feedback as f
             left join campaign_rows as c using (campaign_id)
         )
@@ -234,9 +238,9 @@ def email_tracking_select(typed: bool) -> str:
     return f"""
         select
             event_id as "_id",
-            {ajo_timestamp('event_ts', typed)} as "timestamp",
+            {ajo_timestamp("event_ts", typed)} as "timestamp",
             'message.tracking' as "eventType",
-            {identity_map('lower(trim(channel))')} as "identityMap",
+            {identity_map("lower(trim(channel))")} as "identityMap",
             {{'ingestTime': epoch_ms(cast(ingested_at as timestamp))}} as "_acp_system_metadata",
             {{
                 'customerJourneyManagement': {{
@@ -255,7 +259,7 @@ def email_tracking_select(typed: bool) -> str:
                 }}
             }} as "_experience"
         from (
-            select t.*, null as recipient_address, c.campaign_type, {CHANNEL_URI.format(c='t.channel')} as channel_uri
+            select t.*, null as recipient_address, c.campaign_type, {CHANNEL_URI.format(c="t.channel")} as channel_uri
             from rep_tracking as t
             left join campaign_rows as c using (campaign_id)
             where lower(trim(t.channel)) not in ('push', 'inapp', 'web')
@@ -266,14 +270,15 @@ def email_tracking_select(typed: bool) -> str:
 
 def push_tracking_select(typed: bool) -> str:
     event_type = case_map(
-        "lower(trim(interaction))", {"open": "pushTracking.applicationOpened", "action": "pushTracking.customAction"},
+        "lower(trim(interaction))",
+        {"open": "pushTracking.applicationOpened", "action": "pushTracking.customAction"},
         "'pushTracking.' || interaction",
     )
     platform = case_map("platform", {"ios": "apns", "android": "fcm", "web": "web"}, "platform")
     return f"""
         select
             event_id as "_id",
-            {ajo_timestamp('event_ts', typed)} as "timestamp",
+            {ajo_timestamp("event_ts", typed)} as "timestamp",
             {event_type} as "eventType",
             {identity_map("'push'")} as "identityMap",
             {{'ingestTime': epoch_ms(cast(ingested_at as timestamp))}} as "_acp_system_metadata",
@@ -284,7 +289,7 @@ def push_tracking_select(typed: bool) -> str:
             }} as "pushNotificationTracking",
             {{'launches': {{'value': case when lower(trim(interaction)) = 'open' then 1 else 0 end}}}} as "application",
             {{
-                'operatingSystem': {case_map('platform', {'ios': 'iOS', 'android': 'Android'}, 'null')},
+                'operatingSystem': {case_map("platform", {"ios": "iOS", "android": "Android"}, "null")},
                 'browserDetails': case when user_agent is not null then {{'userAgent': user_agent}} end
             }} as "environment",
             {{
@@ -295,7 +300,7 @@ def push_tracking_select(typed: bool) -> str:
                 }}
             }} as "_experience"
         from (
-            select t.*, null as recipient_address, c.campaign_type, {CHANNEL_URI.format(c='t.channel')} as channel_uri
+            select t.*, null as recipient_address, c.campaign_type, {CHANNEL_URI.format(c="t.channel")} as channel_uri
             from rep_tracking as t
             left join campaign_rows as c using (campaign_id)
             where lower(trim(t.channel)) = 'push'
@@ -319,8 +324,8 @@ def entity_select(typed: bool) -> str:
                             'journeyName': campaign_name}} end,
                         'channelDetails': {{
                             'messageID': campaign_id || '-content-0',
-                            'channel': {{'_id': {CHANNEL_URI.format(c='c.channel')}}},
-                            'messagePublishedAt': {ajo_timestamp('created_at', typed)}
+                            'channel': {{'_id': {CHANNEL_URI.format(c="c.channel")}}},
+                            'messagePublishedAt': {ajo_timestamp("created_at", typed)}
                         }}
                     }}
                 }}
@@ -367,10 +372,15 @@ def write(con: duckdb.DuckDBPyConnection, out: Path, file_format: str, ajo_forma
     write_flat(con, ajo_dir, file_format, {"message_tracking_events": "rep_tracking_own"})
     counts["message_tracking_events (in-app, web; flat)"] = con.execute("select count(*) from rep_tracking_own").fetchone()[0]
     if layout == "both":
-        write_flat(con, out / "flat", file_format, {
-            "message_feedback_events": "rep_feedback",
-            "message_tracking_events": "rep_tracking",
-            "offer_propositions": "rep_propositions",
-            "campaigns": "rep_campaigns",
-        })
+        write_flat(
+            con,
+            out / "flat",
+            file_format,
+            {
+                "message_feedback_events": "rep_feedback",
+                "message_tracking_events": "rep_tracking",
+                "offer_propositions": "rep_propositions",
+                "campaigns": "rep_campaigns",
+            },
+        )
     return counts

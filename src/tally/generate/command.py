@@ -31,8 +31,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         help="flat: the contract's tables (default); ajo: the same events as the platform's dataset exports "
         "(tally.generate.ajo_exports); both: ajo exports in OUT/ajo and the same events flat in OUT/flat",
     )
-    parser.add_argument("--ajo-format", choices=["json", "parquet"], default="json",
-                        help="AJO exports as gzipped NDJSON (default) or nested Parquet")
+    parser.add_argument(
+        "--ajo-format",
+        choices=["json", "parquet"],
+        default="json",
+        help="AJO exports as gzipped NDJSON (default) or nested Parquet",
+    )
     args = parser.parse_args(argv)
     if args.events < 100:
         parser.error("--events must be at least 100")
@@ -56,4 +60,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     print(f"{'events (all event tables)' if args.layout == 'flat' else 'records (all event files)':26s} {total:>12,}")
     print(f"generated in {seconds:.1f} s, {total / seconds:,.0f} events/s, peak memory {peak_mib:,.0f} MiB -> {args.out}")
     return 0
-

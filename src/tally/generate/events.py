@@ -63,17 +63,17 @@ def create_campaigns(con: duckdb.DuckDBPyConnection, campaigns: int) -> None:
             'cmp_' || lpad(cast(n as varchar), 5, '0') as campaign_id,
             case
                 when n < 6 then ['email', 'sms', 'push', 'inapp', 'web', 'direct_mail'][n + 1]
-                when {rand('ch')} < 0.50 then 'email'
-                when {rand('ch')} < 0.62 then 'sms'
-                when {rand('ch')} < 0.77 then 'push'
-                when {rand('ch')} < 0.85 then 'inapp'
-                when {rand('ch')} < 0.95 then 'web'
+                when {rand("ch")} < 0.50 then 'email'
+                when {rand("ch")} < 0.62 then 'sms'
+                when {rand("ch")} < 0.77 then 'push'
+                when {rand("ch")} < 0.85 then 'inapp'
+                when {rand("ch")} < 0.95 then 'web'
                 else 'direct_mail'
             end as channel,
-            case when {rand('ty')} < 0.6 then 'scheduled' when {rand('ty')} < 0.8 then 'api_triggered' else 'journey' end
+            case when {rand("ty")} < 0.6 then 'scheduled' when {rand("ty")} < 0.8 then 'api_triggered' else 'journey' end
                 as campaign_type,
             -- about 30% of email campaigns place offers (the first one always does)
-            channel = 'email' and (n = 0 or {rand('offers')} < 0.3) as has_offers
+            channel = 'email' and (n = 0 or {rand("offers")} < 0.3) as has_offers
         from base
         """
     )
@@ -86,7 +86,7 @@ def create_executions(con: duckdb.DuckDBPyConnection) -> None:
         create temp table execution_rows as
         with expanded as (
             select c.*,
-                unnest(range(case when c.campaign_type = 'scheduled' then 1 + cast({rand('ex', 'c.n')} * 4 as int) else 1 end))
+                unnest(range(case when c.campaign_type = 'scheduled' then 1 + cast({rand("ex", "c.n")} * 4 as int) else 1 end))
                     as execution_number
             from campaign_rows as c
         )
@@ -94,7 +94,7 @@ def create_executions(con: duckdb.DuckDBPyConnection) -> None:
             row_number() over (order by n, execution_number) - 1 as execution_index,
             campaign_id, channel, campaign_type, has_offers,
             campaign_id || '_x' || cast(execution_number + 1 as varchar) as execution_id,
-            getvariable('start_ts') + to_seconds(cast({rand('exstart', 'n * 10 + execution_number')} * getvariable('span_seconds') as bigint))
+            getvariable('start_ts') + to_seconds(cast({rand("exstart", "n * 10 + execution_number")} * getvariable('span_seconds') as bigint))
                 as execution_started_at
         from expanded
         """
@@ -112,12 +112,12 @@ def create_messages(con: duckdb.DuckDBPyConnection, messages: int, profiles: int
             e.campaign_id, e.execution_id, e.channel, e.has_offers,
             'msg_' || cast(m.range as varchar) as message_id,
             cast(hash(getvariable('seed'), 'profile', m.range) % {profiles} as bigint) as profile_number,
-            e.execution_started_at + to_seconds(cast({rand('send', 'm.range')} * 3600 as bigint)) as sent_at,
-            {rand('outcome', 'm.range')} as r_outcome,
-            {rand('post', 'm.range')} as r_post,
-            {rand('track', 'm.range')} as r_track,
-            {rand('track2', 'm.range')} as r_track2,
-            {rand('track3', 'm.range')} as r_track3
+            e.execution_started_at + to_seconds(cast({rand("send", "m.range")} * 3600 as bigint)) as sent_at,
+            {rand("outcome", "m.range")} as r_outcome,
+            {rand("post", "m.range")} as r_post,
+            {rand("track", "m.range")} as r_track,
+            {rand("track2", "m.range")} as r_track2,
+            {rand("track3", "m.range")} as r_track3
         from range({messages}) as m
         inner join execution_rows as e
             on e.execution_index = hash(getvariable('seed'), 'execution', m.range) % {executions}
@@ -268,21 +268,21 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
             campaign_id, execution_id, message_id, profile_id, channel, interaction, n,
             row_number() over (partition by n order by interaction, repeat_number) as step,
             -- most reactions within hours; repeats and a few opens days later
-            sent_at + to_seconds(60 + cast({rand('tdelay', 'n * 100 + repeat_number + length(interaction)')} *
+            sent_at + to_seconds(60 + cast({rand("tdelay", "n * 100 + repeat_number + length(interaction)")} *
                 case when repeat_number > 0 then 259200 else 14400 end as bigint)) as ts,
             case when interaction = 'click' then
                 'https://shop.example.com/' || campaign_id || '/link-' ||
-                cast(cast(pow({rand('url', 'n * 7 + repeat_number')}, 2) * 15 as int) + 1 as varchar)
+                cast(cast(pow({rand("url", "n * 7 + repeat_number")}, 2) * 15 as int) + 1 as varchar)
             end as url,
             case
                 when channel = 'push' and interaction = 'action' then ['btn_open_app', 'btn_view_offer', 'btn_later'][1 + cast(r_track3 * 3 as int)]
                 when channel in ('inapp', 'web') and interaction in ('click', 'interaction', 'dismiss', 'impression')
-                    then ['hero_banner', 'cta_button', 'nav_menu', 'close_button'][1 + cast({rand('el', 'n * 13 + repeat_number')} * 4 as int)]
+                    then ['hero_banner', 'cta_button', 'nav_menu', 'close_button'][1 + cast({rand("el", "n * 13 + repeat_number")} * 4 as int)]
             end as element_id,
             case when interaction = 'click' and has_offers and r_track3 < 0.6
                 then 'offer_' || lpad(cast(hash(getvariable('seed'), 'offer', n, 0) % 20 + 1 as varchar), 3, '0') end as offer_id,
             platform,
-            case when {rand('ua', 'n * 3 + repeat_number')} < 0.05 then 'Mozilla/5.0 (compatible; LinkScanner/2.1; bot)'
+            case when {rand("ua", "n * 3 + repeat_number")} < 0.05 then 'Mozilla/5.0 (compatible; LinkScanner/2.1; bot)'
                  when platform = 'ios' then 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)'
                  when platform = 'android' then 'Mozilla/5.0 (Linux; Android 15)'
                  else 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)' end as user_agent

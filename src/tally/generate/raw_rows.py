@@ -9,10 +9,22 @@ import duckdb
 from tally.generate.events import rand, ts_text
 
 BAD_ROW_KINDS = [
-    "missing_event_id", "missing_message_id", "missing_campaign_id", "unparseable_event_ts", "impossible_date",
-    "far_future_event_ts", "invalid_channel", "invalid_status", "bounce_without_failure_type",
-    "excluded_without_reason", "invalid_failure_type", "invalid_interaction", "sms_open", "direct_mail_tracking",
-    "proposition_without_offer", "conflicting_duplicate",
+    "missing_event_id",
+    "missing_message_id",
+    "missing_campaign_id",
+    "unparseable_event_ts",
+    "impossible_date",
+    "far_future_event_ts",
+    "invalid_channel",
+    "invalid_status",
+    "bounce_without_failure_type",
+    "excluded_without_reason",
+    "invalid_failure_type",
+    "invalid_interaction",
+    "sms_open",
+    "direct_mail_tracking",
+    "proposition_without_offer",
+    "conflicting_duplicate",
 ]
 
 
@@ -47,8 +59,8 @@ def add_ids_and_arrivals(con: duckdb.DuckDBPyConnection) -> None:
                 *,
                 '{prefix}-' || cast(n as varchar) || '-' || cast(step as varchar) || '-'
                     || lpad(cast(row_number() over (partition by n, step order by ts) as varchar), 2, '0') as event_id,
-                {arrival.format(late=rand(prefix + 'late', key), late2=rand(prefix + 'late2', key))} as arrived_at,
-                {rand(prefix + 'dup', key)} as r_dup
+                {arrival.format(late=rand(prefix + "late", key), late2=rand(prefix + "late2", key))} as arrived_at,
+                {rand(prefix + "dup", key)} as r_dup
             from {source}
             """
         )
@@ -60,14 +72,14 @@ def create_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         create temp table out_feedback as
-        select event_id, {ts_text('ts')} as event_ts, {ts_text('arrived_at')} as ingested_at, campaign_id, execution_id,
-               message_id, profile_id, {noisy('channel', 'fbc', 'n')} as channel, {noisy('status', 'fbs', 'n * 16 + step')} as status,
-               case when failure_type is not null then {noisy('failure_type', 'fbf', 'n')} end as failure_type,
+        select event_id, {ts_text("ts")} as event_ts, {ts_text("arrived_at")} as ingested_at, campaign_id, execution_id,
+               message_id, profile_id, {noisy("channel", "fbc", "n")} as channel, {noisy("status", "fbs", "n * 16 + step")} as status,
+               case when failure_type is not null then {noisy("failure_type", "fbf", "n")} end as failure_type,
                reason, recipient_address, platform
         from fb_rows
         union all
         -- duplicates: the same event again, later (at-least-once delivery)
-        select event_id, {ts_text('ts')}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 86400 + 60)")},
+        select event_id, {ts_text("ts")}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 86400 + 60)")},
                campaign_id, execution_id, message_id, profile_id, channel, status, failure_type, reason, recipient_address, platform
         from fb_rows where r_dup < 0.005
         """
@@ -75,12 +87,12 @@ def create_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         create temp table out_tracking as
-        select event_id, {ts_text('ts')} as event_ts, {ts_text('arrived_at')} as ingested_at, campaign_id, execution_id,
-               message_id, profile_id, {noisy('channel', 'trc', 'n')} as channel, {noisy('interaction', 'tri', 'n * 16 + step')} as interaction,
+        select event_id, {ts_text("ts")} as event_ts, {ts_text("arrived_at")} as ingested_at, campaign_id, execution_id,
+               message_id, profile_id, {noisy("channel", "trc", "n")} as channel, {noisy("interaction", "tri", "n * 16 + step")} as interaction,
                url, element_id, offer_id, platform, user_agent
         from tr_rows
         union all
-        select event_id, {ts_text('ts')}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 172800 + 60)")},
+        select event_id, {ts_text("ts")}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 172800 + 60)")},
                campaign_id, execution_id, message_id, profile_id, channel, interaction, url, element_id, offer_id, platform, user_agent
         from tr_rows where r_dup < 0.005
         """
@@ -88,11 +100,11 @@ def create_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         create temp table out_propositions as
-        select event_id, {ts_text('ts')} as event_ts, {ts_text('arrived_at')} as ingested_at, campaign_id, execution_id,
+        select event_id, {ts_text("ts")} as event_ts, {ts_text("arrived_at")} as ingested_at, campaign_id, execution_id,
                message_id, profile_id, channel, offer_id
         from op_rows
         union all
-        select event_id, {ts_text('ts')}, {ts_text("arrived_at + to_seconds(3600)")}, campaign_id, execution_id,
+        select event_id, {ts_text("ts")}, {ts_text("arrived_at + to_seconds(3600)")}, campaign_id, execution_id,
                message_id, profile_id, channel, offer_id
         from op_rows where r_dup < 0.005
         """
@@ -118,8 +130,8 @@ def add_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
         select
             case when kind = 'missing_event_id' then '' when kind = 'conflicting_duplicate' then event_id else 'bad-' || event_id end,
             case kind when 'unparseable_event_ts' then 'not-a-date' when 'impossible_date' then '2026-13-45 10:00:00'
-                      when 'far_future_event_ts' then '2099-01-01 00:00:00' else {ts_text('ts')} end,
-            {ts_text('arrived_at + to_seconds(7200)')},
+                      when 'far_future_event_ts' then '2099-01-01 00:00:00' else {ts_text("ts")} end,
+            {ts_text("arrived_at + to_seconds(7200)")},
             case when kind = 'missing_campaign_id' then null else campaign_id end,
             execution_id,
             case when kind = 'missing_message_id' then '   ' else message_id end,
@@ -140,7 +152,7 @@ def add_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         insert into out_tracking
-        select 'bad-' || event_id || '-' || kind, {ts_text('ts')}, {ts_text('arrived_at + to_seconds(7200)')}, campaign_id,
+        select 'bad-' || event_id || '-' || kind, {ts_text("ts")}, {ts_text("arrived_at + to_seconds(7200)")}, campaign_id,
                execution_id, message_id, profile_id,
                case kind when 'sms_open' then 'sms' when 'direct_mail_tracking' then 'direct_mail' else channel end,
                case kind when 'invalid_interaction' then 'teleport' when 'sms_open' then 'open' else 'click' end,
@@ -152,7 +164,7 @@ def add_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"""
         insert into out_propositions
-        select 'bad-' || event_id, {ts_text('ts')}, {ts_text('arrived_at')}, campaign_id, execution_id, message_id,
+        select 'bad-' || event_id, {ts_text("ts")}, {ts_text("arrived_at")}, campaign_id, execution_id, message_id,
                profile_id, channel, null
         from bad_base where kind = 'proposition_without_offer'
         """

@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     destination = parser.add_mutually_exclusive_group()
     destination.add_argument(
-        "--lake", type=Path, help="write Parquet files of the lake folder DIR/raw/<table>/ instead (read by Spark as the raw sources)"
+        "--lake",
+        type=Path,
+        help="write Parquet files of the lake folder DIR/raw/<table>/ instead (read by Spark as the raw sources)",
     )
     destination.add_argument("--postgres", action="store_true", help="append to the PostgreSQL raw tables instead (env DBT_PG_*)")
     args = parser.parse_args(argv)
@@ -108,4 +110,3 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     except duckdb.Error as error:
         print(f"load failed, nothing loaded: {error}", file=sys.stderr)
         return 1
-

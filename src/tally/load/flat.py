@@ -80,7 +80,9 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
         raise RefusedFile(f"{path}: the file is empty; expected a header or data in the {table} contract's columns", path)
     fmt = file_format or FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise RefusedFile(f"{path}: unknown file type {path.suffix!r}; expected .csv, .parquet, .ndjson or .jsonl (or pass --format)", path)
+        raise RefusedFile(
+            f"{path}: unknown file type {path.suffix!r}; expected .csv, .parquet, .ndjson or .jsonl (or pass --format)", path
+        )
     contract = CONTRACT[table]
     expected = [name for name, _ in contract]
     found = describe(con, path, fmt)
@@ -92,9 +94,7 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
         by_name[key] = (name, column_type)
     for key, (name, _) in by_name.items():
         if key not in expected:
-            raise RefusedFile(
-                f"{path}: unexpected column {name!r} for table {table}; expected only: {', '.join(expected)}", path
-            )
+            raise RefusedFile(f"{path}: unexpected column {name!r} for table {table}; expected only: {', '.join(expected)}", path)
     for name, required in contract:
         if required and name not in by_name:
             raise RefusedFile(
@@ -102,7 +102,9 @@ def prepare(con: duckdb.DuckDBPyConnection, table: str, path: Path, file_format:
             )
     for name, column_type in by_name.values():
         if any(marker in column_type.upper() for marker in NESTED_TYPES):
-            raise RefusedFile(f"{path}: column {name!r} has type {column_type}; expected a scalar (text, number or timestamp)", path)
+            raise RefusedFile(
+                f"{path}: column {name!r} has type {column_type}; expected a scalar (text, number or timestamp)", path
+            )
     if fmt == "ndjson":
         source = reader_sql(path, fmt, [by_name[key][0] for key in by_name])
         types = dict.fromkeys(by_name, "VARCHAR")
@@ -127,9 +129,13 @@ def refuse_without_rows(con: duckdb.DuckDBPyConnection, table: str, path: Path, 
     try:
         has_rows = con.execute(f"select 1 from {source} limit 1").fetchone() is not None
     except duckdb.Error as error:
-        raise RefusedFile(f"{path}: cannot be read: {str(error).strip().splitlines()[0] if str(error).strip() else error}", path) from error
+        raise RefusedFile(
+            f"{path}: cannot be read: {str(error).strip().splitlines()[0] if str(error).strip() else error}", path
+        ) from error
     if not has_rows:
-        raise RefusedFile(f"{path}: the file is empty (a header, no rows); expected events in the {table} contract's columns", path)
+        raise RefusedFile(
+            f"{path}: the file is empty (a header, no rows); expected events in the {table} contract's columns", path
+        )
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -178,8 +184,13 @@ def load(warehouse: Path, table: str, files: list[Path], file_format: str | None
     return load_prepared(warehouse, table, check_files(table, files, file_format), quiet)
 
 
-def load_prepared(warehouse: Path, table: str, prepared: list[PreparedFile], quiet: bool,
-                  before_commit: Callable[[list[Path]], None] | None = None) -> int:
+def load_prepared(
+    warehouse: Path,
+    table: str,
+    prepared: list[PreparedFile],
+    quiet: bool,
+    before_commit: Callable[[list[Path]], None] | None = None,
+) -> int:
     """Appends files already checked by check_files, in one transaction. `before_commit`
     (the watch service's "is every file still as it was taken?") runs last inside the
     transaction: if it raises, nothing of this load is committed."""
@@ -239,7 +250,9 @@ def load_stamp(con: duckdb.DuckDBPyConnection) -> str:
     return next_loaded_at(latest[0] if latest else None).strftime(LOADED_AT_FORMAT)
 
 
-def rows_select(table: str, prepared: list[PreparedFile], load_id: str, loaded_at_text: str, nul_replacement: str | None = None) -> str:
+def rows_select(
+    table: str, prepared: list[PreparedFile], load_id: str, loaded_at_text: str, nul_replacement: str | None = None
+) -> str:
     """One select of every prepared file's rows, in the raw table's column order, with the
     load metadata columns (_loaded_at as a UTC timestamp)."""
     columns = contract.columns(table)

@@ -69,7 +69,9 @@ def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool)
             loaded_at = next_loaded_at(latest)
             loaded_at_text = loaded_at.strftime(LOADED_AT_FORMAT)
             started = time.perf_counter()
-            metadata = json.dumps({"load_id": load_id, "loaded_at": loaded_at.isoformat(), "files": {str(i.path): i.sha256 for i in new}})
+            metadata = json.dumps(
+                {"load_id": load_id, "loaded_at": loaded_at.isoformat(), "files": {str(i.path): i.sha256 for i in new}}
+            )
             temporary = folder / f".{load_id}.parquet.tmp"
             final = folder / f"{loaded_at.strftime('%Y%m%dT%H%M%S%f')}-{load_id}.parquet"
             select = rows_select(table, new, load_id, loaded_at_text).replace(
@@ -94,5 +96,3 @@ def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool)
             return 0
         finally:
             con.close()
-
-

@@ -60,7 +60,9 @@ def load_postgres(table: str, prepared: list[PreparedFile], quiet: bool) -> int:
             columns = contract.columns(table) + ["_load_id", "_source_file", "_loaded_at"]
             total = 0
             for index, item in enumerate(prepared, start=1):
-                cursor.execute(f"select count(*) from {AUDIT_TABLE} where table_name = %s and file_sha256 = %s", [table, item.sha256])
+                cursor.execute(
+                    f"select count(*) from {AUDIT_TABLE} where table_name = %s and file_sha256 = %s", [table, item.sha256]
+                )
                 if cursor.fetchone()[0]:
                     print(f"[{index}/{len(prepared)}] {item.path}: already loaded into {table} (same content), skipped")
                     continue
@@ -68,12 +70,11 @@ def load_postgres(table: str, prepared: list[PreparedFile], quiet: bool) -> int:
                 with tempfile.TemporaryDirectory() as scratch:
                     csv_path = Path(scratch) / "rows.csv"
                     select = rows_select(table, [item], load_id, loaded_at_text, nul_replacement="chr(1)")
-                    con.execute(
-                        f"copy ({select}) to {quote_literal(str(csv_path))} (format csv, header false, force_quote *)"
-                    )
+                    con.execute(f"copy ({select}) to {quote_literal(str(csv_path))} (format csv, header false, force_quote *)")
                     with csv_path.open("r", encoding="utf-8") as handle:
                         cursor.copy_expert(
-                            f"copy {RAW_SCHEMA}.{table} ({', '.join(quote_ident(c) for c in columns)}) from stdin with (format csv)", handle
+                            f"copy {RAW_SCHEMA}.{table} ({', '.join(quote_ident(c) for c in columns)}) from stdin with (format csv)",
+                            handle,
                         )
                     rows = cursor.rowcount
                 cursor.execute(

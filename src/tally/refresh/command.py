@@ -48,23 +48,37 @@ def report_as_of_arg(text: str) -> str:
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     """The working warehouse and the serving file, the same for refresh, watch and publish."""
     parser.add_argument(
-        "--warehouse", type=Path, default=settings.warehouse_path(),
+        "--warehouse",
+        type=Path,
+        default=settings.warehouse_path(),
         help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
     )
     parser.add_argument("--serving", type=Path, help="published file for BI (default: serving.duckdb beside the warehouse)")
     parser.add_argument(
-        "--include-message-facts", action="store_true", help=f"also publish {MESSAGE_FACTS} (an analyst snapshot; grows with history)"
+        "--include-message-facts",
+        action="store_true",
+        help=f"also publish {MESSAGE_FACTS} (an analyst snapshot; grows with history)",
     )
 
 
 def add_watch_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--every", type=float, default=60.0,
-                        help="watch mode: refresh at least this often, in seconds, even when no file lands (default 60)")
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=60.0,
+        help="watch mode: refresh at least this often, in seconds, even when no file lands (default 60)",
+    )
     parser.add_argument("--poll", type=float, default=1.0, help="watch mode: seconds between looks at DIR (default 1)")
-    parser.add_argument("--settle", type=float, default=10.0,
-                        help="watch mode: take a landed file only once unchanged (size, mtime) for this many seconds, for "
-                        "writers that write in place under the final name (default 10; 0 for writers that rename into DIR)")
-    parser.add_argument("--max-refreshes", type=int, help="watch mode: stop after this many refreshes (default: run until SIGTERM)")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=10.0,
+        help="watch mode: take a landed file only once unchanged (size, mtime) for this many seconds, for "
+        "writers that write in place under the final name (default 10; 0 for writers that rename into DIR)",
+    )
+    parser.add_argument(
+        "--max-refreshes", type=int, help="watch mode: stop after this many refreshes (default: run until SIGTERM)"
+    )
 
 
 def refresher_for(args: argparse.Namespace) -> Refresher:
@@ -76,11 +90,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("files", nargs="*", type=Path, help="new event files; the raw table is read from each name")
     add_target_options(parser)
-    parser.add_argument("--report-as-of", type=report_as_of_arg,
-                        help="UTC 'YYYY-MM-DD HH:MM:SS' (default: the start of the dbt run; leave unset in a schedule)")
+    parser.add_argument(
+        "--report-as-of",
+        type=report_as_of_arg,
+        help="UTC 'YYYY-MM-DD HH:MM:SS' (default: the start of the dbt run; leave unset in a schedule)",
+    )
     parser.add_argument("--publish-only", action="store_true", help="skip loading and dbt; just publish the current marts")
-    parser.add_argument("--watch", type=Path, metavar="DIR",
-                        help="run as a service: load files as they land in DIR (write, then rename into DIR)")
+    parser.add_argument(
+        "--watch", type=Path, metavar="DIR", help="run as a service: load files as they land in DIR (write, then rename into DIR)"
+    )
     add_watch_options(parser)
     args = parser.parse_args(argv)
     if args.watch and (args.files or args.publish_only or args.report_as_of):

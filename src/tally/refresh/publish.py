@@ -39,9 +39,14 @@ class PublishPlan:
 
 
 def table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
-    return [row[0] for row in con.execute(
-        "select table_name from information_schema.tables where table_catalog = ? and table_schema = ? "
-        "and table_type = 'BASE TABLE' order by 1", [catalog, schema]).fetchall()]
+    return [
+        row[0]
+        for row in con.execute(
+            "select table_name from information_schema.tables where table_catalog = ? and table_schema = ? "
+            "and table_type = 'BASE TABLE' order by 1",
+            [catalog, schema],
+        ).fetchall()
+    ]
 
 
 def column_lists(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> dict[str, list[tuple[str, str]]]:
@@ -50,7 +55,9 @@ def column_lists(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> d
     columns: dict[str, list[tuple[str, str]]] = {}
     for table, column, data_type in con.execute(
         "select table_name, column_name, data_type from duckdb_columns() where database_name = ? and schema_name = ? "
-        "order by table_name, column_index", [catalog, schema]).fetchall():
+        "order by table_name, column_index",
+        [catalog, schema],
+    ).fetchall():
         columns.setdefault(table, []).append((column, data_type))
     return columns
 
@@ -66,7 +73,9 @@ def sync_by_key(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: st
         where last_loaded_at > (select coalesce(max(last_loaded_at), timestamp '1900-01-01') from serving.{relation})
     """)
     con.execute(f"delete from serving.{relation} where {key} in (select {key} from changed_keys)")
-    con.execute(f"insert into serving.{relation} select * from working.{relation} where {key} in (select {key} from changed_keys)")
+    con.execute(
+        f"insert into serving.{relation} select * from working.{relation} where {key} in (select {key} from changed_keys)"
+    )
 
 
 def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan: PublishPlan, incremental: bool) -> str:
@@ -100,9 +109,12 @@ def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan:
                 copied.append(name)
             copy_comments(con, schema, copied)
             con.execute("commit")
-        if not incremental or not con.execute(
-            "select count(*) from duckdb_functions() where database_name = 'serving' and function_type = 'table_macro'"
-        ).fetchone()[0]:
+        if (
+            not incremental
+            or not con.execute(
+                "select count(*) from duckdb_functions() where database_name = 'serving' and function_type = 'table_macro'"
+            ).fetchone()[0]
+        ):
             copy_table_functions(con)
         con.execute("detach serving")
     finally:
@@ -117,11 +129,15 @@ def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]
         return
     for table, comment in con.execute(
         "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
-        "and comment is not null and list_contains(?, table_name)", [schema, tables]).fetchall():
+        "and comment is not null and list_contains(?, table_name)",
+        [schema, tables],
+    ).fetchall():
         con.execute(f'comment on table serving.{schema}."{table}" is {quote_literal(comment)}')
     for table, column, comment in con.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = ? "
-        "and comment is not null and list_contains(?, table_name)", [schema, tables]).fetchall():
+        "and comment is not null and list_contains(?, table_name)",
+        [schema, tables],
+    ).fetchall():
         con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {quote_literal(comment)}')
 
 
@@ -180,11 +196,18 @@ def _inline_ctes(node: Any, scope: dict[str, Any]) -> Any:
         for entry in node["cte_map"]["map"]:  # in order: a CTE may read the ones before it
             scope[entry["key"]] = _inline_ctes(entry["value"]["query_node"], scope)
         node = dict(node, cte_map={"map": []})
-    if (node.get("type") == "BASE_TABLE" and node.get("table_name") in scope
-            and not node.get("schema_name") and not node.get("catalog_name")):
+    if (
+        node.get("type") == "BASE_TABLE"
+        and node.get("table_name") in scope
+        and not node.get("schema_name")
+        and not node.get("catalog_name")
+    ):
         return {
-            "type": "SUBQUERY", "alias": node.get("alias") or node["table_name"], "sample": node.get("sample"),
-            "query_location": node.get("query_location", 0), "query_location_length": node.get("query_location_length", 0),
+            "type": "SUBQUERY",
+            "alias": node.get("alias") or node["table_name"],
+            "sample": node.get("sample"),
+            "query_location": node.get("query_location", 0),
+            "query_location_length": node.get("query_location_length", 0),
             "subquery": {"node": copy.deepcopy(scope[node["table_name"]]), "named_param_map": []},
             "column_name_alias": node.get("column_name_alias", []),
         }
@@ -192,16 +215,24 @@ def _inline_ctes(node: Any, scope: dict[str, Any]) -> Any:
 
 
 STATUS_COLUMNS = [
-    ("report_as_of", "timestamp"), ("window_start", "timestamp"), ("window_end", "timestamp"),
-    ("newest_event_at", "timestamp"), ("newest_loaded_at", "timestamp"), ("messages_in_window", "bigint"),
-    ("published_at", "timestamp"), ("refresh_started_at", "timestamp"), ("files_loaded", "bigint"),
-    ("last_failed_at", "timestamp"), ("last_failure", "varchar"), ("failures_since_publish", "bigint"),
+    ("report_as_of", "timestamp"),
+    ("window_start", "timestamp"),
+    ("window_end", "timestamp"),
+    ("newest_event_at", "timestamp"),
+    ("newest_loaded_at", "timestamp"),
+    ("messages_in_window", "bigint"),
+    ("published_at", "timestamp"),
+    ("refresh_started_at", "timestamp"),
+    ("files_loaded", "bigint"),
+    ("last_failed_at", "timestamp"),
+    ("last_failure", "varchar"),
+    ("failures_since_publish", "bigint"),
 ]
 
 
 STATUS_COMMENTS = {
     "": "One row: when this file was published and what its live marts count. Show 'data as of report_as_of'; "
-        "warn when published_at is old or failures_since_publish > 0.",
+    "warn when published_at is old or failures_since_publish > 0.",
     "report_as_of": "The report instant (UTC) every live mart of this publish uses.",
     "window_start": "Live window start (exclusive): report_as_of - 24 hours.",
     "window_end": "Live window end (inclusive): report_as_of - 2 minutes.",
@@ -247,8 +278,9 @@ def next_file(serving: Path) -> Path:
     return staging_file
 
 
-def publish(warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False,
-            plan: PublishPlan | None = None) -> str:
+def publish(
+    warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False, plan: PublishPlan | None = None
+) -> str:
     """Writes the marts and the status row into the next serving file and swaps it in. With a
     plan (a refresh that knows what its dbt run rebuilt), the next file starts as a copy of
     the current one and only what changed is written; otherwise it is written afresh. The
@@ -306,7 +338,8 @@ def publish_failure(serving: Path, failed_at: datetime, failure: str) -> bool:
     con = duckdb.connect(str(staging_file))
     try:
         status.update(
-            last_failed_at=failed_at, last_failure=failure,
+            last_failed_at=failed_at,
+            last_failure=failure,
             failures_since_publish=(status.get("failures_since_publish") or 0) + 1,
         )
         write_status(con, status)

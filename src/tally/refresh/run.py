@@ -76,8 +76,9 @@ class Refresher:
     def __post_init__(self) -> None:
         self.dbt = DbtSession(self.warehouse)
 
-    def run(self, files: list[Path], report_as_of: str | None, publish_only: bool = False,
-            landing: LandingHooks | None = None) -> int:
+    def run(
+        self, files: list[Path], report_as_of: str | None, publish_only: bool = False, landing: LandingHooks | None = None
+    ) -> int:
         """One refresh. Exit code: 0 published, 1 failed (previous publish kept), 2 input
         refused (nothing loaded), 3 another refresh holds the lock. `landing`: the watch
         service's checks around each load (tally.refresh.watch.Settling)."""
@@ -119,8 +120,13 @@ class Refresher:
         summary = publish(self.warehouse, self.serving, status, self.include_message_facts, plan)
         timer.step("publish", started, f"{summary} -> {self.serving.name}")
         print(f"  {'total':<10s} {timer.total():6.2f} s", flush=True)
-        record.update(status="published", published_at=status["published_at"], report_as_of=status.get("report_as_of"),
-                      window_end=status.get("window_end"), seconds=round(timer.total(), 3))
+        record.update(
+            status="published",
+            published_at=status["published_at"],
+            report_as_of=status.get("report_as_of"),
+            window_end=status.get("window_end"),
+            seconds=round(timer.total(), 3),
+        )
         append_log(self.warehouse, record)
         return 0
 
@@ -130,9 +136,12 @@ class Refresher:
         failure = f"{first.node}: {first.message}{more}"
         failed_at = utc_now()
         kept = publish_failure(self.serving, failed_at, failure)
-        print(f"refresh failed at {failure}; "
-              + ("previous publish kept, failure recorded in marts.publish_status" if kept else "nothing published yet"),
-              file=sys.stderr, flush=True)
+        print(
+            f"refresh failed at {failure}; "
+            + ("previous publish kept, failure recorded in marts.publish_status" if kept else "nothing published yet"),
+            file=sys.stderr,
+            flush=True,
+        )
         record.update(status="failed", failed_at=failed_at, failed_node=first.node, reason=failure)
         append_log(self.warehouse, record)
         return 1

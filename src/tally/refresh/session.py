@@ -20,10 +20,17 @@ DBT_SELECTION = [
     # The lookup seeds the live models read are reloaded too (a few rows, ~0.1 s each), so a
     # first refresh on a new warehouse works and a changed lookup applies at once.
     # tag:serving: the hourly facts the published period functions read.
-    "--select", "+tag:live,resource_type:model", "+tag:live,resource_type:seed", "+tag:serving,resource_type:model",
+    "--select",
+    "+tag:live,resource_type:model",
+    "+tag:live,resource_type:seed",
+    "+tag:serving,resource_type:model",
     "tag:live_tests",
-    "--indirect-selection", "empty",
-    "--exclude", "tag:golden", "tag:cross_report", "resource_type:unit_test",
+    "--indirect-selection",
+    "empty",
+    "--exclude",
+    "tag:golden",
+    "tag:cross_report",
+    "resource_type:unit_test",
 ]
 
 
@@ -69,7 +76,7 @@ class DbtSession:
         # --no-write-json: no artifact rewrite (~0.3 s); the result object carries the statuses.
         args = ["--quiet", "--no-write-json", "build", *DBT_SELECTION]
         if with_functions:
-            args[args.index("--indirect-selection"):args.index("--indirect-selection")] = FUNCTIONS_SELECTION
+            args[args.index("--indirect-selection") : args.index("--indirect-selection")] = FUNCTIONS_SELECTION
         if report_as_of:
             args += ["--vars", json.dumps({"report_as_of": report_as_of})]
         result = self._invoke(args)
@@ -84,8 +91,10 @@ class DbtSession:
         if not result.success and not failures:
             failures.append(DbtFailure("dbt build", "failed without naming a node"))
         keys = {
-            node.alias: node.config.unique_key for node in self.manifest.nodes.values()
-            if node.resource_type == "model" and node.config.materialized == "incremental"
+            node.alias: node.config.unique_key
+            for node in self.manifest.nodes.values()
+            if node.resource_type == "model"
+            and node.config.materialized == "incremental"
             and isinstance(node.config.unique_key, str)
         }
         return failures, PublishPlan(keys=keys)
@@ -97,11 +106,15 @@ def has_table_functions(warehouse: Path) -> bool:
         return False
     con = settings.connect_read_only(warehouse)
     try:
-        return bool(con.execute(
-            "select count(*) from duckdb_functions() where schema_name = 'marts' and function_type = 'table_macro'"
-        ).fetchone()[0]) and bool(con.execute(
-            "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'period_table_functions'"
-        ).fetchone()[0])
+        return bool(
+            con.execute(
+                "select count(*) from duckdb_functions() where schema_name = 'marts' and function_type = 'table_macro'"
+            ).fetchone()[0]
+        ) and bool(
+            con.execute(
+                "select count(*) from duckdb_tables() where schema_name = 'marts' and table_name = 'period_table_functions'"
+            ).fetchone()[0]
+        )
     finally:
         con.close()
 

@@ -24,8 +24,10 @@ class FileChanged(Exception):
     """A landed file changed after it was taken: its writer was not done."""
 
     def __init__(self, path: Path) -> None:
-        super().__init__(f"{path}: changed while it was being loaded (its writer is not done); "
-                         "load rolled back, the file waits for the next pass")
+        super().__init__(
+            f"{path}: changed while it was being loaded (its writer is not done); "
+            "load rolled back, the file waits for the next pass"
+        )
         self.path = path
 
 
@@ -76,7 +78,8 @@ def landed_files(folder: Path) -> list[Path]:
     """Complete files in the landing folder: regular, not hidden, with a known suffix.
     Writers land a file by writing it under a hidden or .tmp name, then renaming it."""
     return sorted(
-        path for path in folder.iterdir()
+        path
+        for path in folder.iterdir()
         if path.is_file() and not path.name.startswith(".") and path.suffix.lower() in LANDING_SUFFIXES
     )
 
@@ -140,7 +143,11 @@ def take_loaded(folder: Path, settling: Settling, taken: set[Path], paths: list[
         moved = move_to(path, folder / "loaded")
         taken.add(path)
         if signature is not None and file_signature(moved) != signature:
-            print(f"warning: {moved} changed after its load committed: rows written since are not loaded", file=sys.stderr, flush=True)
+            print(
+                f"warning: {moved} changed after its load committed: rows written since are not loaded",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def refresh_landed(refresher: Refresher, folder: Path, files: list[Path], settling: Settling | None = None) -> int:
@@ -154,15 +161,19 @@ def refresh_landed(refresher: Refresher, folder: Path, files: list[Path], settli
     taken: set[Path] = set()
     # The loader names files by their resolved path; the landing folder by their own.
     landed = {path.resolve(): path for path in files}
-    hooks = LandingHooks(before_commit=lambda paths: settling.unchanged([landed.get(path, path) for path in paths]),
-                         after_commit=lambda paths: take_loaded(folder, settling, taken, [landed.get(path, path) for path in paths]))
+    hooks = LandingHooks(
+        before_commit=lambda paths: settling.unchanged([landed.get(path, path) for path in paths]),
+        after_commit=lambda paths: take_loaded(folder, settling, taken, [landed.get(path, path) for path in paths]),
+    )
     while True:
         try:
             code = refresher.run(files, None, landing=hooks)
         except FileChanged as changed:
             print(f"not loaded yet: {changed}", file=sys.stderr, flush=True)
-            append_log(refresher.warehouse, {"status": "changed", "changed_at": utc_now(), "file": str(changed.path),
-                                             "reason": str(changed)})
+            append_log(
+                refresher.warehouse,
+                {"status": "changed", "changed_at": utc_now(), "file": str(changed.path), "reason": str(changed)},
+            )
             return 4
         except RefusedFile as refused:
             bad = refused.path if refused.path in files else None
@@ -171,8 +182,10 @@ def refresh_landed(refresher: Refresher, folder: Path, files: list[Path], settli
                 return 2
             moved = move_to(bad, folder / "refused")
             moved.with_name(moved.name + ".reason.txt").write_text(str(refused) + "\n")
-            append_log(refresher.warehouse, {"status": "refused", "refused_at": utc_now(), "file": str(bad), "moved_to": str(moved),
-                                             "reason": str(refused)})
+            append_log(
+                refresher.warehouse,
+                {"status": "refused", "refused_at": utc_now(), "file": str(bad), "moved_to": str(moved), "reason": str(refused)},
+            )
             files = [path for path in files if path != bad]
             continue
         if code != 3:

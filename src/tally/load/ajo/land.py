@@ -56,14 +56,25 @@ def keep_records(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str,
         )
     con.execute(
         f"insert into {RAW_SCHEMA}._ajo_file_audit values (?, ?, ?, ?, ?, ?, ?, ?, cast(? as timestamp), ?)",
-        [load_id, str(item.path), item.sha256, item.dataset.key, item.file_format, item.records, withheld,
-         ", ".join(item.ignored_fields), loaded_at, keep],
+        [
+            load_id,
+            str(item.path),
+            item.sha256,
+            item.dataset.key,
+            item.file_format,
+            item.records,
+            withheld,
+            ", ".join(item.ignored_fields),
+            loaded_at,
+            keep,
+        ],
     )
     return int(withheld)
 
 
-def land_file(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str, quiet: bool,
-              keep: bool = True) -> int:
+def land_file(
+    con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, loaded_at: str, quiet: bool, keep: bool = True
+) -> int:
     """Appends one file's rows to each of its tables and keeps its records once."""
     total = 0
     for table in item.tables:
@@ -83,17 +94,21 @@ def land_file(con: duckdb.DuckDBPyConnection, item: StagedFile, load_id: str, lo
         if not quiet:
             print(f"{item.path} -> {table}: {rows:,} rows in {time.perf_counter() - started:.2f} s")
     audited, kept = con.execute(
-        f"select count(*), count(*) filter (records_kept) from {RAW_SCHEMA}._ajo_file_audit where file_sha256 = ?",
-        [item.sha256]).fetchone()
+        f"select count(*), count(*) filter (records_kept) from {RAW_SCHEMA}._ajo_file_audit where file_sha256 = ?", [item.sha256]
+    ).fetchone()
     if (keep and not kept) or not audited:
         started = time.perf_counter()
         withheld = keep_records(con, item, load_id, loaded_at, keep)
         if not quiet and keep:
-            print(f"{item.path} -> raw.{item.dataset.records_table}: {item.records:,} records kept in "
-                  f"{time.perf_counter() - started:.2f} s")
+            print(
+                f"{item.path} -> raw.{item.dataset.records_table}: {item.records:,} records kept in "
+                f"{time.perf_counter() - started:.2f} s"
+            )
         if withheld and not audited:
-            print(f"{item.path}: {withheld:,} test sends withheld from the contract tables"
-                  + (f" (kept in raw.{item.dataset.records_table})" if keep else ""))
+            print(
+                f"{item.path}: {withheld:,} test sends withheld from the contract tables"
+                + (f" (kept in raw.{item.dataset.records_table})" if keep else "")
+            )
     return total
 
 
@@ -123,8 +138,9 @@ def load(warehouse: Path, table: str, files: list[Path], quiet: bool, keep_recor
                 try:
                     total += land_file(con, item, load_id, loaded_at, quiet, keep_records_too)
                 except duckdb.Error as error:
-                    raise RefusedFile(f"{item.path}: cannot be read as an {item.dataset.title} export: "
-                                      f"{first_line(error)}", item.path) from error
+                    raise RefusedFile(
+                        f"{item.path}: cannot be read as an {item.dataset.title} export: {first_line(error)}", item.path
+                    ) from error
             con.execute("commit")
         except BaseException:
             con.execute("rollback")

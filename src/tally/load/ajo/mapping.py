@@ -45,22 +45,28 @@ def event_fields(item: StagedFile) -> str:
     default = quote_literal(item.dataset.default_channel) if item.dataset.default_channel else NULL_TEXT
     entries = item.resolver.identity_entries()
     if entries is None:
-        entries = "cast(null as STRUCT(namespace VARCHAR, id VARCHAR, \"primary\" VARCHAR, authenticatedState VARCHAR)[])"
+        entries = 'cast(null as STRUCT(namespace VARCHAR, id VARCHAR, "primary" VARCHAR, authenticatedState VARCHAR)[])'
     return f"""
-        {p('_id')} as event_id,
-        {utc_text(p('timestamp'))} as event_ts,
-        {epoch_ms_text(p('_acp_system_metadata.ingestTime'))} as ingested_at,
-        {first_present(p(f'{execution}.campaignID'), p(f'{execution}.ajoCampaignID'), p(f'{execution}.journeyVersionID'),
-                       p(f'{execution}.parentSourceMeta.sourceID'))} as campaign_id,
-        {p(f'{execution}.messageExecutionID')} as message_execution_id,
-        {p(f'{execution}.batchInstanceID')} as batch_instance_id,
-        {p(f'{execution}.journeyVersionInstanceID')} as journey_instance_id,
-        {p(f'{CJM}.messageProfile.messageProfileID')} as message_profile_id,
+        {p("_id")} as event_id,
+        {utc_text(p("timestamp"))} as event_ts,
+        {epoch_ms_text(p("_acp_system_metadata.ingestTime"))} as ingested_at,
+        {
+        first_present(
+            p(f"{execution}.campaignID"),
+            p(f"{execution}.ajoCampaignID"),
+            p(f"{execution}.journeyVersionID"),
+            p(f"{execution}.parentSourceMeta.sourceID"),
+        )
+    } as campaign_id,
+        {p(f"{execution}.messageExecutionID")} as message_execution_id,
+        {p(f"{execution}.batchInstanceID")} as batch_instance_id,
+        {p(f"{execution}.journeyVersionInstanceID")} as journey_instance_id,
+        {p(f"{CJM}.messageProfile.messageProfileID")} as message_profile_id,
         case when nullif(trim({channel_uri}), '') is not null then {lookup(uri_token, CHANNELS, uri_token)}
              when nullif(trim({channel_type}), '') is not null then {lookup(channel_type, CHANNELS, channel_type)}
              else {default} end as channel,
         {entries} as identities,
-        coalesce(lower(trim({p(f'{CJM}.messageProfile.isTestExecution')})) = 'true', false) as is_test_send
+        coalesce(lower(trim({p(f"{CJM}.messageProfile.isTestExecution")})) = 'true', false) as is_test_send
     """
 
 
@@ -96,8 +102,7 @@ def profile_columns() -> str:
 def message_columns() -> str:
     """execution_id per scheduled run; message_id synthesised when the record has no messageProfileID."""
     synthetic = (
-        "'synthetic:' || md5(concat_ws('|', message_execution_id, batch_instance_id, journey_instance_id, "
-        "profile_id, channel))"
+        "'synthetic:' || md5(concat_ws('|', message_execution_id, batch_instance_id, journey_instance_id, profile_id, channel))"
     )
     return f"""*,
         case when nullif(trim(batch_instance_id), '') is null then message_execution_id
@@ -135,8 +140,9 @@ def feedback_sql(item: StagedFile, columns: list[str]) -> str:
             when 'exclude' then coalesce({excluded}, {failed}, {failure_code})
             else coalesce({failed}, {failure_code}, {excluded}) end""",
         "email_address": p(EMAIL_ADDRESS),
-        "mapped_platform": platform([(p(f"{CJM}.pushChannelContext.platform"), PLATFORMS),
-                                     (p("environment.operatingSystem"), OPERATING_SYSTEMS)]),
+        "mapped_platform": platform(
+            [(p(f"{CJM}.pushChannelContext.platform"), PLATFORMS), (p("environment.operatingSystem"), OPERATING_SYSTEMS)]
+        ),
     }
     select = {
         "status": "mapped_status",
@@ -156,7 +162,7 @@ def propositions_sql(item: StagedFile, columns: list[str]) -> str:
     offers = f"case when len(coalesce({items}, [])) > 0 then {items} when {single} is not null then [{single}] end"
     sent = f"lower(trim({p(f'{CJM}.messageDeliveryfeedback.feedbackStatus')})) = 'sent'"
     select = {"event_id": "event_id || '#offer-' || cast(offer_number as varchar)", "offer_id": "offer_id"}
-    return f"""{events_cte(item, {'offers': offers}, where=sent)},
+    return f"""{events_cte(item, {"offers": offers}, where=sent)},
         placed as (select *, unnest(offers) as offer_id, generate_subscripts(offers, 1) as offer_number
                    from events where not is_test_send and offers is not null)
         select {select_list(columns, select)} from placed"""
@@ -169,18 +175,24 @@ def tracking_sql(item: StagedFile, columns: list[str]) -> str:
     if item.dataset.key == "push_tracking":
         mapped = lookup(p("eventType"), PUSH_EVENTS, p("eventType"))
     else:
-        mapped = (f"case when lower(trim({p(f'{interaction}.isBot')})) = 'true' and lower(trim({kind})) in ('open', 'click') "
-                  f"then 'bot_' || lower(trim({kind})) else {kind} end")
+        mapped = (
+            f"case when lower(trim({p(f'{interaction}.isBot')})) = 'true' and lower(trim({kind})) in ('open', 'click') "
+            f"then 'bot_' || lower(trim({kind})) else {kind} end"
+        )
     extra = {
         "mapped_interaction": mapped,
         "url": p(f"{interaction}.url"),
         "element_id": p("pushNotificationTracking.customAction.actionID"),
         "offer_id": p(f"{interaction}.offers.offerID"),
-        "mapped_platform": platform([(p(f"{CJM}.pushChannelContext.platform"), PLATFORMS),
-                                     (p("pushNotificationTracking.pushProvider"), PLATFORMS),
-                                     (p("environment.operatingSystem"), OPERATING_SYSTEMS)]),
+        "mapped_platform": platform(
+            [
+                (p(f"{CJM}.pushChannelContext.platform"), PLATFORMS),
+                (p("pushNotificationTracking.pushProvider"), PLATFORMS),
+                (p("environment.operatingSystem"), OPERATING_SYSTEMS),
+            ]
+        ),
         "user_agent": f"coalesce({p(f'{interaction}.environment.browserDetails.userAgent')}, "
-                      f"{p('environment.browserDetails.userAgent')})",
+        f"{p('environment.browserDetails.userAgent')})",
     }
     select = {"interaction": "mapped_interaction", "platform": "mapped_platform"}
     return f"{events_cte(item, extra)} select {select_list(columns, select)} from events where not is_test_send"
@@ -192,14 +204,23 @@ def campaigns_sql(item: StagedFile, columns: list[str]) -> str:
     publication time) wins; created_at is the first publication seen (UTC text)."""
     p = item.resolver.text
     entities = f"{CJM}.entities"
-    campaign_id = first_present(p(f"{entities}.campaign.campaignID"), p(f"{entities}.journey.journeyVersionID"),
-                                p(f"{entities}.orchestratedCampaign.campaignID"))
-    name = first_present(p(f"{entities}.campaign.name"), p(f"{entities}.journey.journeyNameAndVersion"),
-                         p(f"{entities}.journey.journeyName"), p(f"{entities}.orchestratedCampaign.name"))
+    campaign_id = first_present(
+        p(f"{entities}.campaign.campaignID"),
+        p(f"{entities}.journey.journeyVersionID"),
+        p(f"{entities}.orchestratedCampaign.campaignID"),
+    )
+    name = first_present(
+        p(f"{entities}.campaign.name"),
+        p(f"{entities}.journey.journeyNameAndVersion"),
+        p(f"{entities}.journey.journeyName"),
+        p(f"{entities}.orchestratedCampaign.name"),
+    )
     published = f"try_cast({utc_text(p(f'{entities}.channelDetails.messagePublishedAt'))} as timestamptz)"
     modified = f"try_cast({utc_text(p(f'{entities}.timestamp.lastModifiedAt'))} as timestamptz)"
-    journey = (f"nullif(trim({p(f'{entities}.journey.journeyVersionID')}), '') is not null "
-               f"or nullif(trim({p(f'{entities}.journey.journeyID')}), '') is not null")
+    journey = (
+        f"nullif(trim({p(f'{entities}.journey.journeyVersionID')}), '') is not null "
+        f"or nullif(trim({p(f'{entities}.journey.journeyID')}), '') is not null"
+    )
     return f"""
         with entities as (
             select {campaign_id} as campaign_id, {name} as campaign_name,
@@ -207,10 +228,17 @@ def campaigns_sql(item: StagedFile, columns: list[str]) -> str:
                    {published} as published_at, coalesce({modified}, {published}) as modified_at
             from {item.source}
         )
-        select {select_list(columns, {'campaign_name': "arg_max(campaign_name, coalesce(modified_at, '-infinity'))",
-                                      'campaign_type': 'max(campaign_type)',
-                                      'created_at': f"strftime(min(published_at), '{TS_TEXT}')",
-                                      'ingested_at': NULL_TEXT})}
+        select {
+        select_list(
+            columns,
+            {
+                "campaign_name": "arg_max(campaign_name, coalesce(modified_at, '-infinity'))",
+                "campaign_type": "max(campaign_type)",
+                "created_at": f"strftime(min(published_at), '{TS_TEXT}')",
+                "ingested_at": NULL_TEXT,
+            },
+        )
+    }
         from entities
         group by campaign_id
     """
@@ -248,10 +276,13 @@ def record_sql(item: StagedFile, schema: Node, path: str = "") -> str:
         if resolved is None:
             return f"cast(null as {record_type(schema)})"
         propositions, items, item_id = resolved
-        return (f"list_transform({propositions}, lambda p: {{'items': list_transform(p.{items}, "
-                f"lambda i: {{'id': cast(i.{item_id} as varchar)}})}})")
+        return (
+            f"list_transform({propositions}, lambda p: {{'items': list_transform(p.{items}, "
+            f"lambda i: {{'id': cast(i.{item_id} as varchar)}})}})"
+        )
     if isinstance(schema, str):
         return NULL_TEXT if path == EMAIL_ADDRESS else item.resolver.text(path)
-    parts = [f"{quote_literal(name)}: {record_sql(item, child, f'{path}.{name}' if path else name)}"
-             for name, child in schema.items()]
+    parts = [
+        f"{quote_literal(name)}: {record_sql(item, child, f'{path}.{name}' if path else name)}" for name, child in schema.items()
+    ]
     return "{" + ", ".join(parts) + "}"

@@ -45,8 +45,15 @@ CORE_SCHEMA: dict[str, Node] = {
 
 EXECUTION_AND_PROFILE: dict[str, Node] = {
     "messageExecution": {
-        **texts("messageExecutionID", "batchInstanceID", "messageID", "campaignID", "ajoCampaignID",
-                "journeyVersionID", "journeyVersionInstanceID"),
+        **texts(
+            "messageExecutionID",
+            "batchInstanceID",
+            "messageID",
+            "campaignID",
+            "ajoCampaignID",
+            "journeyVersionID",
+            "journeyVersionInstanceID",
+        ),
         "parentSourceMeta": texts("sourceID"),
     },
     "messageProfile": {**texts("messageProfileID", "isTestExecution"), "channel": texts("_id")},
@@ -135,22 +142,38 @@ class Dataset:
 
 DATASETS = (
     Dataset(
-        "message_feedback", "AJO Message Feedback Event Dataset",
+        "message_feedback",
+        "AJO Message Feedback Event Dataset",
         ("_id", "timestamp", f"{CJM}.messageExecution.messageExecutionID", f"{CJM}.messageDeliveryfeedback.feedbackStatus"),
-        ("message_feedback_events", "offer_propositions"), FEEDBACK_SCHEMA, "ajo_message_feedback_records",
+        ("message_feedback_events", "offer_propositions"),
+        FEEDBACK_SCHEMA,
+        "ajo_message_feedback_records",
     ),
     Dataset(
-        "email_tracking", "AJO Email Tracking Experience Event Dataset",
+        "email_tracking",
+        "AJO Email Tracking Experience Event Dataset",
         ("_id", "timestamp", f"{CJM}.messageExecution.messageExecutionID", f"{CJM}.messageInteraction.interactionType"),
-        ("message_tracking_events",), EMAIL_TRACKING_SCHEMA, "ajo_email_tracking_records", "email",
+        ("message_tracking_events",),
+        EMAIL_TRACKING_SCHEMA,
+        "ajo_email_tracking_records",
+        "email",
     ),
     Dataset(
-        "push_tracking", "AJO Push Tracking Experience Event Dataset",
+        "push_tracking",
+        "AJO Push Tracking Experience Event Dataset",
         ("_id", "timestamp", "eventType", f"{CJM}.messageExecution.messageExecutionID", "pushNotificationTracking"),
-        ("message_tracking_events",), PUSH_TRACKING_SCHEMA, "ajo_push_tracking_records", "push",
+        ("message_tracking_events",),
+        PUSH_TRACKING_SCHEMA,
+        "ajo_push_tracking_records",
+        "push",
     ),
     Dataset(
-        "entity", "AJO Entity Dataset", ("_id", f"{CJM}.entities"), ("campaigns",), ENTITY_SCHEMA, "ajo_entity_records",
+        "entity",
+        "AJO Entity Dataset",
+        ("_id", f"{CJM}.entities"),
+        ("campaigns",),
+        ENTITY_SCHEMA,
+        "ajo_entity_records",
     ),
 )
 

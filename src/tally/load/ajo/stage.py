@@ -54,7 +54,9 @@ def sample_structure(con: duckdb.DuckDBPyConnection, path: Path, file_format: st
     try:
         if file_format == "parquet":
             relation = con.sql(f"select * from read_parquet({literal})")
-            return {name: structure_of_type(column_type) for name, column_type in zip(relation.columns, relation.types, strict=True)}
+            return {
+                name: structure_of_type(column_type) for name, column_type in zip(relation.columns, relation.types, strict=True)
+            }
         row = con.execute(
             f"select json_group_structure(json) from (select json from read_ndjson_objects({literal}) limit {SAMPLE_RECORDS})"
         ).fetchone()
@@ -92,12 +94,11 @@ def identify(structure: object, table: str, path: Path) -> Dataset:
         if dataset.key == "message_feedback" and find(structure, BCC_PATH):
             raise RefusedFile(
                 f"{path}: an AJO Secondary Recipient (BCC) Feedback export (field path '{BCC_PATH}'): copies kept for "
-                "archiving, not loaded (they would count every send twice)", path
+                "archiving, not loaded (they would count every send twice)",
+                path,
             )
         if table != AUTO and table not in dataset.tables:
-            raise RefusedFile(
-                f"{path}: an {dataset.title} export, which feeds {' and '.join(dataset.tables)}, not {table}", path
-            )
+            raise RefusedFile(f"{path}: an {dataset.title} export, which feeds {' and '.join(dataset.tables)}, not {table}", path)
         return dataset
     candidates = [d for d in DATASETS if table == AUTO or table in d.tables]
 
@@ -110,8 +111,9 @@ def identify(structure: object, table: str, path: Path) -> Dataset:
     raise RefusedFile(f"{path}: not an {closest.title} export: missing field path '{missing(closest)[0]}'{also}", path)
 
 
-def parse_json(con: duckdb.DuckDBPyConnection, path: Path, dataset: Dataset, structure: dict, root: list[str],
-               table_name: str) -> dict:
+def parse_json(
+    con: duckdb.DuckDBPyConnection, path: Path, dataset: Dataset, structure: dict, root: list[str], table_name: str
+) -> dict:
     """Parses the whole JSON file into a temp table holding only the schema's field paths;
     returns the temp table's structure."""
     if root:
@@ -160,5 +162,6 @@ def stage_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, index: in
         source = f"read_parquet({quote_literal(str(path))})"
     records = con.execute(f"select count(*) from {source}").fetchone()[0]
     tables = list(dataset.tables) if table == AUTO else [table]
-    return StagedFile(path, flat.file_sha256(path), file_format, dataset, tables, source, Resolver(structure, root),
-                      int(records), ignored)
+    return StagedFile(
+        path, flat.file_sha256(path), file_format, dataset, tables, source, Resolver(structure, root), int(records), ignored
+    )

@@ -83,7 +83,8 @@ def json_type_sql(schema: Node, structure: object, path: str, source: Path) -> s
         if len(keys) > 1:
             raise RefusedFile(
                 f"{source}: keys {', '.join(repr(path + k) for k in keys)} differ only by case; "
-                "an export spells each field path one way", source
+                "an export spells each field path one way",
+                source,
             )
         actual = keys[0] if keys else name
         child_structure = structure[actual] if keys else None

@@ -62,14 +62,27 @@ def lookup(expression: str, mapping: dict[str, str], default: str) -> str:
 
 
 CHANNELS = {
-    "email": "email", "sms": "sms", "push": "push", "inapp": "inapp", "in-app": "inapp", "web": "web",
-    "direct-mail": "direct_mail", "directmail": "direct_mail", "direct_mail": "direct_mail",
+    "email": "email",
+    "sms": "sms",
+    "push": "push",
+    "inapp": "inapp",
+    "in-app": "inapp",
+    "web": "web",
+    "direct-mail": "direct_mail",
+    "directmail": "direct_mail",
+    "direct_mail": "direct_mail",
 }
 
 
 STATUSES = {
-    "sent": "sent", "delivered": "delivered", "bounce": "bounce", "error": "error", "exclude": "excluded",
-    "duplicate": "excluded", "denylist": "excluded", "delay": "retry",
+    "sent": "sent",
+    "delivered": "delivered",
+    "bounce": "bounce",
+    "error": "error",
+    "exclude": "excluded",
+    "duplicate": "excluded",
+    "denylist": "excluded",
+    "delay": "retry",
 }
 
 
@@ -81,19 +94,41 @@ EXCLUSION_REASONS = {
     **dict.fromkeys(["Suppressed", "EmailSuppressed", "DomainSuppressed"], "suppressed"),
     **dict.fromkeys(["NotAllowed", "EmailNotAllowed", "DomainNotAllowed"], "not_allowed"),
     **dict.fromkeys(
-        ["EmailNoAddressFoundInProfile", "SMSNoToNumberDefinedInProfile", "PushNoTokenFoundInProfile",
-         "PushNoValidTokenFoundForApps", "EmailNoSubscriberIdFoundInProfile"], "missing_address"),
+        [
+            "EmailNoAddressFoundInProfile",
+            "SMSNoToNumberDefinedInProfile",
+            "PushNoTokenFoundInProfile",
+            "PushNoValidTokenFoundForApps",
+            "EmailNoSubscriberIdFoundInProfile",
+        ],
+        "missing_address",
+    ),
     **dict.fromkeys(["EmailMalformedAddress", "PushMalformedProfile", "personalizedDomainNotValid"], "invalid_address"),
     "ExcludedForControlRules": "frequency_capped",
     "ExperimentationHoldoutExclusion": "holdout",
     **dict.fromkeys(
-        ["DirectMailNoVariantDefined", "DirectMailNoMessageFoundForTreatment", "EmailNoAddressDefinedInPreset",
-         "EmailNoVariantDefined", "EmailNoMessageFoundForTreatment", "UnsubscribeLinkNotValid",
-         "AttachmentResolutionFailed", "InAppNoVariantDefined", "InAppNoMessageFoundForTreatment",
-         "PushNoApplicationDefinedInPreset", "PushNoVariantDefined", "PushNoMessageFoundForTreatment",
-         "SMSFromNumberNotDefinedInPreset", "SMSNoVariantDefined", "SMSNoMessageFoundForTreatment",
-         "WebNoVariantDefined", "WebNoMessageFoundForTreatment", "NamespaceErrorForExperimentation"],
-        "configuration_error"),
+        [
+            "DirectMailNoVariantDefined",
+            "DirectMailNoMessageFoundForTreatment",
+            "EmailNoAddressDefinedInPreset",
+            "EmailNoVariantDefined",
+            "EmailNoMessageFoundForTreatment",
+            "UnsubscribeLinkNotValid",
+            "AttachmentResolutionFailed",
+            "InAppNoVariantDefined",
+            "InAppNoMessageFoundForTreatment",
+            "PushNoApplicationDefinedInPreset",
+            "PushNoVariantDefined",
+            "PushNoMessageFoundForTreatment",
+            "SMSFromNumberNotDefinedInPreset",
+            "SMSNoVariantDefined",
+            "SMSNoMessageFoundForTreatment",
+            "WebNoVariantDefined",
+            "WebNoMessageFoundForTreatment",
+            "NamespaceErrorForExperimentation",
+        ],
+        "configuration_error",
+    ),
     **dict.fromkeys(["RuntimeDispatchError", "RuntimeRenderingError"], "technical_error"),
 }
 
@@ -103,8 +138,26 @@ EXCLUSION_REASONS = {
 EXCLUSION_CODES = {
     **dict.fromkeys(["050301", "050302"], "technical_error"),
     **dict.fromkeys(
-        ["050017", "050062", "050061", "050021", "050026", "050027", "050081", "050083", "050041", "050042",
-         "050033", "050035", "050036", "050152", "050154", "050155"], "configuration_error"),
+        [
+            "050017",
+            "050062",
+            "050061",
+            "050021",
+            "050026",
+            "050027",
+            "050081",
+            "050083",
+            "050041",
+            "050042",
+            "050033",
+            "050035",
+            "050036",
+            "050152",
+            "050154",
+            "050155",
+        ],
+        "configuration_error",
+    ),
     "050018": "holdout",
     "050002": "frequency_capped",
     **dict.fromkeys(["050101", "050111", "050104"], "consent_missing"),
@@ -131,8 +184,13 @@ FAILURE_PATTERNS = (
 # With no reason text, the SMTP enhanced status code of `messageFailure.code` (RFC 3463
 # class.subject.detail, e.g. 550-5.1.1): subject.detail -> reason; any other code is kept
 # as `smtp_<code>`; a code without an enhanced status is kept as received.
-SMTP_STATUSES = {"1.1": "user_unknown", "1.2": "invalid_domain", "1.10": "invalid_domain", "2.1": "account_disabled",
-                 "2.2": "mailbox_full"}
+SMTP_STATUSES = {
+    "1.1": "user_unknown",
+    "1.2": "invalid_domain",
+    "1.10": "invalid_domain",
+    "2.1": "account_disabled",
+    "2.2": "mailbox_full",
+}
 
 
 SMTP_SUBJECTS = {"4": "unreachable", "7": "refused"}  # network and routing; security and policy

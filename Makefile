@@ -229,6 +229,7 @@ build-postgres: postgres-start
 ## incremental = full refresh on Spark (tests/engines; CI runs it after make test). Own basetemp: other pytest
 ## sessions on the machine prune the shared one while these minutes-long builds run.
 test-engines: install-engines
+	mkdir -p warehouse
 	$(ENGINES_BIN)/python -m pytest -q -s -rs tests/engines --basetemp=$(CURDIR)/warehouse/pytest-engines
 
 ## Removes what the project generates: dbt's target and logs, the test and lint warehouses,

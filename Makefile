@@ -235,7 +235,7 @@ test-engines: install-engines
 ## Removes what the project generates: dbt's target and logs, the test and lint warehouses,
 ## pytest's and Spark's scratch folders, and the demo warehouses (with their serving file and
 ## refresh log) when they hold nothing but the bundled sample. Any other warehouse stays
-## (warehouse/prod.duckdb, the lake, the PostgreSQL data).
+## (warehouse/prod/, the README's own-data warehouse; the lake; the PostgreSQL data).
 DEMO_WAREHOUSES := $(CURDIR)/warehouse/warehouse.duckdb $(CURDIR)/warehouse/ajo/warehouse.duckdb
 clean:
 	rm -rf target logs warehouse/pytest-engines warehouse/spark evaluate/target evaluate/logs evaluate/dbt_packages

@@ -147,9 +147,10 @@ def test_make_clean_keeps_every_warehouse_but_its_own(tmp_path: Path) -> None:
     mirror = mirror_repo(tmp_path / "checkout")
     folder = mirror / "warehouse"
     folder.mkdir()
-    prod = folder / "prod.duckdb"
+    # The README's own-data warehouse, in a folder of its own, with its serving file beside it.
+    prod = folder / "prod" / "warehouse.duckdb"
     assert tally(["load", "--warehouse", str(prod), "--table", "message_feedback_events", str(own_events(tmp_path))]) == 0
-    prod.with_name("serving.prod.duckdb").write_text("a user's file")
+    prod.with_name("serving.duckdb").write_text("a user's file")
     demo = folder / "warehouse.duckdb"
     sample = REPO / "data" / "sample" / "campaigns.csv"
     assert tally(["load", "--warehouse", str(demo), "--table", "campaigns", str(sample)]) == 0
@@ -166,7 +167,7 @@ def test_make_clean_keeps_every_warehouse_but_its_own(tmp_path: Path) -> None:
         path.write_text("generated")
     result = make(["clean"], mirror, env_without_warehouse())
     assert result.returncode == 0, result.stderr
-    assert prod.exists() and prod.with_name("serving.prod.duckdb").exists()
+    assert prod.exists() and prod.with_name("serving.duckdb").read_text() == "a user's file"
     assert not demo.exists() and not any(path.exists() for path in generated), sorted(map(str, mirror.rglob("*")))
     # A demo warehouse path holding one's own events (loaded without WAREHOUSE_PATH) is kept.
     assert tally(["load", "--warehouse", str(demo), "--table", "message_feedback_events", str(own_events(tmp_path))]) == 0

@@ -6,7 +6,7 @@ Its defaults: no option the README leaves unset (no --vars: the live window ends
 `tally dashboard` on its port, given by $DASHBOARD_PORT, the command's documented default,
 so a dashboard already open on 8501 does not answer for this one). It runs in a throwaway
 checkout: a folder of symlinks to the repository's files and .venv (conftest.mirror_repo),
-so `$PWD/warehouse/prod.duckdb`, `exports/...`, dbt's target/ and logs/ are the folder's
+so `$PWD/warehouse/prod/warehouse.duckdb`, `exports/...`, dbt's target/ and logs/ are the folder's
 own, the lines stay literal, and nothing is written into the repository.
 
 The block's `dbt build` must pass with zero failures and zero warnings: tests pinned to the
@@ -148,8 +148,9 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     assert len(live) == 2 and all(int(count) > 0 for count in live), report
     assert "(0 rows)" not in report and "not built yet" not in report, report
 
-    prod = checkout / "warehouse" / "prod.duckdb"
-    serving = checkout / "warehouse" / "serving.duckdb"
+    prod = checkout / "warehouse" / "prod" / "warehouse.duckdb"
+    # Its own folder: its serving file is its own, never the demo's warehouse/serving.duckdb.
+    serving = checkout / "warehouse" / "prod" / "serving.duckdb"
     assert prod.exists() and serving.exists()
     published = serving.stat().st_mtime_ns
     # The hourly full build on the same warehouse (the README: every hour `make build`).
@@ -165,4 +166,4 @@ def test_readme_own_data_block_runs_as_written_on_generated_events(tmp_path: Pat
     assert summary and summary.groups()[1:] == ("0", "0", "0"), hourly.stdout[-4000:]
     assert serving.stat().st_mtime_ns > published, "make build did not publish"
     # Nothing of this run is in the repository.
-    assert not (REPO / "exports").exists() and not (REPO / "warehouse" / "prod.duckdb").exists()
+    assert not (REPO / "exports").exists() and not (REPO / "warehouse" / "prod").exists()

@@ -44,7 +44,7 @@ def positive_events(text: str) -> int:
     return value
 
 
-def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+def parser_for(prog: str | None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=positive_events, default=1_000_000, help="history size N (N/10 is run too)")
     parser.add_argument("--repeats", type=int, default=20, help="runs of each widget query")
@@ -70,21 +70,25 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         action="store_true",
         help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries",
     )
-    args = parser.parse_args(argv)
-    if args.layouts_only and args.ajo_format == "none":
-        parser.error("--layouts-only needs an --ajo-format")
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
-    if args.soak:
-        try:
-            work.mkdir(parents=True, exist_ok=True)
-            result = soak(args.events, args.soak, args.rate, work / f"soak-{int(time.time())}", args.every)
-        finally:
-            if args.work_dir is None:
-                shutil.rmtree(work, ignore_errors=True)
-        print(json.dumps(result, indent=2, default=str))
-        if args.json:
-            args.json.write_text(json.dumps(result, indent=2, default=str))
-        return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
+    return parser
+
+
+def run_soak(args: argparse.Namespace, work: Path) -> int:
+    """--soak: files landed for MINUTES on top of the history, refreshed by the watcher."""
+    try:
+        work.mkdir(parents=True, exist_ok=True)
+        result = soak(args.events, args.soak, args.rate, work / f"soak-{int(time.time())}", args.every)
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result, indent=2, default=str))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
+
+
+def run_sizes(args: argparse.Namespace, work: Path) -> list[dict]:
+    """The N/10 and N runs, each in a folder of its own."""
     results = []
     try:
         for size in (args.events // 10, args.events):
@@ -96,6 +100,62 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    return results
+
+
+SUMMARY_ROWS = [
+    ("events", "{:,}"),
+    ("generate_s", "{:.1f}"),
+    ("load_s", "{:.1f}"),
+    ("full_build_s", "{:.1f}"),
+    ("full_run_s", "{:.1f}"),
+    ("floor_s", "{:.2f}"),
+    ("build_over_floor", "{:.1f}x"),
+    ("run_over_floor", "{:.1f}x"),
+    ("new_events_50min", "{:,}"),
+    ("refresh_median_s", "{:.2f}"),
+    ("refresh_max_s", "{:.2f}"),
+    ("widget_p50_ms", "{:.1f}"),
+    ("widget_p95_ms", "{:.1f}"),
+    ("period_campaign_p50_ms", "{:.1f}"),
+    ("period_campaign_p95_ms", "{:.1f}"),
+    ("period_all_deliveries_s", "{:.2f}"),
+    ("live_tiles_p50_ms", "{:.1f}"),
+    ("live_tiles_p95_ms", "{:.1f}"),
+    ("warehouse_mib", "{:,}"),
+    ("serving_mib", "{:,}"),
+    ("load_flat_same_events_s", "{:.1f}"),
+    ("load_ajo_s", "{:.1f}"),
+    ("load_ajo_over_flat", "{:.2f}x"),
+    ("load_flat_same_events_cpu_s", "{:.1f}"),
+    ("load_ajo_cpu_s", "{:.1f}"),
+    ("load_ajo_over_flat_cpu", "{:.2f}x"),
+    ("load_ajo_skip_records_s", "{:.1f}"),
+    ("load_ajo_skip_records_over_flat", "{:.2f}x"),
+    ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
+]
+
+
+def print_summary(summary: dict, small: dict, large: dict) -> None:
+    print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
+    print(f"{'metric':<28s}{'N/10':>14s}{'N':>14s}")
+    for key, fmt in SUMMARY_ROWS:
+        if key in large:
+            print(f"{key:<28s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
+    if summary["refresh_n_over_n10"] is not None:
+        print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
+    print(f"peak memory of any child process: {summary['peak_child_memory_mib']:,} MiB")
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    parser = parser_for(prog)
+    args = parser.parse_args(argv)
+    if args.layouts_only and args.ajo_format == "none":
+        parser.error("--layouts-only needs an --ajo-format")
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
+    if args.soak:
+        return run_soak(args, work)
+    results = run_sizes(args, work)
     small, large = results
     summary = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -104,45 +164,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         "refresh_n_over_n10": large["refresh_median_s"] / small["refresh_median_s"] if "refresh_median_s" in large else None,
         "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
-    rows = [
-        ("events", "{:,}"),
-        ("generate_s", "{:.1f}"),
-        ("load_s", "{:.1f}"),
-        ("full_build_s", "{:.1f}"),
-        ("full_run_s", "{:.1f}"),
-        ("floor_s", "{:.2f}"),
-        ("build_over_floor", "{:.1f}x"),
-        ("run_over_floor", "{:.1f}x"),
-        ("new_events_50min", "{:,}"),
-        ("refresh_median_s", "{:.2f}"),
-        ("refresh_max_s", "{:.2f}"),
-        ("widget_p50_ms", "{:.1f}"),
-        ("widget_p95_ms", "{:.1f}"),
-        ("period_campaign_p50_ms", "{:.1f}"),
-        ("period_campaign_p95_ms", "{:.1f}"),
-        ("period_all_deliveries_s", "{:.2f}"),
-        ("live_tiles_p50_ms", "{:.1f}"),
-        ("live_tiles_p95_ms", "{:.1f}"),
-        ("warehouse_mib", "{:,}"),
-        ("serving_mib", "{:,}"),
-        ("load_flat_same_events_s", "{:.1f}"),
-        ("load_ajo_s", "{:.1f}"),
-        ("load_ajo_over_flat", "{:.2f}x"),
-        ("load_flat_same_events_cpu_s", "{:.1f}"),
-        ("load_ajo_cpu_s", "{:.1f}"),
-        ("load_ajo_over_flat_cpu", "{:.2f}x"),
-        ("load_ajo_skip_records_s", "{:.1f}"),
-        ("load_ajo_skip_records_over_flat", "{:.2f}x"),
-        ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
-    ]
-    print(f"\nbenchmark, {summary['date']}, {summary['machine']}")
-    print(f"{'metric':<28s}{'N/10':>14s}{'N':>14s}")
-    for key, fmt in rows:
-        if key in large:
-            print(f"{key:<28s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
-    if summary["refresh_n_over_n10"] is not None:
-        print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
-    print(f"peak memory of any child process: {summary['peak_child_memory_mib']:,} MiB")
+    print_summary(summary, small, large)
     text = json.dumps(summary, indent=2, default=str)
     print(text)
     if args.json:

@@ -19,18 +19,21 @@
     {%- endfor %}
 {%- endmacro %}
 
-{#- One count per metric flagged `hourly` over unified events (the live time series, one
-    row per clock hour); the caller groups. -#}
-{% macro hourly_metric_aggregates() -%}
-    {%- for metric in report_metrics() if metric.hourly %}
-    {%- if metric.kind == 'message' %}
-    count(distinct case when {{ event_matches(report_metric(metric.of_event)) }} then {{ dbt.concat(['execution_id', "'|'", 'message_id']) }} end)
-        as {{ metric.name }}
-    {%- elif metric.kind == 'offer_event' %}
-    {{ count_where(event_matches(metric) ~ ' and offer_id is not null') }}
-        as {{ metric.name }}
+{#- One count per metric flagged `hourly` (the live time series, one row per clock hour);
+    the caller groups by hour. `source` 'message_hours': the message metrics over message
+    hours (rows of message_activity_columns: a row is one message in one hour, so a count
+    of rows is a count of distinct messages); 'events': the offer_event metrics over
+    unified events (an offer_id, which no hour fact keeps). -#}
+{% macro hourly_metric_aggregates(source) -%}
+    {%- set kind = {'message_hours': 'message', 'events': 'offer_event'}[source] -%}
+    {%- for metric in report_metrics() if metric.hourly and metric.kind == kind %}
+    {%- if kind == 'message' %}
+    {{ count_where(metric.condition) }} as {{ metric.name }}
     {%- else %}
-    {{ exceptions.raise_compiler_error("metric " ~ metric.name ~ ": no hourly count for kind " ~ metric.kind) }}
+    {{ count_where(event_matches(metric) ~ ' and offer_id is not null') }} as {{ metric.name }}
     {%- endif %}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+    {%- for metric in report_metrics() if metric.hourly and metric.kind not in ('message', 'offer_event') %}
+    {{ exceptions.raise_compiler_error("metric " ~ metric.name ~ ": no hourly count for kind " ~ metric.kind) }}
     {%- endfor %}
 {%- endmacro %}

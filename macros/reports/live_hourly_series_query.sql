@@ -8,9 +8,25 @@
 {%- set window = live_report_window() -%}
 with
 
-events as (
-    select * from {{ ref('int_events_unioned') }}
-    where {{ window_contains(window, 'event_ts') }}
+-- The window's message hours: whole hours from fct_message_hours, the two edge hours from
+-- the events (live_window_message_hours), so the counts are exact at both edges.
+message_hours as (
+    {{ live_window_message_hours(window) }}
+),
+
+-- Offer events carry an offer_id, which no hour fact keeps: counted from the window's
+-- events, filtered at the scan to the offer events.
+offer_events as (
+    select
+        {{ keys | join(',\n        ') }},
+        {{ dbt.date_trunc('hour', 'event_ts') }} as hour_start,
+        event_source,
+        event_type,
+        offer_id
+    from {{ ref('int_events_unioned') }}
+    where
+        offer_id is not null
+        and {{ window_contains(window, 'event_ts') }}
 ),
 
 report_rows as (
@@ -23,56 +39,61 @@ hours as (
     {{ live_hour_buckets() }}
 ),
 
-events_bucketed as (
-    select
-        *,
-        {{ dbt.date_trunc('hour', 'event_ts') }} as hour_start
-    from events
-),
-
 -- The retry queue after each hour's events (the window's events only, so the last hour's
 -- is the queue at the window's end): messages whose last feedback event so far is a retry.
--- A retry keeps a message queued until its next feedback event (on a tie, a final outcome
--- comes after the retry).
-feedback_ordered as (
+-- A message hour's last_feedback_status is its last feedback event in that hour (a final
+-- outcome after a retry on a tie), so a message is queued from the end of an hour whose
+-- last feedback is a retry until its next hour with feedback.
+feedback_hours as (
     select
         {{ keys | join(',\n        ') }},
-        event_type,
-        event_ts,
-        lead(event_ts) over (
+        activity_hour,
+        last_feedback_status,
+        lead(activity_hour) over (
             partition by campaign_id, execution_id, channel, message_id
-            order by {{ feedback_order_key('event_ts', 'event_type') }}
-        ) as next_feedback_at
-    from events
-    where event_source = 'feedback'
+            order by activity_hour
+        ) as next_feedback_hour
+    from message_hours
+    where last_feedback_at is not null
 ),
 
 hourly_retries as (
     select
         {% for key in keys -%}
-        feedback_ordered.{{ key }},
+        feedback_hours.{{ key }},
         {% endfor -%}
         hours.hour_start,
         count(*) as retries
-    from feedback_ordered
+    from feedback_hours
     inner join hours
         on
-            feedback_ordered.event_ts < {{ dbt.dateadd('hour', 1, 'hours.hour_start') }}
+            feedback_hours.activity_hour <= hours.hour_start
             and (
-                feedback_ordered.next_feedback_at is null
-                or feedback_ordered.next_feedback_at >= {{ dbt.dateadd('hour', 1, 'hours.hour_start') }}
+                feedback_hours.next_feedback_hour is null
+                or feedback_hours.next_feedback_hour > hours.hour_start
             )
-    where feedback_ordered.event_type = 'retry'
-    group by {% for key in keys %}feedback_ordered.{{ key }}, {% endfor %}hours.hour_start
+    where feedback_hours.last_feedback_status = 'retry'
+    group by {% for key in keys %}feedback_hours.{{ key }}, {% endfor %}hours.hour_start
 ),
 
 hourly_counts as (
     select
         {{ keys | join(',\n        ') }},
+        activity_hour as hour_start,
+        {%- for metric in event_count_metrics() %}
+        {{ sum_count(metric.name) }} as {{ metric.name }},
+        {%- endfor %}
+        {{ hourly_metric_aggregates('message_hours') }}
+    from message_hours
+    group by {{ keys | join(', ') }}, activity_hour
+),
+
+hourly_offer_counts as (
+    select
+        {{ keys | join(',\n        ') }},
         hour_start,
-        {{ event_count_aggregates() }},
-        {{ hourly_metric_aggregates() }}
-    from events_bucketed
+        {{ hourly_metric_aggregates('events') }}
+    from offer_events
     group by {{ keys | join(', ') }}, hour_start
 ),
 
@@ -93,7 +114,7 @@ hours_filled as (
         {% endfor -%}
         row_hours.hour_start,
         {% for metric in event_count_metrics() + (report_metrics() | selectattr('hourly') | list) -%}
-        coalesce(hourly_counts.{{ metric.name }}, 0) as {{ metric.name }},
+        coalesce({{ 'hourly_offer_counts' if metric.kind == 'offer_event' else 'hourly_counts' }}.{{ metric.name }}, 0) as {{ metric.name }},
         {% endfor -%}
         coalesce(hourly_retries.retries, 0) as retries
     from row_hours
@@ -103,6 +124,12 @@ hours_filled as (
             row_hours.{{ key }} = hourly_counts.{{ key }}
             and {% endfor -%}
             row_hours.hour_start = hourly_counts.hour_start
+    left join hourly_offer_counts
+        on
+            {% for key in keys -%}
+            row_hours.{{ key }} = hourly_offer_counts.{{ key }}
+            and {% endfor -%}
+            row_hours.hour_start = hourly_offer_counts.hour_start
     left join hourly_retries
         on
             {% for key in keys -%}

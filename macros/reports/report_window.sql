@@ -97,7 +97,9 @@
     static period marts and the period_*_between table functions alike.
 
     * live: (report_as_of - 24 h, report_as_of - 2 min], exact to the microsecond; its
-      message rows are aggregated from the window's events (int_messages_in_live_window).
+      whole UTC hours are read from the hourly facts (as the period window reads them) and
+      only its two edge hours from the events, so a refresh reads a day of hour rows and
+      two hours of events (int_messages_in_live_window rolls the message hours up).
     * period: [start, end) on whole UTC hours; its inputs are the hourly facts
       (fct_message_hours, fct_failure_hours, fct_link_click_hours) rolled up over the
       window's hours, so a unique count is distinct messages over the whole range, never a
@@ -112,6 +114,7 @@
     {%- set as_of = report_as_of_value() -%}
     {%- set start_at = as_of - modules.datetime.timedelta(hours=24) -%}
     {%- set end_at = as_of - modules.datetime.timedelta(minutes=2) -%}
+    {%- set hour = modules.datetime.timedelta(hours=1) -%}
     {{ return({
         'kind': 'live',
         'start': _timestamp_literal(start_at),
@@ -119,6 +122,8 @@
         'start_at': start_at,
         'end_at': end_at,
         'as_of': as_of,
+        'whole_hours_start': _timestamp_literal(start_at.replace(minute=0, second=0, microsecond=0) + hour),
+        'whole_hours_end': _timestamp_literal(end_at.replace(minute=0, second=0, microsecond=0)),
         'bounds_columns': ['window_start', 'window_end'],
     }) }}
 {%- endmacro %}
@@ -154,19 +159,37 @@
     * link_clicks: clicks per message, URL and user agent (fct_link_click_hours' columns);
     * message_hours: the message hours of the window (period only). -#}
 {% macro window_input(window, name) -%}
-    {%- if window.kind == 'live' -%}
-        {%- if name == 'messages' -%}
-            {{ return(ref('int_messages_in_live_window')) }}
-        {%- elif name == 'failures' -%}
-            {{ return('(select *, 1 as events from ' ~ ref('int_failure_events') ~ ' where ' ~ window_contains(window, 'event_ts') ~ ')') }}
-        {%- elif name == 'link_clicks' -%}
-            {{ return(
-                "(select campaign_id, execution_id, channel, message_id, coalesce(url, 'unknown') as url, user_agent, 1 as clicks from "
-                ~ ref('int_events_unioned') ~ " where event_source = 'tracking' and event_type = 'click' and "
-                ~ window_contains(window, 'event_ts') ~ ')'
-            ) }}
-        {%- endif -%}
-    {%- else -%}
+    {%- if window.kind == 'live' and name == 'messages' -%}
+        {{ return(ref('int_messages_in_live_window')) }}
+    {%- elif window.kind == 'live' and name in ('failures', 'link_clicks') -%}
+        {#- The whole hours from the hour fact, the two edge hours from the events, the same
+            columns (failures: fct_failure_hours' counted columns; clicks: per message, URL
+            and user agent). -#}
+        {%- set spec = {
+            'failures': {
+                'fact': 'fct_failure_hours',
+                'columns': ['campaign_id', 'execution_id', 'channel', 'reason_kind', 'failure_type', 'reason',
+                            'recipient_domain', 'reason_label', 'reason_category'],
+                'count': 'events',
+                'events': ref('int_failure_events'),
+                'event_filter': 'true',
+            },
+            'link_clicks': {
+                'fact': 'fct_link_click_hours',
+                'columns': ['campaign_id', 'execution_id', 'channel', 'message_id', 'url', 'user_agent'],
+                'count': 'clicks',
+                'events': ref('int_events_unioned'),
+                'event_filter': "event_source = 'tracking' and event_type = 'click'",
+            },
+        }[name] -%}
+        {%- set event_columns = spec.columns | map('replace', 'url', "coalesce(url, 'unknown') as url") | list -%}
+        {{ return(
+            '(select ' ~ spec.columns | join(', ') ~ ', ' ~ spec.count ~ ' from ' ~ ref(spec.fact)
+            ~ ' where ' ~ live_whole_hours_contain(window, 'activity_hour')
+            ~ ' union all select ' ~ event_columns | join(', ') ~ ', 1 as ' ~ spec.count ~ ' from ' ~ spec.events
+            ~ ' where ' ~ spec.event_filter ~ ' and ' ~ live_edge_hours_contain(window, 'event_ts') ~ ')'
+        ) }}
+    {%- elif window.kind != 'live' -%}
         {%- set hours = window_contains(window, 'activity_hour') -%}
         {%- if name == 'messages' and window.messages_model is not none -%}
             {{ return(ref(window.messages_model)) }}
@@ -182,6 +205,49 @@
         {%- endif -%}
     {%- endif -%}
     {{ exceptions.raise_compiler_error("window " ~ window.kind ~ " has no input " ~ name) }}
+{%- endmacro %}
+
+{#- The live window cut at whole UTC hours: its whole hours (read from the hour facts) and
+    its two edge hours, the partial hours around the window's start and end (read from the
+    events, exact to the microsecond: start excluded, end included). Together they are the
+    window, each instant once. -#}
+{% macro live_whole_hours_contain(window, hour_column) -%}
+    ({{ hour_column }} >= {{ window.whole_hours_start }} and {{ hour_column }} < {{ window.whole_hours_end }})
+{%- endmacro %}
+
+{% macro live_edge_hours_contain(window, column) -%}
+    (({{ column }} > {{ window.start }} and {{ column }} < {{ window.whole_hours_start }})
+    or ({{ column }} >= {{ window.whole_hours_end }} and {{ column }} <= {{ window.end }}))
+{%- endmacro %}
+
+{#- The live window's message hours: one row per message x UTC hour with events in the
+    window (keys, activity_hour, message_activity_columns), the whole hours as
+    fct_message_hours has them and the edge hours aggregated from the window's events the
+    same way (message_event_aggregates). Rolled up per message they are the window's
+    messages (int_messages_in_live_window); per hour, the live time series. -#}
+{% macro live_window_message_hours(window) -%}
+    {%- set keys = ['campaign_id', 'execution_id', 'channel', 'message_id', 'activity_hour'] -%}
+    select
+        {{ (keys + message_activity_columns()) | join(',\n        ') }}
+    from {{ ref('fct_message_hours') }}
+    where {{ live_whole_hours_contain(window, 'activity_hour') }}
+
+    union all
+
+    select
+        {{ (keys + message_activity_columns()) | join(',\n        ') }}
+    from (
+        select
+            campaign_id,
+            execution_id,
+            channel,
+            message_id,
+            {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
+            {{ message_event_aggregates() }}
+        from {{ ref('int_events_unioned') }}
+        where {{ live_edge_hours_contain(window, 'event_ts') }}
+        group by campaign_id, execution_id, channel, message_id, {{ dbt.date_trunc('hour', 'event_ts') }}
+    ) as edge_message_hours
 {%- endmacro %}
 
 {#- A boolean SQL expression: the timestamp `column` lies in the window. -#}

@@ -3,16 +3,17 @@
 
 -- One row per message (campaign x execution x channel x message_id) with at least one
 -- valid event in the live window (report_as_of - 24 h < event_ts <= report_as_of - 2 min):
--- message_activity_columns aggregated from those events only (exact to the microsecond at
--- both edges), with the message's attributes (profile, address, domain, platform) over all
--- history, as the period window's rows have them.
+-- message_activity_columns over the window's message hours (live_window_message_hours: the
+-- whole hours from fct_message_hours, the two edge hours from the events, exact to the
+-- microsecond at both edges) rolled up per message as the period window rolls up its hours,
+-- with the message's attributes (profile, address, domain, platform) over all history, as
+-- the period window's rows have them.
 {%- set attributes = ['profile_id', 'recipient_address_hash', 'recipient_domain', 'platform'] %}
 
 with
 
-events as (
-    select * from {{ ref('int_events_unioned') }}
-    where {{ window_contains(live_report_window(), 'event_ts') }}
+message_hours as (
+    {{ live_window_message_hours(live_report_window()) }}
 ),
 
 message_attributes as (
@@ -31,8 +32,8 @@ messages_aggregated as (
         execution_id,
         channel,
         message_id,
-        {{ message_event_aggregates() }}
-    from events
+        {{ message_activity_rollup() }}
+    from message_hours
     group by campaign_id, execution_id, channel, message_id
 ),
 

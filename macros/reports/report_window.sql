@@ -215,6 +215,11 @@
     ({{ hour_column }} >= {{ window.whole_hours_start }} and {{ hour_column }} < {{ window.whole_hours_end }})
 {%- endmacro %}
 
+{#- Every hour that intersects the live window, the edge hours included (hour rows). -#}
+{% macro live_hours_contain(window, hour_column) -%}
+    ({{ hour_column }} >= {{ dbt.date_trunc('hour', window.start) }} and {{ hour_column }} <= {{ window.whole_hours_end }})
+{%- endmacro %}
+
 {% macro live_edge_hours_contain(window, column) -%}
     (({{ column }} > {{ window.start }} and {{ column }} < {{ window.whole_hours_start }})
     or ({{ column }} >= {{ window.whole_hours_end }} and {{ column }} <= {{ window.end }}))

@@ -7,13 +7,27 @@
 -- whole hours from fct_message_hours, the two edge hours from the events, exact to the
 -- microsecond at both edges) rolled up per message as the period window rolls up its hours,
 -- with the message's attributes (profile, address, domain, platform) over all history, as
--- the period window's rows have them.
+-- the period window's rows have them: every fct_message_hours row of a message carries
+-- them (the values fct_messages rolls up), so they are read from the message's hour rows
+-- of the window's hours, edge hours included, never from a scan of all messages.
+{%- set window = live_report_window() %}
 {%- set attributes = ['profile_id', 'recipient_address_hash', 'recipient_domain', 'platform'] %}
 
 with
 
 message_hours as (
-    {{ live_window_message_hours(live_report_window()) }}
+    {{ live_window_message_hours(window) }}
+),
+
+message_hour_attributes as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        {{ attributes | join(',\n        ') }}
+    from {{ ref('fct_message_hours') }}
+    where {{ live_hours_contain(window, 'activity_hour') }}
 ),
 
 message_attributes as (
@@ -22,8 +36,12 @@ message_attributes as (
         execution_id,
         channel,
         message_id,
-        {{ attributes | join(',\n        ') }}
-    from {{ ref('fct_messages') }}
+        min(profile_id) as profile_id,
+        max(recipient_address_hash) as recipient_address_hash,
+        max(recipient_domain) as recipient_domain,
+        max(platform) as platform
+    from message_hour_attributes
+    group by campaign_id, execution_id, channel, message_id
 ),
 
 messages_aggregated as (

@@ -128,13 +128,16 @@
     }) }}
 {%- endmacro %}
 
-{% macro period_report_window(start_sql, end_sql, messages_model=none) -%}
+{#- add_up_delivery_hours=false: roll up every message of the window even without a
+    messages_model (the straightforward computation a test compares the functions with). -#}
+{% macro period_report_window(start_sql, end_sql, messages_model=none, add_up_delivery_hours=true) -%}
     {{ return({
         'kind': 'period',
         'start': none if start_sql is none else dbt.date_trunc('hour', 'cast(' ~ start_sql ~ ' as ' ~ dbt.type_timestamp() ~ ')'),
         'end': none if end_sql is none else dbt.date_trunc('hour', 'cast(' ~ end_sql ~ ' as ' ~ dbt.type_timestamp() ~ ')'),
         'bounds_columns': ['period_start', 'period_end'],
         'messages_model': messages_model,
+        'add_up_delivery_hours': add_up_delivery_hours and messages_model is none,
     }) }}
 {%- endmacro %}
 
@@ -157,7 +160,12 @@
     * failures: exclusion, error and bounce events (int_failure_events' columns, with
       `events`, the number of events the row stands for);
     * link_clicks: clicks per message, URL and user agent (fct_link_click_hours' columns);
-    * message_hours: the message hours of the window (period only). -#}
+    * message_hours: the message hours of the window (period only);
+    * delivery_hours: the delivery hours of the window (fct_delivery_hours; period only);
+    * several_hour_messages / one_hour_messages: the window's messages split by whether
+      they are active in several hours of all history (rolled up, message_activity_columns)
+      or in one (their fct_message_hours row); together they are `messages` (period only,
+      see window_adds_up_delivery_hours). -#}
 {% macro window_input(window, name) -%}
     {%- if window.kind == 'live' and name == 'messages' -%}
         {{ return(ref('int_messages_in_live_window')) }}
@@ -199,8 +207,25 @@
                 ~ ' from ' ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours
                 ~ ' group by campaign_id, execution_id, channel, message_id)'
             ) }}
-        {%- elif name in ('failures', 'link_clicks', 'message_hours') -%}
-            {%- set model = {'failures': 'fct_failure_hours', 'link_clicks': 'fct_link_click_hours', 'message_hours': 'fct_message_hours'}[name] -%}
+        {%- elif name == 'several_hour_messages' -%}
+            {#- The window's messages active in more than one hour of all history, rolled
+                up: the only messages whose window row is not one hour row. -#}
+            {{ return(
+                '(select campaign_id, execution_id, channel, message_id, ' ~ message_activity_rollup()
+                ~ ' from ' ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours
+                ~ ' and message_hour_count > 1 group by campaign_id, execution_id, channel, message_id)'
+            ) }}
+        {%- elif name == 'one_hour_messages' -%}
+            {#- The window's messages active in one hour of all history: their hour row is
+                their window row. -#}
+            {{ return('(select * from ' ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours ~ ' and message_hour_count = 1)') }}
+        {%- elif name in ('failures', 'link_clicks', 'message_hours', 'delivery_hours') -%}
+            {%- set model = {
+                'failures': 'fct_failure_hours',
+                'link_clicks': 'fct_link_click_hours',
+                'message_hours': 'fct_message_hours',
+                'delivery_hours': 'fct_delivery_hours',
+            }[name] -%}
             {{ return('(select * from ' ~ unqualified_ref(model) ~ ' where ' ~ hours ~ ')') }}
         {%- endif -%}
     {%- endif -%}
@@ -253,6 +278,15 @@
         where {{ live_edge_hours_contain(window, 'event_ts') }}
         group by campaign_id, execution_id, channel, message_id, {{ dbt.date_trunc('hour', 'event_ts') }}
     ) as edge_message_hours
+{%- endmacro %}
+
+{#- True when a report of this window adds up delivery hours (fct_delivery_hours) and rolls
+    up only the messages active in several hours, instead of rolling up every message of
+    the window: the period_*_between functions (a static period mart reads its messages
+    materialised once per build, int_messages_in_period_window; a live window has no hour
+    facts for its edges). -#}
+{% macro window_adds_up_delivery_hours(window) -%}
+    {{ return(window.kind == 'period' and window.add_up_delivery_hours) }}
 {%- endmacro %}
 
 {#- A boolean SQL expression: the timestamp `column` lies in the window. -#}

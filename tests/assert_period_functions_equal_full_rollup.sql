@@ -1,0 +1,104 @@
+-- period_delivery_report_between and period_channel_report_between add up the delivery hours
+-- (fct_delivery_hours) and roll up only the messages active in several hours; the
+-- straightforward computation rolls up every message of the window from its hours
+-- (fct_message_hours) and aggregates those rows. Both must give the same rows, every column
+-- but the bounds, for ranges that cut messages at their edges: sub-day ranges of whole
+-- hours, a range starting a day and a few hours in and ending before the last hour, 30 days
+-- from the first hour, and unbounded (the function called with bounds wider than any data).
+-- DuckDB only (table macros).
+{{ config(tags=['cross_report'], enabled=(target.type == 'duckdb')) }}
+{#- The bounds as literals read from the data's span at run time (a subquery as a bound
+    would be evaluated once per reference). -#}
+{%- set span = {'first': '2000-01-01 00:00:00', 'last': '2000-01-01 00:00:00'} %}
+{%- if execute %}
+{%- set row = run_query('select min(activity_hour), max(activity_hour) from ' ~ ref('fct_message_hours')).rows[0] %}
+{%- if row[0] is not none %}
+{%- do span.update({'first': row[0].strftime('%Y-%m-%d %H:%M:%S'), 'last': row[1].strftime('%Y-%m-%d %H:%M:%S')}) %}
+{%- endif %}
+{%- endif %}
+{%- set first = "cast('" ~ span.first ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
+{%- set last = "cast('" ~ span.last ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
+{%- set ranges = {
+    'five_to_nine_hours': [dbt.dateadd('hour', 5, first), dbt.dateadd('hour', 9, first)],
+    'thirty_to_forty_seven_hours': [dbt.dateadd('hour', 30, first), dbt.dateadd('hour', 47, first)],
+    'inner_days': [dbt.dateadd('hour', 31, first), dbt.dateadd('hour', -13, last)],
+    'thirty_days': [first, dbt.dateadd('day', 30, first)],
+    'unbounded': [none, none],
+} %}
+{%- set functions = {'delivery': 'period_delivery_report_between', 'channel': 'period_channel_report_between'} %}
+
+with
+
+{% for name, bounds in ranges.items() -%}
+{%- for grain, function in functions.items() -%}
+{%- set call_bounds = [
+    bounds[0] if bounds[0] is not none else "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")",
+    bounds[1] if bounds[1] is not none else "cast('3000-01-01' as " ~ dbt.type_timestamp() ~ ")",
+] %}
+{{ name }}_{{ grain }}_function as (
+    select function_rows.* exclude (period_start, period_end)
+    from {{ unqualified_ref(function) }}({{ call_bounds | join(', ') }}) as function_rows
+),
+
+{{ name }}_{{ grain }}_rollup as (
+    select rollup_rows.* exclude (period_start, period_end)
+    from (
+        {{ delivery_report_query(period_report_window(bounds[0], bounds[1], add_up_delivery_hours=false), grain) | indent(8) }}
+    ) as rollup_rows
+),
+
+{{ name }}_{{ grain }}_differences as (
+    select
+        '{{ name }}' as range_name,
+        '{{ grain }}' as grain,
+        'only_in_function' as side,
+        only_function.campaign_id,
+        only_function.channel
+    from (
+        select * from {{ name }}_{{ grain }}_function
+        except all
+        select * from {{ name }}_{{ grain }}_rollup
+    ) as only_function
+    union all
+    select
+        '{{ name }}' as range_name,
+        '{{ grain }}' as grain,
+        'only_in_rollup' as side,
+        only_rollup.campaign_id,
+        only_rollup.channel
+    from (
+        select * from {{ name }}_{{ grain }}_rollup
+        except all
+        select * from {{ name }}_{{ grain }}_function
+    ) as only_rollup
+),
+
+{% endfor -%}
+{%- endfor -%}
+-- Not vacuous: the whole range has deliveries (unless nothing was ever built).
+empty_function as (
+    select
+        'thirty_days' as range_name,
+        'delivery' as grain,
+        'function_returned_no_rows' as side,
+        cast(null as {{ dbt.type_string() }}) as campaign_id,
+        cast(null as {{ dbt.type_string() }}) as channel
+    from {{ ref('fct_message_hours') }}
+    having count(*) > 0 and (select count(*) from thirty_days_delivery_function) = 0
+),
+
+differences as (
+    select * from empty_function
+    union all
+    {%- for name in ranges %}
+    {%- set outer_last = loop.last %}
+    {%- for grain in functions %}
+    select * from {{ name }}_{{ grain }}_differences
+    {%- if not (outer_last and loop.last) %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+    {%- endfor %}
+)
+
+select * from differences

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -271,7 +272,7 @@ def write_catalog(
     """Fills the new catalog `target` with the published schemas of the working warehouse:
     the large relations as views over their day files (only the changed days written when
     `previous`, the manifest of the current publish, is given), every other relation copied
-    whole, the table functions. Returns a summary and the manifest's relations."""
+    whole, the table functions. Returns a summary and the new manifest (without version)."""
     con = duckdb.connect()
     copied, views, days_written = [], [], 0
     relations: dict[str, Any] = {}
@@ -310,11 +311,12 @@ def write_catalog(
                     copied.append(name)
             copy_comments(con, schema, copied, views)
             con.execute("commit")
-        copy_table_functions(con)
+        functions = copy_table_functions(con, (previous or {}).get("functions", {}))
         con.execute("detach serving")
     finally:
         con.close()
-    return f"{len(copied)} copied, {len(views)} Parquet views ({days_written} day files written)", relations
+    summary = f"{len(copied)} copied, {len(views)} Parquet views ({days_written} day files written)"
+    return summary, {"relations": relations, "functions": functions}
 
 
 def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str], views: list[str]) -> None:
@@ -337,17 +339,19 @@ def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]
         con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {quote_literal(comment)}')
 
 
-def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
+def copy_table_functions(con: duckdb.DuckDBPyConnection, cached: dict[str, Any]) -> dict[str, Any]:
     """Re-creates the warehouse's table functions (period_*_between) in the serving file,
     from their catalog (marts.period_table_functions: name and arguments with defaults) and
     DuckDB's stored body. Their bodies name relations without a database, so in the
-    serving file they read the serving file's own copies."""
+    serving file they read the serving file's own copies (tables or views). Inlining the
+    CTEs takes seconds, so each body inlined is kept in the manifest (`cached`, by a hash of
+    the warehouse's definition) and reused while the definition is the same."""
     catalog = con.execute(
         "select count(*) from information_schema.tables where table_catalog = 'working' "
         "and table_schema = 'marts' and table_name = 'period_table_functions'"
     ).fetchone()
     if not catalog or not catalog[0]:
-        return 0
+        return {}
     functions = con.execute(
         """
         select catalog.function_name, catalog.arguments, functions.macro_definition, catalog.description
@@ -358,16 +362,22 @@ def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
             and functions.function_type = 'table_macro'
         """
     ).fetchall()
+    created: dict[str, Any] = {}
     # Created from inside the serving file, where the names in their bodies resolve.
     con.execute("use serving")
     try:
         for name, arguments, body, description in functions:
-            con.execute(f'create macro marts."{name}"({arguments}) as table {without_ctes(con, body)}')
+            source = hashlib.sha256(json.dumps([arguments, body]).encode()).hexdigest()
+            entry = cached.get(name)
+            if not isinstance(entry, dict) or entry.get("source") != source:
+                entry = {"source": source, "body": without_ctes(con, body)}
+            con.execute(f'create macro marts."{name}"({arguments}) as table {entry["body"]}')
             if description:
                 con.execute(f'comment on macro table marts."{name}" is {quote_literal(description)}')
+            created[name] = entry
     finally:
         con.execute("use memory")
-    return len(functions)
+    return created
 
 
 def without_ctes(con: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -458,7 +468,7 @@ def write_status(con: duckdb.DuckDBPyConnection, status: dict[str, Any]) -> None
         con.execute(f"comment on {target} is {quote_literal(comment)}")
 
 
-def swap_in(staging_file: Path, serving: Path, version: str, relations: dict[str, Any]) -> None:
+def swap_in(staging_file: Path, serving: Path, version: str, manifest: dict[str, Any]) -> None:
     """Makes the staged catalog the serving file: its manifest and its hard link in the
     Parquet folder first (so a version a reader may hold is always known), then the rename.
     Then the versions no reader holds any more are collected."""
@@ -467,11 +477,11 @@ def swap_in(staging_file: Path, serving: Path, version: str, relations: dict[str
     # Read-only on disk too: a BI tool that forgets the read-only flag gets an error
     # instead of taking a write lock (for non-root users; root ignores mode bits).
     staging_file.chmod(0o444)
-    manifest = manifest_path(parts, version)
-    pending = manifest.with_name(manifest.name + ".tmp")
-    pending.write_text(json.dumps({"version": version, "relations": relations}, indent=1))
+    target = manifest_path(parts, version)
+    pending = target.with_name(target.name + ".tmp")
+    pending.write_text(json.dumps({"relations": {}, "functions": {}, **manifest, "version": version}, indent=1))
     fsync_path(pending)
-    os.replace(pending, manifest)
+    os.replace(pending, target)
     os.link(staging_file, catalog_link(parts, version))
     fsync_path(parts)
     os.replace(staging_file, serving)
@@ -559,9 +569,11 @@ def publish(
     status.update(previous_failure(serving))
     staging_file = next_file(serving)
     parts = parts_folder(serving)
-    previous = current_manifest(serving) if plan is not None and plan.keys else None
+    current = current_manifest(serving) or {}
+    # Without a plan every day is written afresh; the inlined table functions are reused.
+    previous = current if plan is not None and plan.keys else {"functions": current.get("functions", {})}
     version = new_version()
-    summary, relations = write_catalog(
+    summary, manifest = write_catalog(
         warehouse, staging_file, include_message_facts, plan or PublishPlan(), previous, version, parts
     )
     con = duckdb.connect(str(staging_file))
@@ -574,7 +586,7 @@ def publish(
         write_status(con, status)
     finally:
         con.close()
-    swap_in(staging_file, serving, version, relations)
+    swap_in(staging_file, serving, version, manifest)
     return summary
 
 
@@ -618,5 +630,5 @@ def publish_failure(serving: Path, failed_at: datetime, failure: str) -> bool:
         write_status(con, status)
     finally:
         con.close()
-    swap_in(staging_file, serving, new_version(), (previous or {}).get("relations", {}))
+    swap_in(staging_file, serving, new_version(), {key: value for key, value in (previous or {}).items() if key != "version"})
     return True

@@ -262,11 +262,11 @@ def test_a_publish_by_changed_days_equals_a_full_publish(built: dict[str, Path],
     publish(warehouse, full, {"failures_since_publish": 0}, include_message_facts=True, plan=None)
     con = duckdb.connect()
     try:
-        compare.attach(con, working=warehouse, serving=serving, full=full)
-        tables = compare.relations(con, "full", exclude={"publish_status"}, base_tables_only=False)
+        compare.attach(con, working=warehouse, serving=serving, afresh=full)
+        tables = compare.relations(con, "afresh", exclude={"publish_status"}, base_tables_only=False)
         assert {f"marts.{name}" for name in PARTITIONED} <= set(tables)
         assert compare.relations(con, "serving", exclude={"publish_status"}, base_tables_only=False) == tables
-        assert compare.relation_differences(con, "full", "serving", tables) == {}
+        assert compare.relation_differences(con, "afresh", "serving", tables) == {}
         assert compare.relation_differences(con, "working", "serving", tables) == {}
     finally:
         con.close()

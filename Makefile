@@ -235,7 +235,8 @@ test-engines: install-engines
 ## Removes what the project generates: dbt's target and logs, the test and lint warehouses,
 ## pytest's and Spark's scratch folders, and the demo warehouses (with their serving file and
 ## refresh log) when they hold nothing but the bundled sample. Any other warehouse stays
-## (warehouse/prod/, the README's own-data warehouse; the lake; the PostgreSQL data).
+## (warehouse/prod/, the README's own-data warehouse; the lake; the PostgreSQL data). A demo's serving
+## file goes with its serving.duckdb.parts/ folder (the Parquet files its views read).
 DEMO_WAREHOUSES := $(CURDIR)/warehouse/warehouse.duckdb $(CURDIR)/warehouse/ajo/warehouse.duckdb
 clean:
 	rm -rf target logs warehouse/pytest-engines warehouse/spark evaluate/target evaluate/logs evaluate/dbt_packages
@@ -245,7 +246,9 @@ clean:
 		if [ -x $(BIN)/python ] && $(BIN)/python -m tally.demo --for clean "$$demo"; then \
 			folder=$$(dirname "$$demo"); \
 			rm -f "$$demo" "$$demo.wal" "$$demo.refresh.lock" "$$folder/warehouse.refresh-log.jsonl" \
-				"$$folder/serving.duckdb" "$$folder/serving.duckdb.wal" "$$folder/serving.duckdb.next" "$$folder/analytics.duckdb"; \
+				"$$folder/serving.duckdb" "$$folder/serving.duckdb.wal" "$$folder/serving.duckdb.next" "$$folder/analytics.duckdb" \
+				"$$folder/analytics.duckdb.next"; \
+			rm -rf "$$folder/serving.duckdb.parts" "$$folder/analytics.duckdb.parts"; \
 		else \
 			echo "kept $$demo"; \
 		fi; \

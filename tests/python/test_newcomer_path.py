@@ -151,6 +151,9 @@ def test_make_clean_keeps_every_warehouse_but_its_own(tmp_path: Path) -> None:
     prod = folder / "prod" / "warehouse.duckdb"
     assert tally(["load", "--warehouse", str(prod), "--table", "message_feedback_events", str(own_events(tmp_path))]) == 0
     prod.with_name("serving.duckdb").write_text("a user's file")
+    prod_part = prod.with_name("serving.duckdb.parts") / "fct_message_hours" / "2026-11-01.1.parquet"
+    prod_part.parent.mkdir(parents=True)
+    prod_part.write_text("a user's Parquet file")
     demo = folder / "warehouse.duckdb"
     sample = REPO / "data" / "sample" / "campaigns.csv"
     assert tally(["load", "--warehouse", str(demo), "--table", "campaigns", str(sample)]) == 0
@@ -160,6 +163,7 @@ def test_make_clean_keeps_every_warehouse_but_its_own(tmp_path: Path) -> None:
         folder / "test.duckdb",
         folder / "lint.duckdb",
         folder / "serving.duckdb",
+        folder / "serving.duckdb.parts" / "fct_message_hours" / "2026-11-01.1.parquet",
         folder / "pytest-engines" / "x",
     ]
     for path in generated:
@@ -167,7 +171,8 @@ def test_make_clean_keeps_every_warehouse_but_its_own(tmp_path: Path) -> None:
         path.write_text("generated")
     result = make(["clean"], mirror, env_without_warehouse())
     assert result.returncode == 0, result.stderr
-    assert prod.exists() and prod.with_name("serving.duckdb").read_text() == "a user's file"
+    assert prod.exists() and prod.with_name("serving.duckdb").read_text() == "a user's file" and prod_part.exists()
+    assert not (folder / "serving.duckdb.parts").exists()
     assert not demo.exists() and not any(path.exists() for path in generated), sorted(map(str, mirror.rglob("*")))
     # A demo warehouse path holding one's own events (loaded without WAREHOUSE_PATH) is kept.
     assert tally(["load", "--warehouse", str(demo), "--table", "message_feedback_events", str(own_events(tmp_path))]) == 0

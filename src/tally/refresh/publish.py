@@ -1,15 +1,29 @@
-"""The publish: the working warehouse's marts copied into a new serving file (DuckDB v1.0
-storage format, marts only: no raw data, no PII) that atomically replaces the previous
-one, with a status row saying what it holds; a failed refresh only records its failure."""
+"""The publish: the working warehouse's marts into a new serving catalog (DuckDB v1.0 storage
+format, marts only: no raw data, no PII) that atomically replaces the previous one, with a
+status row saying what it holds; a failed refresh only records its failure.
+
+The catalog is small: the small marts copied whole, the status row, the table functions,
+and, for the large facts that grow with history (PARTITIONED), views over immutable Parquet
+files, one per day, in the folder beside it (serving.duckdb -> serving.parts/). A publish
+writes only the days that hold rows of keys changed since the previous publish (new file
+names, never an overwrite), then a new catalog listing the current files, renamed into
+place. Each catalog version is also kept as a hard link serving.parts/catalog-<version>.duckdb
+with its manifest (the files it lists); a superseded version and the files only it lists are
+deleted once no reader holds it: every DuckDB connection to a file (read-only too) holds an
+fcntl lock on it, so a non-blocking exclusive lock that succeeds means no reader is left."""
 
 from __future__ import annotations
 
 import copy
+import fcntl
+import hashlib
 import json
 import os
 import shutil
+import sys
+import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +45,10 @@ MESSAGE_FACTS = "fct_messages"
 
 @dataclass
 class PublishPlan:
-    """The unique key of each incremental relation (from the parsed project): those are
-    synced by key into a copy of the previous publish; every other relation is small (live
-    and period marts, dimensions) and copied whole. No plan: publish everything afresh."""
+    """The unique key of each incremental relation (from the parsed project): a large one
+    (PARTITIONED) gets only the days holding rows of keys loaded since the previous publish
+    rewritten; every other relation is small and copied whole. No plan: publish everything
+    afresh (a full build may change any row without a newer load time)."""
 
     keys: dict[str, str] = field(default_factory=dict)
 
@@ -62,96 +77,281 @@ def column_lists(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> d
     return columns
 
 
-def sync_by_key(con: duckdb.DuckDBPyConnection, schema: str, table: str, key: str) -> None:
-    """Brings the serving copy of an incremental relation up to date: every key with a row
-    loaded after the copy's newest is replaced by all its current rows (an incremental run
-    re-derives a key's rows together, and a re-derived key always has a newly loaded row)."""
-    relation = f'{schema}."{table}"'
-    con.execute(f"""
-        create or replace temp table changed_keys as
-        select distinct {key} from working.{relation}
-        where last_loaded_at > (select coalesce(max(last_loaded_at), timestamp '1900-01-01') from serving.{relation})
-    """)
-    con.execute(f"delete from serving.{relation} where {key} in (select {key} from changed_keys)")
+# The large facts (a row per message-hour, or per message): served as views over one Parquet
+# file per UTC day of `time column`, rows ordered inside a file so that row-group statistics
+# prune a one-campaign or one-range query. Every other relation is small and copied whole.
+PARTITIONED: dict[str, tuple[str, tuple[str, ...]]] = {
+    "fct_message_hours": ("activity_hour", ("campaign_id", "execution_id", "channel", "activity_hour")),
+    "fct_failure_hours": ("activity_hour", ("campaign_id", "execution_id", "channel", "activity_hour")),
+    "fct_link_click_hours": ("activity_hour", ("campaign_id", "execution_id", "channel", "activity_hour")),
+    MESSAGE_FACTS: ("first_event_at", ("campaign_id", "execution_id", "channel", "first_event_at")),
+}
+ROW_GROUP_SIZE = 30_720
+# The file of a relation that has no row (a view needs at least one file to read).
+NO_DAY = "empty"
+# A superseded catalog is only looked at once this old: a reader that resolved the serving
+# path just before the rename has opened (and locked) it well before then.
+GC_GRACE_SECONDS = 30.0
+
+
+def parts_folder(serving: Path) -> Path:
+    """The Parquet files and catalog versions of a serving file: serving.duckdb -> serving.parts/."""
+    return serving.with_name(serving.name + ".parts")
+
+
+def manifest_path(parts: Path, version: str) -> Path:
+    return parts / f"manifest-{version}.json"
+
+
+def catalog_link(parts: Path, version: str) -> Path:
+    return parts / f"catalog-{version}.duckdb"
+
+
+def new_version() -> str:
+    """Microseconds since the epoch, zero-padded: unique (publishes are serialized by the
+    refresh lock), sorted by age, never reused by a later publish."""
+    return f"{time.time_ns() // 1000:017d}"
+
+
+def current_manifest(serving: Path) -> dict[str, Any] | None:
+    """The manifest of the catalog now at `serving` (the version whose hard link is the same
+    inode), or None: no publish yet, or a file published before the Parquet folder existed."""
+    parts = parts_folder(serving)
+    try:
+        inode = serving.stat().st_ino
+    except FileNotFoundError:
+        return None
+    for path in sorted(parts.glob("manifest-*.json"), reverse=True):
+        version = path.stem.removeprefix("manifest-")
+        try:
+            if catalog_link(parts, version).stat().st_ino == inode:
+                return json.loads(path.read_text())
+        except (FileNotFoundError, ValueError):
+            continue
+    return None
+
+
+def fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_days(
+    con: duckdb.DuckDBPyConnection, relation: str, name: str, days: list[date | None], version: str, parts: Path
+) -> dict[str, str | None]:
+    """One new file per day (by the relation's time column) with every current row of that
+    day; None for a day that no longer holds a row."""
+    time_column, order = PARTITIONED[name]
+    folder = parts / name
+    folder.mkdir(parents=True, exist_ok=True)
+    order_by = ", ".join(f'"{column}"' for column in order)
+    written: dict[str, str | None] = {}
+    for day in days:
+        label = day.isoformat() if day is not None else "null"
+        target = folder / f"{label}.{version}.parquet"
+        if day is None:
+            where, parameters = f'"{time_column}" is null', []
+        else:
+            where, parameters = f'"{time_column}" >= ? and "{time_column}" < ?', [day, day + timedelta(days=1)]
+        rows = con.execute(
+            f"copy (select * from {relation} where {where} order by {order_by}) to '{target}' "
+            f"(format parquet, compression zstd, row_group_size {ROW_GROUP_SIZE})",
+            parameters,
+        ).fetchone()[0]
+        if rows:
+            fsync_path(target)
+            written[label] = f"{name}/{target.name}"
+        else:
+            target.unlink(missing_ok=True)
+            written[label] = None
+    fsync_path(folder)
+    return written
+
+
+def changed_days(
+    con: duckdb.DuckDBPyConnection, relation: str, name: str, key: str, previous: dict[str, Any], parts: Path
+) -> list[date | None]:
+    """The days holding a row, now or in the previous publish, of a key with a row loaded
+    since the previous publish (an incremental run re-derives all of a key's rows together,
+    and a re-derived key always has a newly loaded row)."""
+    time_column = PARTITIONED[name][0]
     con.execute(
-        f"insert into serving.{relation} select * from working.{relation} where {key} in (select {key} from changed_keys)"
+        f"create or replace temp table changed_keys as select distinct {key} from {relation} "
+        "where last_loaded_at > coalesce(?::timestamp, timestamp '1900-01-01')",
+        [previous.get("watermark")],
     )
+    if not con.execute("select count(*) from changed_keys").fetchone()[0]:
+        return []
+    days = {
+        row[0]
+        for row in con.execute(
+            f'select distinct cast("{time_column}" as date) from {relation} where {key} in (select {key} from changed_keys)'
+        ).fetchall()
+    }
+    published = [str(parts / path) for label, path in previous["files"].items() if label != NO_DAY and path]
+    if published:
+        days |= {
+            row[0]
+            for row in con.execute(
+                f'select distinct cast("{time_column}" as date) from read_parquet(?, hive_partitioning = false) '
+                f"where {key} in (select {key} from changed_keys)",
+                [published],
+            ).fetchall()
+        }
+    return sorted(days, key=lambda day: (day is None, day))
 
 
-def copy_marts(warehouse: Path, target: Path, include_message_facts: bool, plan: PublishPlan, incremental: bool) -> str:
-    """Fills `target` with the published schemas of the working warehouse: afresh, or, when
-    `incremental` (target is a copy of the previous publish), incremental relations synced
-    by key and the others (all small) copied whole, so the cost no longer grows with
-    history beyond the file copy."""
+def publish_partitioned(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    name: str,
+    columns: list[tuple[str, str]],
+    key: str | None,
+    previous: dict[str, Any] | None,
+    version: str,
+    parts: Path,
+) -> tuple[dict[str, Any], int]:
+    """Writes the day files of one large relation that changed since `previous` (its entry
+    in the previous manifest; None: all of them) and returns its new manifest entry and the
+    number of files written."""
+    relation = f'working.{schema}."{name}"'
+    time_column = PARTITIONED[name][0]
+    has_watermark = any(column == "last_loaded_at" for column, _ in columns)
+    incremental = (
+        previous is not None and key is not None and has_watermark and previous.get("columns") == [list(c) for c in columns]
+    )
+    if incremental:
+        assert previous is not None and key is not None
+        files = {label: path for label, path in previous["files"].items() if label != NO_DAY}
+        days = changed_days(con, relation, name, key, previous, parts)
+    else:
+        files = {}
+        days = [row[0] for row in con.execute(f'select distinct cast("{time_column}" as date) from {relation}').fetchall()]
+    written = write_days(con, relation, name, days, version, parts)
+    for label, path in written.items():
+        if path is None:
+            files.pop(label, None)
+        else:
+            files[label] = path
+    if not files:
+        target = parts / name / f"{NO_DAY}.{version}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"copy (select * from {relation} limit 0) to '{target}' (format parquet)")
+        files[NO_DAY] = f"{name}/{target.name}"
+    watermark = None
+    if has_watermark:
+        newest = con.execute(f"select max(last_loaded_at) from {relation}").fetchone()[0]
+        watermark = newest.isoformat(sep=" ") if newest is not None else None
+    entry = {"columns": [list(c) for c in columns], "watermark": watermark, "files": dict(sorted(files.items()))}
+    return entry, sum(1 for path in written.values() if path)
+
+
+def create_view(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: list[tuple[str, str]], files: list[str]) -> None:
+    """A view over the files (absolute paths) with the working relation's columns and types."""
+    source = f"read_parquet([{', '.join(quote_literal(path) for path in files)}], hive_partitioning = false)"
+    read_types = dict(con.execute(f"select column_name, column_type from (describe select * from {source})").fetchall())
+    select = ", ".join(
+        f'"{column}"' if read_types.get(column) == kind else f'cast("{column}" as {kind}) as "{column}"'
+        for column, kind in columns
+    )
+    con.execute(f'create view serving.{schema}."{name}" as select {select} from {source}')
+
+
+def write_catalog(
+    warehouse: Path,
+    target: Path,
+    include_message_facts: bool,
+    plan: PublishPlan,
+    previous: dict[str, Any] | None,
+    version: str,
+    parts: Path,
+) -> tuple[str, dict[str, Any]]:
+    """Fills the new catalog `target` with the published schemas of the working warehouse:
+    the large relations as views over their day files (only the changed days written when
+    `previous`, the manifest of the current publish, is given), every other relation copied
+    whole, the table functions. Returns a summary and the new manifest (without version)."""
     con = duckdb.connect()
-    copied, synced = [], []
+    copied, views, days_written = [], [], 0
+    relations: dict[str, Any] = {}
     try:
         con.execute(f"attach '{warehouse}' as working (read_only)")
-        storage = "" if incremental else f" (storage_version '{settings.SERVING_STORAGE_VERSION}')"
-        con.execute(f"attach '{target}' as serving{storage}")
+        con.execute(f"attach '{target}' as serving (storage_version '{settings.SERVING_STORAGE_VERSION}')")
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"create schema if not exists serving.{schema}")
-            present = set(table_names(con, "serving", schema))
             wanted = [name for name in table_names(con, "working", schema) if include_message_facts or name != MESSAGE_FACTS]
-            working_columns, serving_columns = column_lists(con, "working", schema), column_lists(con, "serving", schema)
-            # One transaction for the whole file: a statement per column comment, each
+            working_columns = column_lists(con, "working", schema)
+            for name in wanted:
+                if name not in PARTITIONED:
+                    continue
+                entry, written = publish_partitioned(
+                    con,
+                    schema,
+                    name,
+                    working_columns[name],
+                    plan.keys.get(name),
+                    (previous or {}).get("relations", {}).get(f"{schema}.{name}"),
+                    version,
+                    parts,
+                )
+                relations[f"{schema}.{name}"] = entry
+                days_written += written
+            # One transaction for the catalog: a statement per column comment, each
             # committed on its own, was most of a publish's time (~2 s).
             con.execute("begin transaction")
-            for name in sorted(present - set(wanted) - {STATUS_TABLE}):
-                con.execute(f'drop table serving.{schema}."{name}"')
             for name in wanted:
-                same_shape = name in present and working_columns.get(name) == serving_columns.get(name)
-                if incremental and same_shape and name in plan.keys:
-                    sync_by_key(con, schema, name, plan.keys[name])
-                    synced.append(name)
-                    continue
-                con.execute(f'create or replace table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
-                copied.append(name)
-            copy_comments(con, schema, copied)
+                entry = relations.get(f"{schema}.{name}")
+                if entry is not None:
+                    create_view(con, schema, name, working_columns[name], [str(parts / path) for path in entry["files"].values()])
+                    views.append(name)
+                else:
+                    con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
+                    copied.append(name)
+            copy_comments(con, schema, copied, views)
             con.execute("commit")
-        if (
-            not incremental
-            or not con.execute(
-                "select count(*) from duckdb_functions() where database_name = 'serving' and function_type = 'table_macro'"
-            ).fetchone()[0]
-        ):
-            copy_table_functions(con)
+        functions = copy_table_functions(con, (previous or {}).get("functions", {}))
         con.execute("detach serving")
     finally:
         con.close()
-    return f"{len(copied)} copied, {len(synced)} synced by key"
+    summary = f"{len(copied)} copied, {len(views)} Parquet views ({days_written} day files written)"
+    return summary, {"relations": relations, "functions": functions}
 
 
-def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]) -> None:
+def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str], views: list[str]) -> None:
     """The descriptions dbt persisted (persist_docs) as table and column comments, for the
-    tables just copied: BI tools show them. CREATE TABLE AS does not carry them over."""
-    if not tables:
+    tables and views just created: BI tools show them. CREATE TABLE AS does not carry them over."""
+    if not tables and not views:
         return
     for table, comment in con.execute(
         "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
         "and comment is not null and list_contains(?, table_name)",
-        [schema, tables],
+        [schema, tables + views],
     ).fetchall():
-        con.execute(f'comment on table serving.{schema}."{table}" is {quote_literal(comment)}')
+        kind = "view" if table in views else "table"
+        con.execute(f'comment on {kind} serving.{schema}."{table}" is {quote_literal(comment)}')
     for table, column, comment in con.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' and schema_name = ? "
         "and comment is not null and list_contains(?, table_name)",
-        [schema, tables],
+        [schema, tables + views],
     ).fetchall():
         con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {quote_literal(comment)}')
 
 
-def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
+def copy_table_functions(con: duckdb.DuckDBPyConnection, cached: dict[str, Any]) -> dict[str, Any]:
     """Re-creates the warehouse's table functions (period_*_between) in the serving file,
     from their catalog (marts.period_table_functions: name and arguments with defaults) and
     DuckDB's stored body. Their bodies name relations without a database, so in the
-    serving file they read the serving file's own copies."""
+    serving file they read the serving file's own copies (tables or views). Inlining the
+    CTEs takes seconds, so each body inlined is kept in the manifest (`cached`, by a hash of
+    the warehouse's definition) and reused while the definition is the same."""
     catalog = con.execute(
         "select count(*) from information_schema.tables where table_catalog = 'working' "
         "and table_schema = 'marts' and table_name = 'period_table_functions'"
     ).fetchone()
     if not catalog or not catalog[0]:
-        return 0
+        return {}
     functions = con.execute(
         """
         select catalog.function_name, catalog.arguments, functions.macro_definition, catalog.description
@@ -162,16 +362,22 @@ def copy_table_functions(con: duckdb.DuckDBPyConnection) -> int:
             and functions.function_type = 'table_macro'
         """
     ).fetchall()
+    created: dict[str, Any] = {}
     # Created from inside the serving file, where the names in their bodies resolve.
     con.execute("use serving")
     try:
         for name, arguments, body, description in functions:
-            con.execute(f'create macro marts."{name}"({arguments}) as table {without_ctes(con, body)}')
+            source = hashlib.sha256(json.dumps([arguments, body]).encode()).hexdigest()
+            entry = cached.get(name)
+            if not isinstance(entry, dict) or entry.get("source") != source:
+                entry = {"source": source, "body": without_ctes(con, body)}
+            con.execute(f'create macro marts."{name}"({arguments}) as table {entry["body"]}')
             if description:
                 con.execute(f'comment on macro table marts."{name}" is {quote_literal(description)}')
+            created[name] = entry
     finally:
         con.execute("use memory")
-    return len(functions)
+    return created
 
 
 def without_ctes(con: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -262,37 +468,114 @@ def write_status(con: duckdb.DuckDBPyConnection, status: dict[str, Any]) -> None
         con.execute(f"comment on {target} is {quote_literal(comment)}")
 
 
-def swap_in(staging_file: Path, serving: Path) -> None:
-    with staging_file.open("rb") as handle:
-        os.fsync(handle.fileno())
+def swap_in(staging_file: Path, serving: Path, version: str, manifest: dict[str, Any]) -> None:
+    """Makes the staged catalog the serving file: its manifest and its hard link in the
+    Parquet folder first (so a version a reader may hold is always known), then the rename.
+    Then the versions no reader holds any more are collected."""
+    parts = parts_folder(serving)
+    fsync_path(staging_file)
     # Read-only on disk too: a BI tool that forgets the read-only flag gets an error
     # instead of taking a write lock (for non-root users; root ignores mode bits).
     staging_file.chmod(0o444)
+    target = manifest_path(parts, version)
+    pending = target.with_name(target.name + ".tmp")
+    pending.write_text(json.dumps({"relations": {}, "functions": {}, **manifest, "version": version}, indent=1))
+    fsync_path(pending)
+    os.replace(pending, target)
+    os.link(staging_file, catalog_link(parts, version))
+    fsync_path(parts)
     os.replace(staging_file, serving)
+    fsync_path(serving.parent)
+    try:
+        collect_garbage(serving)
+    except OSError as error:  # never fails a publish: the next one collects again
+        print(f"serving garbage collection skipped: {error}", file=sys.stderr)
 
 
 def next_file(serving: Path) -> Path:
     staging_file = serving.with_name(serving.name + ".next")
     for leftover in (staging_file, staging_file.with_name(staging_file.name + ".wal")):
         leftover.unlink(missing_ok=True)
+    parts_folder(serving).mkdir(parents=True, exist_ok=True)
     return staging_file
+
+
+def released(link: Path) -> bool:
+    """Deletes a superseded catalog version if no reader holds it: a non-blocking exclusive
+    fcntl lock on its inode fails while any process has it open in DuckDB (read-only
+    connections included). The lock is held while the link is removed, so no reader can
+    lock it in between. Must not run in a process holding a connection to that file
+    (fcntl locks belong to the process)."""
+    try:
+        link.chmod(0o644)
+        fd = os.open(link, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            link.chmod(0o444)
+            return False
+        link.unlink()
+        return True
+    finally:
+        os.close(fd)
+
+
+def collect_garbage(serving: Path, grace_seconds: float = GC_GRACE_SECONDS) -> dict[str, int]:
+    """Removes the catalog versions superseded more than `grace_seconds` ago that no reader
+    holds, the versions a killed publish left unpublished, and every Parquet file that no
+    remaining version lists. Runs under the refresh lock (after each publish)."""
+    parts = parts_folder(serving)
+    current = (current_manifest(serving) or {}).get("version")
+    versions = sorted(path.stem.removeprefix("manifest-") for path in parts.glob("manifest-*.json"))
+    kept, removed = [], 0
+    for index, version in enumerate(versions):
+        if version == current:
+            kept.append(version)
+            continue
+        if current is not None and version < current:
+            superseded_at = manifest_path(parts, versions[index + 1]).stat().st_mtime
+            if time.time() - superseded_at < grace_seconds or not released(catalog_link(parts, version)):
+                kept.append(version)
+                continue
+        elif not released(catalog_link(parts, version)):  # never published (killed before its rename)
+            kept.append(version)
+            continue
+        manifest_path(parts, version).unlink(missing_ok=True)
+        removed += 1
+    listed = {catalog_link(parts, version) for version in kept}
+    for version in kept:
+        for entry in json.loads(manifest_path(parts, version).read_text())["relations"].values():
+            listed |= {parts / path for path in entry["files"].values()}
+    files = 0
+    for path in [*parts.glob("*/*.parquet"), *parts.glob("catalog-*.duckdb"), *parts.glob("*.tmp")]:
+        if path not in listed and (path.suffix != ".duckdb" or released(path)):
+            path.unlink(missing_ok=True)
+            files += 1
+    return {"versions_removed": removed, "versions_kept": len(kept), "files_removed": files}
 
 
 def publish(
     warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False, plan: PublishPlan | None = None
 ) -> str:
-    """Writes the marts and the status row into the next serving file and swaps it in. With a
-    plan (a refresh that knows what its dbt run rebuilt), the next file starts as a copy of
-    the current one and only what changed is written; otherwise it is written afresh. The
-    last failed refresh stays in the status row after later successes (with
-    failures_since_publish back to 0), so a reader can still see what failed last."""
+    """Writes the next serving catalog (and the changed day files of the large relations)
+    and swaps it in. With a plan (a refresh that knows the incremental relations' keys) and
+    a current publish in this layout, only the days holding rows of keys loaded since that
+    publish are written; otherwise every day. The last failed refresh stays in the status
+    row after later successes (with failures_since_publish back to 0), so a reader can
+    still see what failed last."""
     status.update(previous_failure(serving))
     staging_file = next_file(serving)
-    incremental = plan is not None and bool(plan.keys) and bool(read_status(serving))
-    if incremental:
-        shutil.copyfile(serving, staging_file)
-        staging_file.chmod(0o644)
-    summary = copy_marts(warehouse, staging_file, include_message_facts, plan or PublishPlan(), incremental)
+    parts = parts_folder(serving)
+    current = current_manifest(serving) or {}
+    # Without a plan every day is written afresh; the inlined table functions are reused.
+    previous = current if plan is not None and plan.keys else {"functions": current.get("functions", {})}
+    version = new_version()
+    summary, manifest = write_catalog(
+        warehouse, staging_file, include_message_facts, plan or PublishPlan(), previous, version, parts
+    )
     con = duckdb.connect(str(staging_file))
     try:
         tables_published = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
@@ -303,7 +586,7 @@ def publish(
         write_status(con, status)
     finally:
         con.close()
-    swap_in(staging_file, serving)
+    swap_in(staging_file, serving, version, manifest)
     return summary
 
 
@@ -328,10 +611,12 @@ def previous_failure(serving: Path) -> dict[str, Any]:
 
 def publish_failure(serving: Path, failed_at: datetime, failure: str) -> bool:
     """Keeps the previous publish's marts and records the failure in its status row, so a
-    reader sees both the last good numbers and that the newest refresh failed."""
+    reader sees both the last good numbers and that the newest refresh failed: a copy of
+    the current catalog (small; it lists the same Parquet files) with the new status row."""
     status = read_status(serving)
     if not status:
         return False
+    previous = current_manifest(serving)
     staging_file = next_file(serving)
     shutil.copyfile(serving, staging_file)
     staging_file.chmod(0o644)
@@ -345,5 +630,5 @@ def publish_failure(serving: Path, failed_at: datetime, failure: str) -> bool:
         write_status(con, status)
     finally:
         con.close()
-    swap_in(staging_file, serving)
+    swap_in(staging_file, serving, new_version(), {key: value for key, value in (previous or {}).items() if key != "version"})
     return True

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import TALLY, dbt, load_folder, run
 
+from conftest import TALLY, dbt, load_folder, run
 from tally.bench import same_work
 
 pytestmark = pytest.mark.slow
@@ -29,7 +29,10 @@ def test_same_work_floor_equals_the_build_row_for_row(tmp_path: Path) -> None:
     warehouse = tmp_path / "warehouse.duckdb"
     load_folder(generated, warehouse, "parquet")
     selection = [f"+{name}" for name in same_work.OUTPUTS]
-    dbt(["build", "--full-refresh", "--select", *selection, "--exclude", "resource_type:test", "resource_type:unit_test"], warehouse)
+    dbt(
+        ["build", "--full-refresh", "--select", *selection, "--exclude", "resource_type:test", "resource_type:unit_test"],
+        warehouse,
+    )
     # The events exercise the deduplication both ways: copies with the same content
     # (duplicates) and with other content (conflicting_duplicate), and rejected rows.
     con = duckdb.connect(str(warehouse), read_only=True)

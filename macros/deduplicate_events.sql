@@ -66,3 +66,60 @@
     where _loaded_at > {{ load_watermark('_loaded_at') }}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The full build's ranking (no incremental run): only the keys that have more than one
+    valid row are ranked. A window over every row sorts the whole table by key, and few
+    keys have copies (duplicate deliveries of the same event); every other row is its
+    key's only valid row, so copy 1 and its own winner, exactly what the window would give
+    it (an invalid row's rank is never read: dedup_status_columns rejects it on its
+    validation reasons). Defines two CTEs, <relation>_copied_keys and ranked (the same
+    columns as dedup_rank_columns: relation.*, copy_number, winner_content_hash).
+    `relation` is read three times: declare it with materialized_cte(). -#}
+{% macro dedup_ranked_full_build(relation, key_column) -%}
+{{ relation }}_copied_keys as (
+    select {{ relation }}.{{ key_column }}
+    from {{ relation }}
+    where {{ relation }}.validation_reasons is null
+    group by {{ relation }}.{{ key_column }}
+    having count(*) > 1
+),
+
+ranked as (
+    select
+        {{ relation }}.*,
+        cast(1 as {{ dbt.type_bigint() }}) as copy_number,
+        {{ relation }}.content_hash as winner_content_hash
+    from {{ relation }}
+    where
+        {{ relation }}.validation_reasons is not null
+        or {{ relation }}.{{ key_column }} not in (select copied.{{ key_column }} from {{ relation }}_copied_keys as copied)
+
+    union all
+
+    select
+        {{ relation }}.*,
+        {{ dedup_rank_columns(key_column, relation=relation) }}
+    from {{ relation }}
+    where
+        {{ relation }}.validation_reasons is null
+        and {{ relation }}.{{ key_column }} in (select copied.{{ key_column }} from {{ relation }}_copied_keys as copied)
+)
+{%- endmacro %}
+
+{#- `materialized` before a CTE's body when `when` is true, on DuckDB (and PostgreSQL): the
+    CTE is computed once even when read several times (DuckDB would otherwise inline it
+    into each reader). Nothing on other engines. -#}
+{% macro materialized_cte(when=true) -%}
+    {{ return(adapter.dispatch('materialized_cte')(when)) }}
+{%- endmacro %}
+
+{% macro default__materialized_cte(when) -%}
+{%- endmacro %}
+
+{% macro duckdb__materialized_cte(when) -%}
+    {%- if when %}materialized{% endif -%}
+{%- endmacro %}
+
+{% macro postgres__materialized_cte(when) -%}
+    {%- if when %}materialized{% endif -%}
+{%- endmacro %}

@@ -7,7 +7,7 @@
     'opens', 'clicks', 'unsubscriptions', 'spam_complaints', 'mirror_page_views', 'forwards', 'impressions',
     'dismissals', 'other_interactions', 'actions', 'offers_sent', 'targeted', 'interactions', 'engagements', 'new_quarantines'] %}
 {%- set unique = ['messages', 'audience', 'unique_opens', 'estimated_unique_opens', 'unique_clicks', 'unique_impressions'] %}
-{{ config(tags=['cross_report'], enabled=(target.type == 'duckdb')) }}
+{{ config(tags=['cross_report', 'full_check'], enabled=(target.type == 'duckdb')) }}
 
 with
 

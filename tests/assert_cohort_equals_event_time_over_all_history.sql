@@ -2,7 +2,7 @@
 -- delivery executed in a range that covers all data, with all its events, is every event
 -- of every delivery. Any difference in any column (bounds aside) is a counting error in
 -- one of the two. DuckDB only (table functions).
-{{ config(tags=['cross_report'], enabled=(target.type == 'duckdb')) }}
+{{ config(tags=['cross_report', 'full_check'], enabled=(target.type == 'duckdb')) }}
 
 with
 

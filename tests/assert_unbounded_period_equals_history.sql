@@ -3,7 +3,7 @@
 -- equal fct_deliveries, delivery by delivery and count by count. With a bounded period
 -- there is nothing to compare (the test selects no row); pytest builds without period
 -- vars to exercise it (tests/python/test_dbt_boundaries.py).
-{{ config(tags=['cross_report']) }}
+{{ config(tags=['cross_report', 'full_check']) }}
 {%- set counts = ['messages', 'audience', 'targeted', 'excluded', 'errors', 'sent', 'delivered', 'bounces',
     'hard_bounces', 'soft_bounces', 'ignored_bounces', 'retries', 'opens', 'unique_opens', 'estimated_unique_opens',
     'clicks', 'unique_clicks', 'unsubscriptions', 'spam_complaints', 'mirror_page_views', 'forwards', 'impressions',

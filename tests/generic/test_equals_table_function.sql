@@ -2,9 +2,11 @@
     period_start and period_end; a range wider than any data when they are unset): every
     row and column but the bounds columns, both ways. Proves the function answers what a
     rebuild with those vars would. DuckDB only (table macros): disabled on other engines,
-    where the functions are not built. -#}
+    where the functions are not built. Tagged full_check: it recomputes the report over
+    all history, so it runs in make test, CI and the scheduled full check, not in the
+    default (production) build (selectors.yml). -#}
 {% test equals_table_function(model, function, extra_arguments=[]) %}
-{{ config(enabled=(target.type == 'duckdb')) }}
+{{ config(enabled=(target.type == 'duckdb'), tags=['full_check']) }}
 {%- set window = period_vars_window() -%}
 {%- set arguments = [
     window.start if window.start is not none else "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")",

@@ -6,7 +6,12 @@ For --events N (and again for N/10, for the refresh ratio) it:
 2. loads the history and times a full `dbt build --full-refresh` (models and tests), then
    `dbt run --full-refresh` (models only);
 3. times the floor: one hand-written DuckDB query computing the per-delivery counts and
-   unique counts straight from the raw tables (dedup on event_id included);
+   unique counts straight from the raw tables (dedup on event_id included); and the
+   same-work floor: one DuckDB script, no dbt, doing the build's model work up to its main
+   outputs (typing, validation, hashing, dedup, the staged tables, int_events_unioned,
+   fct_message_hours, fct_messages, fct_deliveries; tally.bench.same_work), checked equal
+   to the build's tables row for row, with build/same-work and run/same-work against the
+   targets (1.3x and 1.1x);
 4. starts the refresh service (tally watch) and lands the ten batches one after the
    other: each refresh's time (load + dbt + publish), median and max;
 5. times typical BI widget queries and the query-time period reports on the published
@@ -112,6 +117,12 @@ SUMMARY_ROWS = [
     ("floor_s", "{:.2f}"),
     ("build_over_floor", "{:.1f}x"),
     ("run_over_floor", "{:.1f}x"),
+    ("same_work_s", "{:.1f}"),
+    ("same_work_cpu_s", "{:.1f}"),
+    ("same_work_over_floor", "{:.1f}x"),
+    ("build_over_same_work", "{:.2f}x"),
+    ("run_over_same_work", "{:.2f}x"),
+    ("same_work_unequal_rows", "{:,}"),
     ("new_events_50min", "{:,}"),
     ("refresh_median_s", "{:.2f}"),
     ("refresh_max_s", "{:.2f}"),
@@ -142,6 +153,13 @@ def print_summary(summary: dict, small: dict, large: dict) -> None:
     for key, fmt in SUMMARY_ROWS:
         if key in large:
             print(f"{key:<28s}{fmt.format(small[key]):>14s}{fmt.format(large[key]):>14s}")
+    if "same_work_s" in large:
+        # Issue 22's targets for the full build, against the same-work floor at N.
+        for key, target in (("run_over_same_work", 1.1), ("build_over_same_work", 1.3)):
+            verdict = "met" if large[key] <= target else "MISSED"
+            print(f"{key} at N = {large[key]:.2f}x (target <= {target}x: {verdict})")
+        if large["same_work_unequal_rows"]:
+            print(f"same-work floor NOT equal to the build: {large['same_work_unequal_tables']}")
     if summary["refresh_n_over_n10"] is not None:
         print(f"refresh(N) / refresh(N/10) = {summary['refresh_n_over_n10']:.2f}")
     print(f"peak memory of any child process: {summary['peak_child_memory_mib']:,} MiB")

@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from tally import settings
+from tally.bench import same_work
 from tally.common import timed as timed_in
 from tally.common import utc_now
 
@@ -93,6 +94,24 @@ def floor_seconds(warehouse: Path) -> float:
         return min(times)
     finally:
         con.close()
+
+
+def same_work_floor(warehouse: Path) -> dict[str, float | int | str]:
+    """The same-work floor (tally.bench.same_work): the build's model work up to its main
+    outputs as one DuckDB script, no dbt, on the same raw tables as the dbt run just before
+    it; its wall and CPU seconds, and whether its tables equal the build's row for row
+    (same_work_unequal_rows: 0, else the tables that differ). Its schema is dropped after."""
+    cpu = time.process_time()
+    seconds = same_work.run(warehouse)
+    cpu = time.process_time() - cpu
+    unequal = {name: rows for name, rows in same_work.differences(warehouse).items() if rows}
+    same_work.drop(warehouse)
+    return {
+        "same_work_s": seconds,
+        "same_work_cpu_s": cpu,
+        "same_work_unequal_rows": sum(unequal.values()),
+        "same_work_unequal_tables": ", ".join(unequal) or "none",
+    }
 
 
 REFRESHES = 10
@@ -254,6 +273,7 @@ def run_size(
     result["full_build_s"] = timed([DBT, "build", "--full-refresh"], env)
     result["full_run_s"] = timed([DBT, "run", "--full-refresh"], env)
     result["floor_s"] = floor_seconds(warehouse)
+    result.update(same_work_floor(warehouse))
     durations = consecutive_refreshes(warehouse, batches, work, env)
     result["refresh_median_s"] = statistics.median(durations)
     result["refresh_max_s"] = max(durations)
@@ -276,6 +296,9 @@ def run_size(
     result["serving_mib"] = round(serving.stat().st_size / 2**20)
     result["build_over_floor"] = result["full_build_s"] / result["floor_s"]
     result["run_over_floor"] = result["full_run_s"] / result["floor_s"]
+    result["same_work_over_floor"] = result["same_work_s"] / result["floor_s"]
+    result["build_over_same_work"] = result["full_build_s"] / result["same_work_s"]
+    result["run_over_same_work"] = result["full_run_s"] / result["same_work_s"]
     return result
 
 

@@ -61,7 +61,7 @@ typed_with_capabilities as (
             and typed.interaction = channel_interactions.interaction
 ),
 
-validated as (
+validated as {{ materialized_cte(not is_incremental()) }} (
     select
         *,
         nullif(concat_ws(
@@ -101,6 +101,7 @@ validated as (
     from typed_with_capabilities
 ),
 
+{% if is_incremental() -%}
 ranked as (
     select
         validated.*,
@@ -113,6 +114,10 @@ ranked as (
             and validated.validation_reasons is null
     {%- endif %}
 ),
+{% else -%}
+-- A full build ranks only the event ids that have copies (dedup_ranked_full_build).
+{{ dedup_ranked_full_build('validated', 'event_id') }},
+{% endif %}
 
 final as (
     select

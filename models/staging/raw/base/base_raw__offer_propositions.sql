@@ -38,7 +38,7 @@ typed as (
     from cleaned
 ),
 
-validated as (
+validated as {{ materialized_cte(not is_incremental()) }} (
     select
         *,
         nullif(concat_ws(
@@ -67,6 +67,7 @@ validated as (
     from typed
 ),
 
+{% if is_incremental() -%}
 ranked as (
     select
         validated.*,
@@ -79,6 +80,10 @@ ranked as (
             and validated.validation_reasons is null
     {%- endif %}
 ),
+{% else -%}
+-- A full build ranks only the event ids that have copies (dedup_ranked_full_build).
+{{ dedup_ranked_full_build('validated', 'event_id') }},
+{% endif %}
 
 final as (
     select

@@ -13,10 +13,24 @@
     tags=['serving'],
 ) }}
 
+{%- if is_incremental() %}
+{%- set watermark = load_watermark() %}
+{#- The earliest hour with a newly loaded failure: every failure to re-count is in it or
+    later, so the scan of history starts there (zone maps skip the older row groups). #}
+{%- set earliest_touched_hour = constant_timestamp(
+    'select min(' ~ dbt.date_trunc('hour', 'event_ts') ~ ') from ' ~ ref('int_failure_events')
+    ~ ' where _loaded_at > ' ~ watermark,
+    fallback='cast(null as ' ~ dbt.type_timestamp() ~ ')',
+) if execute else 'null' %}
+{%- endif %}
+
 with
 
 failures as (
     select * from {{ ref('int_failure_events') }}
+    {%- if is_incremental() %}
+    where event_ts >= {{ earliest_touched_hour }}
+    {%- endif %}
 ),
 
 {% if is_incremental() -%}
@@ -28,7 +42,7 @@ new_failures as (
         channel,
         {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour
     from {{ ref('int_failure_events') }}
-    where _loaded_at > {{ load_watermark() }}
+    where _loaded_at > {{ watermark }}
 ),
 
 touched_delivery_hours as (

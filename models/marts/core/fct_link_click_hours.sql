@@ -14,11 +14,27 @@
     tags=['serving'],
 ) }}
 
+{%- if is_incremental() %}
+{%- set watermark = load_watermark() %}
+{#- The earliest hour with a newly loaded click: every click to re-count is in it or
+    later, so the scan of history starts there (zone maps skip the older row groups). #}
+{%- set earliest_touched_hour = constant_timestamp(
+    'select min(' ~ dbt.date_trunc('hour', 'event_ts') ~ ') from ' ~ ref('int_events_unioned')
+    ~ " where event_source = 'tracking' and event_type = 'click' and _loaded_at > " ~ watermark,
+    fallback='cast(null as ' ~ dbt.type_timestamp() ~ ')',
+) if execute else 'null' %}
+{%- endif %}
+
 with
 
 clicks as (
     select * from {{ ref('int_events_unioned') }}
-    where event_source = 'tracking' and event_type = 'click'
+    where
+        event_source = 'tracking'
+        and event_type = 'click'
+    {%- if is_incremental() %}
+        and event_ts >= {{ earliest_touched_hour }}
+    {%- endif %}
 ),
 
 {% if is_incremental() -%}
@@ -33,7 +49,7 @@ new_clicks as (
     where
         event_source = 'tracking'
         and event_type = 'click'
-        and _loaded_at > {{ load_watermark() }}
+        and _loaded_at > {{ watermark }}
 ),
 
 touched_message_hours as (

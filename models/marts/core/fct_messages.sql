@@ -9,31 +9,21 @@
 
 with
 
+-- Incremental: the messages whose hours were re-derived since the last run, all their
+-- hours. Every hour row carries its message's newest load time (message_last_loaded_at),
+-- so a message with a newly loaded event has all its hours past the watermark, and the
+-- filter, a constant, is applied at the scan: those rows were written last, zone maps
+-- skip every older row group, and the cost follows the batch, not the history.
 message_hours as (
     select * from {{ ref('fct_message_hours') }}
+    {%- if is_incremental() %}
+    where message_last_loaded_at > {{ load_watermark() }}
+    {%- endif %}
 ),
 
-{% if is_incremental() -%}
--- Messages whose hours were re-derived since the last run: the hour holding a new event
--- carries its load time. Its own import, filtered at the scan.
-touched_messages as (
-    select distinct message_key
-    from {{ ref('fct_message_hours') }}
-    where
-        last_loaded_at > {{ load_watermark() }}
-),
-
-hours_to_roll_up as (
-    select message_hours.*
-    from message_hours
-    inner join touched_messages
-        on message_hours.message_key = touched_messages.message_key
-),
-{% else %}
 hours_to_roll_up as (
     select * from message_hours
 ),
-{% endif %}
 
 -- Most messages have one active hour: their hour row is already the message's rollup
 -- (a rollup of one row returns it), so only the others go through the aggregation. A row

@@ -16,7 +16,12 @@ For --events N (and again for N/10, for the refresh ratio) it:
    other: each refresh's time (load + dbt + publish), median and max;
 5. times typical BI widget queries and the query-time period reports on the published
    serving file (p50 / p95 over repeated runs);
-6. times loading the same events in both layouts: the flat files, and the platform's own
+6. refresh of the same 5-minute batches, at the same event rate, on a history 4 times
+   longer: 4 x H events over 4 x 14 days, the short history its last 14 days (about H
+   events), the same ten batches landed on each; median refresh and dbt step on each, and
+   long over short against the target 1.1x (--history-events H, default N/4; 0 skips it;
+   --history-only: this alone, e.g. --history-events 250000 for 250k vs 1M);
+7. times loading the same events in both layouts: the flat files, and the platform's own
    exports (`tally load --layout ajo`, --ajo-format parquet or json): load_ajo_s,
    load_flat_same_events_s and their ratio, in wall and CPU seconds, and the same without
    keeping the records (--skip-records) (--layouts-only: this alone);
@@ -38,7 +43,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tally.bench.local import run_size
+from tally.bench.local import HISTORY_FACTOR, history_ratio, run_size
 from tally.bench.soak import soak
 
 
@@ -71,6 +76,18 @@ def parser_for(prog: str | None) -> argparse.ArgumentParser:
         "format: load_ajo_s beside load_flat_same_events_s (default parquet; none: skip)",
     )
     parser.add_argument(
+        "--history-events",
+        type=int,
+        metavar="H",
+        help="the history-length measure: H events over 14 days against 4 x H over 56 days, the same "
+        "batches refreshed on both (default N/4, so the long history is N; 0: skip it)",
+    )
+    parser.add_argument(
+        "--history-only",
+        action="store_true",
+        help="only the history-length measure (--history-events, default N/4): no N/10 and N runs",
+    )
+    parser.add_argument(
         "--layouts-only",
         action="store_true",
         help="only the flat vs ajo load comparison (best of 2), no build, refresh or queries",
@@ -90,6 +107,43 @@ def run_soak(args: argparse.Namespace, work: Path) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str))
     return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
+
+
+HISTORY_TARGET = 1.1
+
+
+def run_history(args: argparse.Namespace, work: Path) -> dict:
+    """The history-length measure (tally.bench.local.history_ratio) in a folder of its own."""
+    events = args.events // HISTORY_FACTOR if args.history_events is None else args.history_events
+    if events <= 0 or args.layouts_only:
+        return {}
+    folder = work / f"history{events}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"running the same batches on {events:,} and {events * HISTORY_FACTOR:,} events of history ...", flush=True)
+    try:
+        return history_ratio(events, folder)
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+HISTORY_ROWS = [
+    ("events of history", "history_{}_events", "{:,}", None),
+    ("dbt run --full-refresh s", "history_{}_full_run_s", "{:.1f}", None),
+    ("refresh median s", "history_{}_refresh_median_s", "{:.2f}", "history_refresh_long_over_short"),
+    ("refresh dbt median s", "history_{}_refresh_dbt_median_s", "{:.2f}", "history_refresh_dbt_long_over_short"),
+]
+
+
+def print_history(history: dict) -> None:
+    print(f"\nsame batches ({history['history_new_events_50min']:,} events in 50 min), history 4 times longer, same daily rate")
+    print(f"{'metric':<28s}{'14 days':>14s}{'56 days':>14s}{'ratio':>10s}{'target':>10s}")
+    for label, key, fmt, ratio in HISTORY_ROWS:
+        short, long = fmt.format(history[key.format("short")]), fmt.format(history[key.format("long")])
+        ratio_text = f"{history[ratio]:.2f}x" if ratio else ""
+        target = f"<= {HISTORY_TARGET}x" if ratio else ""
+        print(f"{label:<28s}{short:>14s}{long:>14s}{ratio_text:>10s}{target:>10s}")
 
 
 def run_sizes(args: argparse.Namespace, work: Path) -> list[dict]:
@@ -173,16 +227,31 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-"))
     if args.soak:
         return run_soak(args, work)
+    if args.history_only:
+        history = run_history(args, work)
+        summary = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "history": history}
+        summary["history_target"] = HISTORY_TARGET
+        print_history(history)
+        text = json.dumps(summary, indent=2, default=str)
+        print(text)
+        if args.json:
+            args.json.write_text(text)
+        return 0
     results = run_sizes(args, work)
+    history = run_history(args, work)
     small, large = results
     summary = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB",
         "runs": results,
         "refresh_n_over_n10": large["refresh_median_s"] / small["refresh_median_s"] if "refresh_median_s" in large else None,
+        "history": history,
+        "history_target": HISTORY_TARGET,
         "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
     print_summary(summary, small, large)
+    if history:
+        print_history(history)
     text = json.dumps(summary, indent=2, default=str)
     print(text)
     if args.json:

@@ -151,10 +151,10 @@ def refresh_log(warehouse: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def consecutive_refreshes(warehouse: Path, batches: Path, work: Path, env: dict[str, str]) -> list[float]:
+def consecutive_refreshes(warehouse: Path, batches: Path, work: Path, env: dict[str, str]) -> list[dict]:
     """The refresh service (tally watch, dbt kept in the process): after its first
-    refresh, ten batches landed one at a time, each waited for; returns each refresh's
-    duration from its log line (load + dbt + publish)."""
+    refresh, ten batches landed one at a time, each waited for; returns each refresh's log
+    line: its duration in `seconds` (load + dbt + publish) and each step's in `step_seconds`."""
     landing = work / "landing"
     landing.mkdir()
     log = (work / "watcher.log").open("w")
@@ -188,7 +188,7 @@ def consecutive_refreshes(warehouse: Path, batches: Path, work: Path, env: dict[
             entry = wait_for(index + 2)
             if entry["status"] != "published":
                 raise SystemExit(f"refresh {index} failed: {entry.get('reason')}")
-            durations.append(entry["seconds"])
+            durations.append(entry)
     finally:
         watcher.terminate()
         watcher.wait(timeout=300)
@@ -274,7 +274,7 @@ def run_size(
     result["full_run_s"] = timed([DBT, "run", "--full-refresh"], env)
     result["floor_s"] = floor_seconds(warehouse)
     result.update(same_work_floor(warehouse))
-    durations = consecutive_refreshes(warehouse, batches, work, env)
+    durations = [entry["seconds"] for entry in consecutive_refreshes(warehouse, batches, work, env)]
     result["refresh_median_s"] = statistics.median(durations)
     result["refresh_max_s"] = max(durations)
     result["refresh_s_each"] = ", ".join(f"{d:.2f}" for d in durations)
@@ -302,11 +302,12 @@ def run_size(
     return result
 
 
-def generate_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[Path, datetime]:
-    """N generated events placed so that their busiest arrivals end now (the 90th
-    percentile of arrival times is now): the live window then holds a busy day."""
+def generate_ending_now(events: int, work: Path, env: dict[str, str], days: int = 14) -> tuple[Path, datetime]:
+    """N generated events (executions starting over `days` days) placed so that their
+    busiest arrivals end now (the 90th percentile of arrival times is now): the live window
+    then holds a busy day."""
     probe = work / "probe"
-    timed([*TALLY, "generate", "--events", "20000", "--out", str(probe)], env)
+    timed([*TALLY, "generate", "--events", "20000", "--days", str(days), "--out", str(probe)], env)
     con = duckdb.connect()
     offset = con.execute(
         "select quantile_disc(try_cast(ingested_at as timestamp), 0.9) - timestamp '2026-11-01 00:00:00' "
@@ -316,8 +317,64 @@ def generate_ending_now(events: int, work: Path, env: dict[str, str]) -> tuple[P
     now = utc_now().replace(microsecond=0)
     generated = work / "generated"
     start = (now - offset).strftime("%Y-%m-%d %H:%M:%S")
-    timed([*TALLY, "generate", "--events", str(events), "--start", start, "--out", str(generated)], env)
+    timed([*TALLY, "generate", "--events", str(events), "--days", str(days), "--start", start, "--out", str(generated)], env)
     return generated, now
+
+
+HISTORY_FACTOR = 4
+HISTORY_DAYS = 14
+
+
+def history_ratio(events: int, work: Path) -> dict[str, float | int | str]:
+    """Refresh of the same 5-minute batches, at the same event rate, on a history 4 times
+    longer. One generation of 4N events over 4 x 14 days ending now; the long history is
+    all of it up to the ten batches, the short one only its last 14 days of arrivals (about
+    N events: the same daily rate); the same ten batch files are then landed on each,
+    after a `dbt run --full-refresh` of its history. Median refresh (load + dbt + publish)
+    and median dbt step on each, and long over short, against the target 1.1x."""
+    env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    generated, now = generate_ending_now(events * HISTORY_FACTOR, work, env, days=HISTORY_DAYS * HISTORY_FACTOR)
+    histories = {"long": work / "history_long", "short": work / "history_short"}
+    batches = work / "batches"
+    result: dict[str, float | int | str] = {
+        "history_days_short": HISTORY_DAYS,
+        "history_days_long": HISTORY_DAYS * HISTORY_FACTOR,
+    }
+    result["history_new_events_50min"] = split_batches(generated, histories["long"], batches, now)
+    cut = now - timedelta(minutes=REFRESHES * BATCH_MINUTES) - timedelta(days=HISTORY_DAYS)
+    histories["short"].mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    for table in TABLES:
+        source = f"read_parquet('{histories['long']}/{table}.parquet')"
+        keep = "true" if table == "campaigns" else f"try_cast(ingested_at as timestamp) > '{cut}'"
+        con.execute(f"copy (select * from {source} where {keep}) to '{histories['short']}/{table}.parquet' (format parquet)")
+    for name, history in histories.items():
+        result[f"history_{name}_events"] = sum(
+            con.execute(f"select count(*) from read_parquet('{history}/{table}.parquet')").fetchone()[0]
+            for table in TABLES
+            if table != "campaigns"
+        )
+    con.close()
+    for name in ("short", "long"):
+        folder = work / f"refresh_{name}"
+        folder.mkdir()
+        warehouse = folder / "warehouse.duckdb"
+        run_env = dict(env, WAREHOUSE_PATH=str(warehouse))
+        for table in TABLES:
+            timed([*TALLY, "load", "--quiet", "--table", table, str(histories[name] / f"{table}.parquet")], run_env)
+        timed([DBT, "seed", "--full-refresh"], run_env)
+        result[f"history_{name}_full_run_s"] = timed([DBT, "run", "--full-refresh"], run_env)
+        entries = consecutive_refreshes(warehouse, batches, folder, run_env)
+        result[f"history_{name}_refresh_median_s"] = statistics.median(entry["seconds"] for entry in entries)
+        result[f"history_{name}_refresh_dbt_median_s"] = statistics.median(
+            entry["step_seconds"]["dbt build"] for entry in entries
+        )
+        result[f"history_{name}_refresh_s_each"] = ", ".join(f"{entry['seconds']:.2f}" for entry in entries)
+    result["history_refresh_long_over_short"] = result["history_long_refresh_median_s"] / result["history_short_refresh_median_s"]
+    result["history_refresh_dbt_long_over_short"] = (
+        result["history_long_refresh_dbt_median_s"] / result["history_short_refresh_dbt_median_s"]
+    )
+    return result
 
 
 def percentile(values: list[float], fraction: float) -> float:

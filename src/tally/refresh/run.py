@@ -22,9 +22,12 @@ from tally.refresh.session import DbtFailure, DbtSession, has_table_functions
 class Timer:
     def __init__(self) -> None:
         self.started = time.perf_counter()
+        self.steps: dict[str, float] = {}
 
     def step(self, name: str, started: float, detail: str = "") -> None:
-        print(f"  {name:<10s} {time.perf_counter() - started:6.2f} s  {detail}", flush=True)
+        seconds = time.perf_counter() - started
+        self.steps[name] = round(seconds, 3)
+        print(f"  {name:<10s} {seconds:6.2f} s  {detail}", flush=True)
 
     def total(self) -> float:
         return time.perf_counter() - self.started
@@ -126,6 +129,7 @@ class Refresher:
             report_as_of=status.get("report_as_of"),
             window_end=status.get("window_end"),
             seconds=round(timer.total(), 3),
+            step_seconds=timer.steps,
         )
         append_log(self.warehouse, record)
         return 0

@@ -1,0 +1,163 @@
+"""The incremental facts read history only from the earliest time the new loads can touch
+(a constant the scan prunes row groups with): these are the edges of that bound, each
+compared with a full refresh of the same loads, row by row.
+
+- a late open days after the send re-derives every hour of its message, including the
+  message's first hour, whose first event is exactly at the bound (>=, not >);
+- a late click and a late failure into old hours re-count those hours whole;
+- a late hard bounce that happened before the address's first one moves the address's
+  quarantine to another delivery (both deliveries' new_quarantines change);
+- a copy of an already staged event, same content then other content, and a load that
+  touches nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+import compare
+from conftest import TALLY, dbt, run
+
+FEEDBACK = [
+    "event_id",
+    "event_ts",
+    "ingested_at",
+    "campaign_id",
+    "execution_id",
+    "message_id",
+    "profile_id",
+    "channel",
+    "status",
+    "failure_type",
+    "reason",
+    "recipient_address",
+]
+TRACKING = [
+    "event_id",
+    "event_ts",
+    "ingested_at",
+    "campaign_id",
+    "execution_id",
+    "message_id",
+    "profile_id",
+    "channel",
+    "interaction",
+    "url",
+]
+FACTS = [
+    "marts.fct_message_hours",
+    "marts.fct_messages",
+    "marts.fct_failure_hours",
+    "marts.fct_link_click_hours",
+    "marts.fct_recipient_quarantines",
+    "marts.fct_deliveries",
+]
+SELECT = [
+    "--select",
+    "+fct_deliveries",
+    "+fct_failure_hours",
+    "+fct_link_click_hours",
+    "--exclude",
+    "resource_type:test",
+    "resource_type:unit_test",
+]
+
+
+def sent(
+    event_id: str, ts: str, execution: str, message: str, address: str, status: str = "sent", failure: str = "", reason: str = ""
+) -> list[str]:
+    return [event_id, ts, ts, "c1", execution, message, f"p_{message}", "email", status, failure, reason, address]
+
+
+def tracked(event_id: str, ts: str, message: str, interaction: str, url: str = "") -> list[str]:
+    return [event_id, ts, ts, "c1", "x1", message, f"p_{message}", "email", interaction, url]
+
+
+# Filler: a day of history before everything below, so the bound has row groups to skip.
+HISTORY = [sent(f"h{i}", f"2026-10-20 {i % 24:02d}:{i % 60:02d}:00", "x0", f"h{i}", f"h{i}@old.example") for i in range(200)]
+LOADS = [
+    {
+        "message_feedback_events": [
+            *HISTORY,
+            sent("f1", "2026-11-01 10:00:00", "x1", "m1", "a1@example.com"),
+            sent("f2", "2026-11-01 10:00:00", "x1", "m2", "a2@example.com"),
+            sent("f3", "2026-11-02 09:00:00", "x1", "m2", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
+            sent("f4", "2026-11-03 08:00:00", "x2", "m3", "a3@example.com"),
+        ],
+        "message_tracking_events": [tracked("t1", "2026-11-01 11:30:00", "m1", "click", "https://example.com/a")],
+    },
+    {
+        "message_feedback_events": [
+            # A late failure into m1's old hour 10:00.
+            sent("f5", "2026-11-01 10:59:59", "x1", "m1", "a1@example.com", "retry", "soft", "mailbox_full"),
+            # a2's hard bounce that happened before its first one, in another delivery.
+            sent("f6", "2026-10-31 23:00:00", "x2", "m4", "a2@example.com"),
+            sent("f7", "2026-10-31 23:30:00", "x2", "m4", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
+        ],
+        "message_tracking_events": [
+            # A late open days after the send; a late click into the old hour 11:00.
+            tracked("t2", "2026-11-05 18:00:00", "m1", "open"),
+            tracked("t3", "2026-11-01 11:00:00", "m1", "click", "https://example.com/b"),
+        ],
+    },
+    {
+        # A copy of f4 (same content), a copy of f1 with other content.
+        "message_feedback_events": [
+            sent("f4", "2026-11-03 08:00:00", "x2", "m3", "a3@example.com"),
+            sent("f1", "2026-11-01 12:00:00", "x1", "m1", "a1@example.com"),
+        ],
+        "message_tracking_events": [],
+    },
+    {"message_feedback_events": [], "message_tracking_events": []},
+]
+
+
+def write_load(folder: Path, load: dict[str, list[list[str]]], index: int) -> list[tuple[str, Path]]:
+    files = []
+    for table, header in (("message_feedback_events", FEEDBACK), ("message_tracking_events", TRACKING)):
+        path = folder / f"{table}-{index}.csv"
+        with path.open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(load[table])
+        files.append((table, path))
+    return files
+
+
+def test_incremental_bounds_equal_a_full_refresh(tmp_path: Path) -> None:
+    incremental = tmp_path / "incremental.duckdb"
+    for index, load in enumerate(LOADS):
+        for table, path in write_load(tmp_path, load, index):
+            if load[table]:
+                run([*TALLY, "load", "--quiet", "--table", table, str(path)], incremental)
+        dbt(["build", *SELECT], incremental)
+    full = tmp_path / "full.duckdb"
+    shutil.copyfile(incremental, full)
+    dbt(["build", "--full-refresh", *SELECT], full)
+
+    con = duckdb.connect()
+    compare.attach(con, incremental=incremental, full_refresh=full)
+    differences = compare.relation_differences(con, "full_refresh", "incremental", FACTS)
+    assert not differences, f"incremental differs from full refresh (rows, only full, only incremental): {differences}"
+    # The edges were really there: m1's first hour re-derived with its late open, the
+    # late click counted in the old hour, a2 quarantined by its earlier bounce in x2.
+    m1 = con.execute(
+        "select count(*), min(activity_hour), max(message_hour_count) from incremental.marts.fct_message_hours "
+        "where message_id = 'm1'"
+    ).fetchone()
+    assert m1 == (3, datetime(2026, 11, 1, 10), 3)
+    clicks = con.execute(
+        "select sum(clicks) from incremental.marts.fct_link_click_hours where message_id = 'm1' "
+        "and activity_hour = timestamp '2026-11-01 11:00:00'"
+    ).fetchone()[0]
+    assert clicks == 2
+    assert con.execute(
+        "select execution_id from incremental.marts.fct_recipient_quarantines where event_id = 'f7'"
+    ).fetchall() == [("x2",)]
+    quarantines = dict(con.execute("select execution_id, new_quarantines from incremental.marts.fct_deliveries").fetchall())
+    assert quarantines["x1"] == 0 and quarantines["x2"] == 1

@@ -6,7 +6,8 @@ compared with a full refresh of the same loads, row by row.
   message's first hour, whose first event is exactly at the bound (>=, not >);
 - a late click and a late failure into old hours re-count those hours whole;
 - a late hard bounce that happened before the address's first one moves the address's
-  quarantine to another delivery (both deliveries' new_quarantines change);
+  quarantine to another delivery (both deliveries' new_quarantines change), and a later
+  one leaves it there;
 - a copy of an already staged event, same content then other content, and a load that
   touches nothing.
 """
@@ -96,8 +97,9 @@ LOADS = [
             # A late failure into m1's old hour 10:00.
             sent("f5", "2026-11-01 10:59:59", "x1", "m1", "a1@example.com", "retry", "soft", "mailbox_full"),
             # a2's hard bounce that happened before its first one, in another delivery.
-            sent("f6", "2026-10-31 23:00:00", "x2", "m4", "a2@example.com"),
-            sent("f7", "2026-10-31 23:30:00", "x2", "m4", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
+            # (Every new event of this load is after m1's first one: the bound is m1's own.)
+            sent("f6", "2026-11-01 20:00:00", "x2", "m4", "a2@example.com"),
+            sent("f7", "2026-11-01 20:30:00", "x2", "m4", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
         ],
         "message_tracking_events": [
             # A late open days after the send; a late click into the old hour 11:00.
@@ -110,6 +112,8 @@ LOADS = [
         "message_feedback_events": [
             sent("f4", "2026-11-03 08:00:00", "x2", "m3", "a3@example.com"),
             sent("f1", "2026-11-01 12:00:00", "x1", "m1", "a1@example.com"),
+            # A later hard bounce of a2: its first one stays f7.
+            sent("f8", "2026-11-06 09:00:00", "x1", "m2", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
         ],
         "message_tracking_events": [],
     },

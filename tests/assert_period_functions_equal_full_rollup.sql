@@ -6,7 +6,7 @@
 -- hours, a range starting a day and a few hours in and ending before the last hour, 30 days
 -- from the first hour, and unbounded (the function called with bounds wider than any data).
 -- DuckDB only (table macros).
-{{ config(tags=['cross_report'], enabled=(target.type == 'duckdb')) }}
+{{ config(tags=['cross_report', 'full_check'], enabled=(target.type == 'duckdb')) }}
 {#- The bounds as literals read from the data's span at run time (a subquery as a bound
     would be evaluated once per reference). -#}
 {%- set span = {'first': '2000-01-01 00:00:00', 'last': '2000-01-01 00:00:00'} %}

@@ -10,7 +10,10 @@
 {#- The bounds as literals read from the data's span at run time (a subquery as a bound
     would be evaluated once per reference). -#}
 {%- set span = {'first': '2000-01-01 00:00:00', 'last': '2000-01-01 00:00:00'} %}
-{%- if execute %}
+{#- Compiled before anything is built (dbt compile on an empty warehouse), the fact does
+    not exist yet: keep the placeholder span. -#}
+{%- set hours_relation = adapter.get_relation(ref('fct_message_hours').database, ref('fct_message_hours').schema, ref('fct_message_hours').identifier) if execute else none %}
+{%- if hours_relation is not none %}
 {%- set row = run_query('select min(activity_hour), max(activity_hour) from ' ~ ref('fct_message_hours')).rows[0] %}
 {%- if row[0] is not none %}
 {%- do span.update({'first': row[0].strftime('%Y-%m-%d %H:%M:%S'), 'last': row[1].strftime('%Y-%m-%d %H:%M:%S')}) %}

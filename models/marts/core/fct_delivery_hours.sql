@@ -1,17 +1,18 @@
 -- One row per delivery x UTC clock hour in which any of its messages has a valid event,
--- rolled up from fct_message_hours: what the period_*_between functions can add up over
--- a range of hours instead of rolling every message up. Event counts, first and last
--- times add up across hours exactly; a message-kind count (distinct messages meeting a
--- condition) adds up only for the messages whose every event falls in this one hour
--- (message_hour_count = 1: their hour row is their row in any window holding the hour),
--- kept here as one_hour_<metric>; the messages active in several hours are rolled up at
--- query time (see delivery_report_query). Distinct profiles (audience) never add up and
--- are counted at query time.
+-- rolled up from fct_message_hours: what the period_*_between functions add up over a
+-- range of whole hours instead of rolling every message up. Event counts, first and last
+-- times add up across hours exactly. A message-kind count (distinct messages meeting a
+-- condition) is kept for the messages whose FIRST active hour this is, evaluated on the
+-- message's row over all history (fct_messages): a range holding a message's first and
+-- last hours counts it exactly so, so a report adds these up and rolls up only the
+-- messages a bound of its range cuts (see delivery_report_query). single_hour_profiles
+-- counts the profiles (audience) whose targeting rows all fall in this hour; the others
+-- are listed in fct_delivery_profile_spans.
 --
--- last_loaded_at is the newest load of any event of a message active in the hour, not
--- only of its events in this hour: a late event in another hour of a message changes this
--- row (the message is no longer a one-hour message), and the row must then look newly
--- loaded to the incremental watermark and to the publish, which sync by it.
+-- last_loaded_at is the newest load of any event of a message active in the hour (or of a
+-- profile spanning several hours targeted in it), not only of its events in this hour: a
+-- late event in another hour of a message changes this row, and the row must then look
+-- newly loaded to the incremental watermark and to the publish, which sync by it.
 -- hour_last_loaded_at is the newest load of the events in this hour (what a report shows).
 {%- set hour_text = 'cast(message_hours.activity_hour as ' ~ dbt.type_string() ~ ')' %}
 {%- set key_parts = [] %}
@@ -53,6 +54,33 @@ touched_delivery_hours as (
         message_hours.activity_hour
     from message_hours
     where message_hours.message_key in (select new_message_hours.message_key from new_message_hours)
+
+    union
+
+    -- Every targeting hour of a profile of a re-derived message: the profile may now span
+    -- several hours, and stop counting in its older hour's single_hour_profiles.
+    select
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour
+    from message_hours
+    inner join (
+        select distinct
+            campaign_id,
+            execution_id,
+            channel,
+            targeted_profile_id
+        from message_hours
+        where
+            message_key in (select new_message_hours.message_key from new_message_hours)
+            and targeted_profile_id is not null
+    ) as touched_profiles
+        on
+            message_hours.campaign_id = touched_profiles.campaign_id
+            and message_hours.execution_id = touched_profiles.execution_id
+            and message_hours.channel = touched_profiles.channel
+            and message_hours.targeted_profile_id = touched_profiles.targeted_profile_id
 ),
 
 hours_to_aggregate as (
@@ -104,7 +132,77 @@ message_loads as (
     group by message_key
 ),
 
-final as (
+-- The messages whose first active hour is one of the hours aggregated, as over all
+-- history (their fct_messages row), by that first hour.
+first_hour_rows as (
+    select
+        first_hour_keys.activity_hour as first_hour,
+        messages.*
+    from (
+        select
+            message_key,
+            activity_hour
+        from hours_to_aggregate
+        where activity_hour = message_first_hour
+    ) as first_hour_keys
+    inner join {{ ref('fct_messages') }} as messages
+        on first_hour_keys.message_key = messages.message_key
+),
+
+first_hour_messages as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        first_hour as activity_hour,
+        {%- for metric in report_metrics_of_kind('message') %}
+        {{ count_where(metric.condition) }} as first_hour_{{ metric.name }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from first_hour_rows
+    group by campaign_id, execution_id, channel, first_hour
+),
+
+-- The profiles targeted in several hours (a profile's targeting rows: see
+-- fct_delivery_profile_spans), with the newest load of their messages.
+profile_spans as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        targeted_profile_id,
+        last_loaded_at
+    from {{ ref('fct_delivery_profile_spans') }}
+    where first_hour is not null
+),
+
+-- The distinct profiles of each hour whose every targeting row is in that hour.
+hour_profiles as (
+    select
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour,
+        count(distinct case when profile_spans.targeted_profile_id is null then message_hours.targeted_profile_id end)
+            as single_hour_profiles,
+        max(profile_spans.last_loaded_at) as profile_last_loaded_at
+    from hours_to_aggregate as message_hours
+    left join profile_spans
+        on
+            message_hours.campaign_id = profile_spans.campaign_id
+            and message_hours.execution_id = profile_spans.execution_id
+            and message_hours.channel = profile_spans.channel
+            and message_hours.targeted_profile_id = profile_spans.targeted_profile_id
+    where
+        message_hours.targeted_profile_id is not null
+        and message_hours.message_targeted_hours = 1
+    group by
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour
+),
+
+hours_aggregated as (
     select
         -- ids
         {{ dbt.hash(dbt.concat(key_parts)) }} as delivery_hour_key,
@@ -112,14 +210,8 @@ final as (
         message_hours.execution_id,
         message_hours.channel,
         message_hours.activity_hour,
-        {{ partition_date_column('message_hours.activity_hour', 'activity_date') }}
-        -- event counts of every message active in the hour
         {%- for metric in event_count_metrics() %}
         {{ sum_count('message_hours.' ~ metric.name) }} as {{ metric.name }},
-        {%- endfor %}
-        -- message-kind counts of the messages whose only active hour this is
-        {%- for metric in report_metrics_of_kind('message') %}
-        {{ count_where('message_hours.message_hour_count = 1 and (' ~ metric.condition ~ ')') }} as one_hour_{{ metric.name }},
         {%- endfor %}
         count(*) as message_hours,
         -- timestamps
@@ -136,6 +228,48 @@ final as (
         message_hours.execution_id,
         message_hours.channel,
         message_hours.activity_hour
+),
+
+final as (
+    select
+        hours_aggregated.delivery_hour_key,
+        hours_aggregated.campaign_id,
+        hours_aggregated.execution_id,
+        hours_aggregated.channel,
+        hours_aggregated.activity_hour,
+        {{ partition_date_column('hours_aggregated.activity_hour', 'activity_date') }}
+        -- event counts of every message active in the hour
+        {%- for metric in event_count_metrics() %}
+        hours_aggregated.{{ metric.name }},
+        {%- endfor %}
+        -- message-kind counts of the messages whose first active hour this is
+        {%- for metric in report_metrics_of_kind('message') %}
+        coalesce(first_hour_messages.first_hour_{{ metric.name }}, 0) as first_hour_{{ metric.name }},
+        {%- endfor %}
+        coalesce(hour_profiles.single_hour_profiles, 0) as single_hour_profiles,
+        hours_aggregated.message_hours,
+        -- timestamps
+        hours_aggregated.first_event_at,
+        hours_aggregated.last_event_at,
+        hours_aggregated.first_feedback_at,
+        hours_aggregated.hour_last_loaded_at,
+        case
+            when hour_profiles.profile_last_loaded_at > hours_aggregated.last_loaded_at then hour_profiles.profile_last_loaded_at
+            else hours_aggregated.last_loaded_at
+        end as last_loaded_at
+    from hours_aggregated
+    left join first_hour_messages
+        on
+            hours_aggregated.campaign_id = first_hour_messages.campaign_id
+            and hours_aggregated.execution_id = first_hour_messages.execution_id
+            and hours_aggregated.channel = first_hour_messages.channel
+            and hours_aggregated.activity_hour = first_hour_messages.activity_hour
+    left join hour_profiles
+        on
+            hours_aggregated.campaign_id = hour_profiles.campaign_id
+            and hours_aggregated.execution_id = hour_profiles.execution_id
+            and hours_aggregated.channel = hour_profiles.channel
+            and hours_aggregated.activity_hour = hour_profiles.activity_hour
 )
 
 select * from final

@@ -103,4 +103,11 @@ final as (
         {{ dbt.date_trunc('hour', 'event_ts') }}
 )
 
+-- A full build writes the rows in hour order: the live marts read the 24-hour window's
+-- whole hours with a constant filter on activity_hour, and zone maps (DuckDB) skip every
+-- older row group only when the hours are stored in order. Incremental runs append
+-- mostly recent hours, which keeps the order nearly so.
 select * from final
+{%- if not is_incremental() %}
+order by activity_hour
+{%- endif %}

@@ -9,7 +9,11 @@ compared with a full refresh of the same loads, row by row.
   quarantine to another delivery (both deliveries' new_quarantines change), and a later
   one leaves it there;
 - a copy of an already staged event, same content then other content, and a load that
-  touches nothing.
+  touches nothing;
+- weeks later, copies of old events (same content, then another event time) must still be
+  found among the staged events, and a late open into an old delivery re-derives that
+  delivery from all its messages, the ones whose first hour is before the open's message's
+  included (fct_deliveries reads messages from the touched deliveries' first hour on).
 """
 
 from __future__ import annotations
@@ -75,8 +79,8 @@ def sent(
     return [event_id, ts, ts, "c1", execution, message, f"p_{message}", "email", status, failure, reason, address]
 
 
-def tracked(event_id: str, ts: str, message: str, interaction: str, url: str = "") -> list[str]:
-    return [event_id, ts, ts, "c1", "x1", message, f"p_{message}", "email", interaction, url]
+def tracked(event_id: str, ts: str, message: str, interaction: str, url: str = "", execution: str = "x1") -> list[str]:
+    return [event_id, ts, ts, "c1", execution, message, f"p_{message}", "email", interaction, url]
 
 
 # Filler: a day of history before everything below, so the bound has row groups to skip.
@@ -116,6 +120,17 @@ LOADS = [
             sent("f8", "2026-11-06 09:00:00", "x1", "m2", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
         ],
         "message_tracking_events": [],
+    },
+    {
+        # Weeks later, into the history's delivery x0: a copy of its event h3 (same content,
+        # arriving in a new batch), a copy of h1 with another event time (a conflict whose
+        # original is older than every event of the batch), and a late open of h5, whose
+        # delivery's other messages start before h5's first hour.
+        "message_feedback_events": [
+            sent("h3", "2026-10-20 03:03:00", "x0", "h3", "h3@old.example"),
+            sent("h1", "2026-11-07 07:07:00", "x0", "h1", "h1@old.example"),
+        ],
+        "message_tracking_events": [tracked("t4", "2026-11-07 09:00:00", "h5", "open", execution="x0")],
     },
     {"message_feedback_events": [], "message_tracking_events": []},
 ]
@@ -165,3 +180,17 @@ def test_incremental_bounds_equal_a_full_refresh(tmp_path: Path) -> None:
     ).fetchall() == [("x2",)]
     quarantines = dict(con.execute("select execution_id, new_quarantines from incremental.marts.fct_deliveries").fetchall())
     assert quarantines["x1"] == 0 and quarantines["x2"] == 1
+    # The old delivery x0 took the late open and kept all its messages; the weeks-late
+    # copies of h3 and h1 were found among the staged events, not staged again.
+    x0 = con.execute("select sent, opens from incremental.marts.fct_deliveries where execution_id = 'x0'").fetchone()
+    assert x0 == (len(HISTORY), 1)
+    copies = con.execute(
+        "select event_id, row_status, rejection_reasons from incremental.staging.base_raw__message_feedback_events "
+        "where event_id in ('h1', 'h3') order by event_id, row_status"
+    ).fetchall()
+    assert copies == [
+        ("h1", "rejected", "conflicting_duplicate"),
+        ("h1", "staged", None),
+        ("h3", "duplicate", None),
+        ("h3", "staged", None),
+    ]

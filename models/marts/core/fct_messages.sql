@@ -121,4 +121,11 @@ final as (
     from messages_classified
 )
 
+-- A full build writes the messages in first_event_at order: fct_deliveries reads the
+-- messages of the deliveries a refresh touches from their earliest first hour on (a
+-- constant), and zone maps (DuckDB) skip the older row groups only when the messages are
+-- stored in that order. Re-derived messages are appended last by incremental runs.
 select * from final
+{%- if not is_incremental() %}
+order by first_event_at
+{%- endif %}

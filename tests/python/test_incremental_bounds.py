@@ -61,6 +61,7 @@ FACTS = [
     "marts.fct_link_click_hours",
     "marts.fct_recipient_quarantines",
     "marts.fct_deliveries",
+    "marts.fct_delivery_hours",
 ]
 SELECT = [
     "--select",

@@ -19,6 +19,15 @@
 {%- if not loop.first %}{% do key_parts.append("'|'") %}{% endif %}
 {%- do key_parts.append(part) %}
 {%- endfor %}
+{%- if is_incremental() %}
+{%- set watermark = load_watermark(lookback_minutes=var('incremental_lookback_minutes')) %}
+{#- The earliest hour of a message re-derived since the last run: every delivery hour to
+    re-count is at or after it. #}
+{%- set earliest_touched_hour = constant_timestamp(
+    'select min(activity_hour) from ' ~ ref('fct_message_hours') ~ ' where message_last_loaded_at > ' ~ watermark,
+    fallback="cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")",
+) if execute else "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")" %}
+{%- endif %}
 {{ config(
     materialized='incremental',
     unique_key='delivery_hour_key',
@@ -34,27 +43,23 @@ message_hours as (
 ),
 
 {% if is_incremental() -%}
--- Its own import, filtered at the scan (see fct_message_hours): the message hours derived
--- since the last run.
-new_message_hours as (
-    select message_key
-    from {{ ref('fct_message_hours') }}
-    where
-        last_loaded_at > {{ load_watermark(lookback_minutes=var('incremental_lookback_minutes')) }}
-),
-
--- Every hour of a re-derived message: its new hours gain its events, its older hours may
--- lose a one-hour message.
+-- Its own import, filtered at the scan (see fct_messages): every hour of the messages
+-- re-derived since the last run (each hour row carries its message's newest load time,
+-- so all their hours pass; they were written last and zone maps skip the rest). Their
+-- new hours gain their events, their older hours may lose a one-hour message.
 touched_delivery_hours as (
     select distinct
-        message_hours.campaign_id,
-        message_hours.execution_id,
-        message_hours.channel,
-        message_hours.activity_hour
-    from message_hours
-    where message_hours.message_key in (select new_message_hours.message_key from new_message_hours)
+        campaign_id,
+        execution_id,
+        channel,
+        activity_hour
+    from {{ ref('fct_message_hours') }}
+    where message_last_loaded_at > {{ watermark }}
 ),
 
+-- Every message hour of a touched delivery hour, read from the earliest touched hour on
+-- (a constant: a full build writes the hours in order, so zone maps skip the older row
+-- groups).
 hours_to_aggregate as (
     select message_hours.*
     from message_hours
@@ -64,45 +69,13 @@ hours_to_aggregate as (
             and message_hours.execution_id = touched_delivery_hours.execution_id
             and message_hours.channel = touched_delivery_hours.channel
             and message_hours.activity_hour = touched_delivery_hours.activity_hour
-    where message_hours.activity_hour >= (select min(touched_delivery_hours.activity_hour) from touched_delivery_hours)
-),
-
-several_hour_message_hours as (
-    select
-        message_hours.message_key,
-        message_hours.last_loaded_at
-    from message_hours
-    where
-        message_hours.message_hour_count > 1
-        and message_hours.message_key in (
-            select hours_to_aggregate.message_key
-            from hours_to_aggregate
-            where hours_to_aggregate.message_hour_count > 1
-        )
+    where message_hours.activity_hour >= {{ earliest_touched_hour }}
 ),
 {% else %}
 hours_to_aggregate as (
     select * from message_hours
 ),
-
-several_hour_message_hours as (
-    select
-        message_key,
-        last_loaded_at
-    from message_hours
-    where message_hour_count > 1
-),
 {% endif %}
-
--- The newest load of each message active in several hours, over all its hours (a one-hour
--- message's is its row's own).
-message_loads as (
-    select
-        message_key,
-        max(last_loaded_at) as message_last_loaded_at
-    from several_hour_message_hours
-    group by message_key
-),
 
 final as (
     select
@@ -127,10 +100,10 @@ final as (
         max(message_hours.last_event_at) as last_event_at,
         min(message_hours.first_feedback_at) as first_feedback_at,
         max(message_hours.last_loaded_at) as hour_last_loaded_at,
-        max(coalesce(message_loads.message_last_loaded_at, message_hours.last_loaded_at)) as last_loaded_at
+        -- the newest load of any event of a message active in the hour, in any hour
+        -- (fct_message_hours carries it on every hour row of the message)
+        max(message_hours.message_last_loaded_at) as last_loaded_at
     from hours_to_aggregate as message_hours
-    left join message_loads
-        on message_hours.message_key = message_loads.message_key
     group by
         message_hours.campaign_id,
         message_hours.execution_id,
@@ -138,4 +111,11 @@ final as (
         message_hours.activity_hour
 )
 
+-- A full build writes the rows in hour order: a period window reads a range of whole
+-- hours with a constant filter on activity_hour, and zone maps (DuckDB) skip the row
+-- groups outside it only when the hours are stored in order. Incremental runs append
+-- mostly recent hours, which keeps the order nearly so.
 select * from final
+{%- if not is_incremental() %}
+order by activity_hour
+{%- endif %}

@@ -50,9 +50,9 @@ full outer join (
         and quarantines_now.channel = quarantines_before.channel
 where coalesce(quarantines_now.new_quarantines, 0) != coalesce(quarantines_before.new_quarantines, 0)
 {%- endset %}
-{#- The earliest first hour of a touched delivery. A touched delivery without hours (none
-    can have any, it is a parent built first; this only keeps the bound safe) means no
-    bound; no touched delivery at all, any bound (nothing is read). #}
+{#- The earliest first hour of a touched delivery. A touched delivery missing from
+    fct_delivery_hours (it cannot be: that parent is built first; this only keeps the bound
+    safe) turns the bound off; with no touched delivery at all nothing is read. #}
 {%- set earliest_touched_hour = constant_timestamp(
     'select case when count(*) > count(delivery_hours.first_hour) then ' ~ "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ')'
     ~ ' else min(delivery_hours.first_hour) end from (' ~ touched_deliveries_sql ~ ') as touched'

@@ -28,3 +28,13 @@
     max(recipient_domain) as recipient_domain,
     max(platform) as platform
 {%- endmacro %}
+
+{#- The part of message_activity_rollup() that the message-kind metrics' conditions read
+    (report_metrics(): event counts and the last feedback status): a report that rolls up
+    only to evaluate them binds and plans a third of the aggregates. -#}
+{% macro message_condition_rollup() -%}
+    {%- for metric in event_count_metrics() %}
+    {{ sum_count(metric.name) }} as {{ metric.name }},
+    {%- endfor %}
+    {{ arg_max('last_feedback_status', feedback_order_key('last_feedback_at', 'last_feedback_status')) }} as last_feedback_status
+{%- endmacro %}

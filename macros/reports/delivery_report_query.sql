@@ -11,21 +11,121 @@
 with
 
 {% if adds_up -%}
--- The window's delivery hours add up its event counts and times, and the message-kind
--- counts of its one-hour messages; only the messages active in several hours are rolled
--- up (a message's window row is then not one hour row); distinct profiles are counted over
--- both kinds of messages. Equal to rolling up every message of the window.
+{%- set profile_metrics = report_metrics_of_kind('profile') %}
+{%- if profile_metrics | map(attribute='column') | list != ['targeted_profile_id'] %}
+{{ exceptions.raise_compiler_error("delivery_report_query adds up profiles of targeted_profile_id only (fct_delivery_profile_spans)") }}
+{%- endif %}
+-- The window's delivery hours add up its event counts and times; the message-kind counts of
+-- the messages whose first hour is in the window, as over all history (exact for the
+-- messages wholly inside the window); and, per delivery, the profiles targeted in one hour.
+-- Only the messages a bound cuts are rolled up from their hours (the window's rows added,
+-- the all-history rows of those counted in their first hour taken back), and only the
+-- profiles whose targeting spans a bound are checked against the window's rows. Equal to
+-- rolling up every message of the window (tests/assert_period_functions_equal_full_rollup).
 delivery_hours as (
     select * from {{ window_input(window, 'delivery_hours') }} as delivery_hours_in_window
 ),
 
-several_hour_messages as (
-    select * from {{ window_input(window, 'several_hour_messages') }} as several_hour_messages_in_window
+cut_messages as (
+    select * from {{ window_input(window, 'cut_messages') }} as cut_messages_in_window
 ),
 
-one_hour_messages as (
-    select * from {{ window_input(window, 'one_hour_messages') }} as one_hour_messages_in_window
+-- A message with several targeting hours (rare) counts its window's targeted profile, as
+-- the full rollup does.
+several_targeting_profiles as (
+    select * from {{ window_input(window, 'several_targeting_profiles') }} as several_targeting_profiles_in_window
 ),
+
+{% if grain == 'delivery' -%}
+profile_spans as (
+    select * from {{ window_input(window, 'profile_spans') }} as profile_spans_in_window
+),
+
+-- The profiles whose count the additive parts may miss: those whose targeting spans a bound
+-- of the window (counted if targeted in it) and those of the messages with several targeting
+-- hours (counted unless a targeting row of the window counts them already, or their
+-- span lies inside the window).
+profile_candidates as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        targeted_profile_id,
+        max(is_spanning) as is_spanning,
+        max(is_several) as is_several
+    from (
+        select
+            campaign_id,
+            execution_id,
+            channel,
+            targeted_profile_id,
+            1 as is_spanning,
+            0 as is_several
+        from profile_spans
+        where not is_inside
+        union all
+        select
+            campaign_id,
+            execution_id,
+            channel,
+            targeted_profile_id,
+            0 as is_spanning,
+            1 as is_several
+        from several_targeting_profiles
+    ) as candidates
+    group by campaign_id, execution_id, channel, targeted_profile_id
+),
+
+-- Each candidate with the number of the window's targeting rows (of messages with one
+-- targeting hour) it has; one read of those rows, kept only where they match a candidate.
+profile_candidates_present as (
+    select
+        profile_candidates.campaign_id,
+        profile_candidates.execution_id,
+        profile_candidates.channel,
+        profile_candidates.targeted_profile_id,
+        profile_candidates.is_spanning,
+        profile_candidates.is_several,
+        count(targeting_rows.targeted_profile_id) as targeting_rows
+    from profile_candidates
+    left join {{ window_input(window, 'targeting_rows') }} as targeting_rows
+        on
+            profile_candidates.campaign_id = targeting_rows.campaign_id
+            and profile_candidates.execution_id = targeting_rows.execution_id
+            and profile_candidates.channel = targeting_rows.channel
+            and profile_candidates.targeted_profile_id = targeting_rows.targeted_profile_id
+    group by
+        profile_candidates.campaign_id,
+        profile_candidates.execution_id,
+        profile_candidates.channel,
+        profile_candidates.targeted_profile_id,
+        profile_candidates.is_spanning,
+        profile_candidates.is_several
+),
+
+-- A spanning profile targeted in the window, or a profile of a message with several
+-- targeting hours that no targeting row of the window has (a spanning profile inside the
+-- window has its first and last targeting rows in it, so it is never one of these).
+distinct_profiles as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        targeted_profile_id
+    from profile_candidates_present
+    where
+        (is_spanning = 1 and targeting_rows > 0)
+        or (is_several = 1 and targeting_rows = 0)
+),
+{%- else %}
+-- Distinct profiles across a campaign tab's deliveries never add up: counted over every
+-- targeting row of the window.
+distinct_profiles as (
+    select * from {{ window_input(window, 'targeting_rows') }} as targeting_rows
+    union
+    select * from several_targeting_profiles
+),
+{%- endif %}
 {%- else -%}
 messages as (
     select * from {{ window_input(window, 'messages') }} as messages_in_window
@@ -60,18 +160,19 @@ delivery_starts as (
 
 {% endif -%}
 {% if adds_up -%}
--- Three parts, each read once (a relation read twice is materialised whole): the delivery
--- hours (event counts, times, one-hour messages' message-kind counts); the several-hour
--- messages' message-kind counts and profiles; the one-hour messages' profiles.
-{%- set profile_columns = report_metrics_of_kind('profile') | map(attribute='column') | unique | list %}
+-- Every part, per delivery: the additive counts, and the profiles to count distinct.
+{%- set message_metrics = report_metrics_of_kind('message') %}
+{%- set event_metrics = report_metrics_of_kind('event') %}
 delivery_parts as (
     select
         {{ delivery_keys | join(',\n        ') }},
-        {%- for column in profile_columns %}
-        cast(null as {{ dbt.type_string() }}) as {{ column }},
+        cast(null as {{ dbt.type_string() }}) as targeted_profile_id,
+        {{ sum_count('single_hour_profiles') if grain == 'delivery' else '0' }} as added_profiles,
+        {%- for metric in event_metrics %}
+        {{ sum_count(metric.name) }} as {{ metric.name }},
         {%- endfor %}
-        {%- for metric in report_metrics() if metric.kind in ('event', 'message') %}
-        {{ sum_count(('one_hour_' if metric.kind == 'message' else '') ~ metric.name) }} as {{ metric.name }},
+        {%- for metric in message_metrics %}
+        {{ sum_count('first_hour_' ~ metric.name) }} as {{ metric.name }},
         {%- endfor %}
         min(first_feedback_at) as first_feedback_at,
         min(first_event_at) as first_event_at,
@@ -84,39 +185,54 @@ delivery_parts as (
 
     select
         {{ delivery_keys | join(',\n        ') }},
-        {%- for column in profile_columns %}
-        {{ column }},
-        {%- endfor %}
-        {%- for metric in report_metrics() if metric.kind in ('event', 'message') %}
-        {%- if metric.kind == 'event' %}
+        cast(null as {{ dbt.type_string() }}) as targeted_profile_id,
+        0 as added_profiles,
+        {%- for metric in event_metrics %}
         0 as {{ metric.name }},
-        {%- else %}
-        {{ count_where(metric.condition) }} as {{ metric.name }},
-        {%- endif %}
+        {%- endfor %}
+        {%- for metric in message_metrics %}
+        cast(sum(case when {{ metric.condition }} then part_sign else 0 end) as {{ dbt.type_bigint() }}) as {{ metric.name }},
         {%- endfor %}
         cast(null as {{ dbt.type_timestamp() }}) as first_feedback_at,
         cast(null as {{ dbt.type_timestamp() }}) as first_event_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_event_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_loaded_at
-    from several_hour_messages
-    group by {{ (delivery_keys + profile_columns) | join(', ') }}
+    from cut_messages
+    group by {{ delivery_keys | join(', ') }}
 
     union all
 
+    {% if grain == 'delivery' -%}
     select
         {{ delivery_keys | join(',\n        ') }},
-        {%- for column in profile_columns %}
-        {{ column }},
-        {%- endfor %}
-        {%- for metric in report_metrics() if metric.kind in ('event', 'message') %}
+        cast(null as {{ dbt.type_string() }}) as targeted_profile_id,
+        count(*) as added_profiles,
+        {%- for metric in event_metrics + message_metrics %}
         0 as {{ metric.name }},
         {%- endfor %}
         cast(null as {{ dbt.type_timestamp() }}) as first_feedback_at,
         cast(null as {{ dbt.type_timestamp() }}) as first_event_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_event_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_loaded_at
-    from one_hour_messages
-    where {{ profile_columns | join(' is not null or ') }} is not null
+    from profile_spans
+    where is_inside
+    group by {{ delivery_keys | join(', ') }}
+
+    union all
+
+    {% endif -%}
+    select
+        {{ delivery_keys | join(',\n        ') }},
+        targeted_profile_id,
+        0 as added_profiles,
+        {%- for metric in event_metrics + message_metrics %}
+        0 as {{ metric.name }},
+        {%- endfor %}
+        cast(null as {{ dbt.type_timestamp() }}) as first_feedback_at,
+        cast(null as {{ dbt.type_timestamp() }}) as first_event_at,
+        cast(null as {{ dbt.type_timestamp() }}) as last_event_at,
+        cast(null as {{ dbt.type_timestamp() }}) as last_loaded_at
+    from distinct_profiles
 ),
 
 messages_aggregated as (
@@ -127,7 +243,7 @@ messages_aggregated as (
         {%- endif %}
         {%- for metric in report_metrics() if metric.kind in ('event', 'message', 'profile') %}
         {%- if metric.kind == 'profile' %}
-        count(distinct {{ metric.column }}) as {{ metric.name }},
+        {{ sum_count('added_profiles') }} + count(distinct targeted_profile_id) as {{ metric.name }},
         {%- else %}
         {{ sum_count(metric.name) }} as {{ metric.name }},
         {%- endif %}

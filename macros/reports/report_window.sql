@@ -162,10 +162,9 @@
     * link_clicks: clicks per message, URL and user agent (fct_link_click_hours' columns);
     * message_hours: the message hours of the window (period only);
     * delivery_hours: the delivery hours of the window (fct_delivery_hours; period only);
-    * several_hour_messages / one_hour_messages: the window's messages split by whether
-      they are active in several hours of all history (rolled up, message_activity_columns)
-      or in one (their fct_message_hours row); together they are `messages` (period only,
-      see window_adds_up_delivery_hours). -#}
+    * cut_messages, several_targeting_profiles, targeting_rows, profile_spans: what a report adding up the delivery
+      hours needs besides them, the messages and profiles a bound of the window cuts
+      (period only, see window_adds_up_delivery_hours and delivery_report_query). -#}
 {% macro window_input(window, name) -%}
     {%- if window.kind == 'live' and name == 'messages' -%}
         {{ return(ref('int_messages_in_live_window')) }}
@@ -207,18 +206,61 @@
                 ~ ' from ' ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours
                 ~ ' group by campaign_id, execution_id, channel, message_id)'
             ) }}
-        {%- elif name == 'several_hour_messages' -%}
-            {#- The window's messages active in more than one hour of all history, rolled
-                up: the only messages whose window row is not one hour row. -#}
+        {%- elif name == 'cut_messages' -%}
+            {#- Per message and part: part_sign 1, the window's rows of a message a bound
+                cuts (active before the start, or from the end on), rolled up; part_sign -1, all the rows of a message whose
+                first hour is in the window and which is still active from the end on,
+                rolled up as over all history (fct_delivery_hours counted it in its first
+                hour as such: taken back). Disjoint scans, each with a conjunction of
+                conditions the engine prunes row groups with (an OR is read whole). -#}
+            {%- set source = unqualified_ref('fct_message_hours') -%}
+            {%- set scans = [] -%}
+            {%- if window.start is not none -%}
+                {%- do scans.append('select cut_hours.*, 1 as part_sign from ' ~ source ~ ' as cut_hours where '
+                    ~ hours ~ ' and ' ~ window_before_start(window, 'message_first_hour')) -%}
+            {%- endif -%}
+            {%- if window.end is not none -%}
+                {%- do scans.append('select ending_hours.*, parts.part_sign from (select * from ' ~ source ~ ' where '
+                    ~ window_not_before_start(window, 'activity_hour') ~ ' and ' ~ window_contains(window, 'message_first_hour')
+                    ~ ' and ' ~ window_from_end(window, 'message_last_hour') ~ ') as ending_hours'
+                    ~ ' cross join (select 1 as part_sign union all select -1 as part_sign) as parts'
+                    ~ ' where parts.part_sign = -1 or ending_hours.activity_hour < ' ~ window.end) -%}
+            {%- endif -%}
+            {%- if scans | length == 0 -%}
+                {#- Unbounded: no bound cuts a message. -#}
+                {%- do scans.append('select all_hours.*, 1 as part_sign from ' ~ source ~ ' as all_hours where false') -%}
+            {%- endif -%}
             {{ return(
-                '(select campaign_id, execution_id, channel, message_id, ' ~ message_activity_rollup()
-                ~ ' from ' ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours
-                ~ ' and message_hour_count > 1 group by campaign_id, execution_id, channel, message_id)'
+                '(select campaign_id, execution_id, channel, message_id, part_sign, '
+                ~ message_condition_rollup() ~ ' from (' ~ scans | join(' union all ') ~ ') as cut_rows'
+                ~ ' group by campaign_id, execution_id, channel, message_id, part_sign)'
             ) }}
-        {%- elif name == 'one_hour_messages' -%}
-            {#- The window's messages active in one hour of all history: their hour row is
-                their window row. -#}
-            {{ return('(select * from ' ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours ~ ' and message_hour_count = 1)') }}
+        {%- elif name == 'several_targeting_profiles' -%}
+            {#- The window's targeted profile of each message with several targeting hours
+                (rare): the least of its targeting rows in the window, as the full rollup. -#}
+            {{ return(
+                '(select campaign_id, execution_id, channel, min(targeted_profile_id) as targeted_profile_id from '
+                ~ unqualified_ref('fct_message_hours') ~ ' where ' ~ hours
+                ~ ' and message_targeted_hours > 1 and targeted_profile_id is not null'
+                ~ ' group by campaign_id, execution_id, channel, message_id)'
+            ) }}
+        {%- elif name == 'targeting_rows' -%}
+            {#- The window's targeting rows of the messages with one targeting hour (a
+                profile's occurrences, see fct_delivery_profile_spans). -#}
+            {{ return(
+                '(select campaign_id, execution_id, channel, targeted_profile_id from ' ~ unqualified_ref('fct_message_hours')
+                ~ ' where ' ~ hours ~ ' and targeted_profile_id is not null and message_targeted_hours = 1)'
+            ) }}
+        {%- elif name == 'profile_spans' -%}
+            {#- The profiles targeted in several hours whose span meets the window, and
+                whether it lies inside it. -#}
+            {{ return(
+                '(select campaign_id, execution_id, channel, targeted_profile_id, '
+                ~ window_contains(window, 'first_hour') ~ ' and ' ~ window_contains(window, 'last_hour') ~ ' as is_inside'
+                ~ ' from ' ~ unqualified_ref('fct_delivery_profile_spans')
+                ~ ' where first_hour is not null and not ' ~ window_from_end(window, 'first_hour')
+                ~ ' and not ' ~ window_before_start(window, 'last_hour') ~ ')'
+            ) }}
         {%- elif name in ('failures', 'link_clicks', 'message_hours', 'delivery_hours') -%}
             {%- set model = {
                 'failures': 'fct_failure_hours',
@@ -281,12 +323,25 @@
 {%- endmacro %}
 
 {#- True when a report of this window adds up delivery hours (fct_delivery_hours) and rolls
-    up only the messages active in several hours, instead of rolling up every message of
+    up only the messages a bound of the window cuts, instead of rolling up every message of
     the window: the period_*_between functions (a static period mart reads its messages
     materialised once per build, int_messages_in_period_window; a live window has no hour
     facts for its edges). -#}
 {% macro window_adds_up_delivery_hours(window) -%}
     {{ return(window.kind == 'period' and window.add_up_delivery_hours) }}
+{%- endmacro %}
+
+{#- A period window's bounds one at a time (false when that bound is unbounded). -#}
+{% macro window_before_start(window, column) -%}
+    {%- if window.start is none %}false{% else %}({{ column }} < {{ window.start }}){% endif -%}
+{%- endmacro %}
+
+{% macro window_not_before_start(window, column) -%}
+    {%- if window.start is none %}true{% else %}({{ column }} >= {{ window.start }}){% endif -%}
+{%- endmacro %}
+
+{% macro window_from_end(window, column) -%}
+    {%- if window.end is none %}false{% else %}({{ column }} >= {{ window.end }}){% endif -%}
 {%- endmacro %}
 
 {#- A boolean SQL expression: the timestamp `column` lies in the window. -#}

@@ -4,8 +4,15 @@
 -- (fct_message_hours) and aggregates those rows. Both must give the same rows, every column
 -- but the bounds, for ranges that cut messages at their edges: sub-day ranges of whole
 -- hours, a range starting a day and a few hours in and ending before the last hour, 30 days
--- from the first hour, and unbounded (the function called with bounds wider than any data).
+-- from the first hour, and unbounded (the function called with bounds wider than any data);
+-- and the edges of the additive parts (fct_delivery_hours' first-hour counts and
+-- single-hour profiles, fct_delivery_profile_spans): bounds inside an hour (rounded down),
+-- a single hour, a range inside the gap of a message active before and after it, a range
+-- inside the span of a profile targeted in several hours, that profile's last hour alone,
+-- and ranges starting at such a message's or profile's last hour or ending just after its
+-- first.
 -- DuckDB only (table macros).
+-- depends_on: {{ ref('fct_delivery_profile_spans') }}
 {{ config(tags=['cross_report', 'full_check'], enabled=(target.type == 'duckdb')) }}
 {#- The bounds as literals read from the data's span at run time (a subquery as a bound
     would be evaluated once per reference). -#}
@@ -19,6 +26,38 @@
 {%- do span.update({'first': row[0].strftime('%Y-%m-%d %H:%M:%S'), 'last': row[1].strftime('%Y-%m-%d %H:%M:%S')}) %}
 {%- endif %}
 {%- endif %}
+{#- Edge hours read from the data (placeholders before any build): the widest hour gap of a
+    message (its hours before and after the gap), the longest-lived message active in
+    several hours, and the widest span of a profile targeted in several hours. #}
+{%- set edges = {'gap_before': span.first, 'gap_after': span.first, 'profile_first': span.first, 'profile_last': span.first,
+                 'message_first': span.first, 'message_last': span.first} %}
+{%- if hours_relation is not none and span.first != '2000-01-01 00:00:00' %}
+{%- set gap = run_query(
+    'select activity_hour, next_hour from (select activity_hour, lead(activity_hour) over (partition by message_key order by activity_hour) as next_hour from '
+    ~ ref('fct_message_hours') ~ ') as hours where next_hour > activity_hour + interval 1 hour order by next_hour - activity_hour desc, activity_hour limit 1').rows %}
+{%- if gap | length > 0 %}
+{%- do edges.update({'gap_before': gap[0][0].strftime('%Y-%m-%d %H:%M:%S'), 'gap_after': gap[0][1].strftime('%Y-%m-%d %H:%M:%S')}) %}
+{%- endif %}
+{%- set message = run_query(
+    'select message_first_hour, message_last_hour from ' ~ ref('fct_message_hours')
+    ~ ' where message_last_hour > message_first_hour order by message_last_hour - message_first_hour desc, message_first_hour limit 1').rows %}
+{%- if message | length > 0 %}
+{%- do edges.update({'message_first': message[0][0].strftime('%Y-%m-%d %H:%M:%S'), 'message_last': message[0][1].strftime('%Y-%m-%d %H:%M:%S')}) %}
+{%- endif %}
+{%- set spans_relation = adapter.get_relation(ref('fct_delivery_profile_spans').database, ref('fct_delivery_profile_spans').schema, ref('fct_delivery_profile_spans').identifier) %}
+{%- if spans_relation is not none %}
+{%- set profile = run_query(
+    'select first_hour, last_hour from ' ~ ref('fct_delivery_profile_spans')
+    ~ ' where last_hour > first_hour order by last_hour - first_hour desc, first_hour limit 1').rows %}
+{%- if profile | length > 0 %}
+{%- do edges.update({'profile_first': profile[0][0].strftime('%Y-%m-%d %H:%M:%S'), 'profile_last': profile[0][1].strftime('%Y-%m-%d %H:%M:%S')}) %}
+{%- endif %}
+{%- endif %}
+{%- endif %}
+{%- set edge = {} %}
+{%- for name, value in edges.items() %}
+{%- do edge.update({name: "cast('" ~ value ~ "' as " ~ dbt.type_timestamp() ~ ")"}) %}
+{%- endfor %}
 {%- set first = "cast('" ~ span.first ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
 {%- set last = "cast('" ~ span.last ~ "' as " ~ dbt.type_timestamp() ~ ")" %}
 {%- set ranges = {
@@ -27,6 +66,15 @@
     'inner_days': [dbt.dateadd('hour', 31, first), dbt.dateadd('hour', -13, last)],
     'thirty_days': [first, dbt.dateadd('day', 30, first)],
     'unbounded': [none, none],
+    'bounds_inside_hours': [dbt.dateadd('minute', 30 * 60 + 17, first), dbt.dateadd('minute', -13 * 60 + 42, last)],
+    'one_hour': [dbt.dateadd('hour', 30, first), dbt.dateadd('hour', 31, first)],
+    'inside_a_message_gap': [dbt.dateadd('hour', 1, edge.gap_before), edge.gap_after],
+    'inside_a_profile_span': [dbt.dateadd('hour', 1, edge.profile_first), edge.profile_last],
+    'a_profile_last_hour': [edge.profile_last, dbt.dateadd('hour', 1, edge.profile_last)],
+    'from_a_profile_last_hour': [edge.profile_last, dbt.dateadd('day', 2, edge.profile_last)],
+    'to_a_profile_first_hour': [dbt.dateadd('day', -2, edge.profile_first), dbt.dateadd('hour', 1, edge.profile_first)],
+    'from_a_message_last_hour': [edge.message_last, dbt.dateadd('day', 2, edge.message_last)],
+    'to_a_message_first_hour': [dbt.dateadd('day', -2, edge.message_first), dbt.dateadd('hour', 1, edge.message_first)],
 } %}
 {%- set functions = {'delivery': 'period_delivery_report_between', 'channel': 'period_channel_report_between'} %}
 

@@ -9,8 +9,8 @@
 -- single-hour profiles, fct_delivery_profile_spans): bounds inside an hour (rounded down),
 -- a single hour, a range inside the gap of a message active before and after it, a range
 -- inside the span of a profile targeted in several hours, that profile's last hour alone,
--- and ranges starting at such a message's or profile's last hour or ending just after its
--- first.
+-- ranges starting at such a message's or profile's last hour or ending just after its
+-- first, and the first, the last and both targeting hours of a message targeted in several.
 -- DuckDB only (table macros).
 -- depends_on: {{ ref('fct_delivery_profile_spans') }}
 {{ config(tags=['cross_report', 'full_check'], enabled=(target.type == 'duckdb')) }}
@@ -28,9 +28,11 @@
 {%- endif %}
 {#- Edge hours read from the data (placeholders before any build): the widest hour gap of a
     message (its hours before and after the gap), the longest-lived message active in
-    several hours, and the widest span of a profile targeted in several hours. #}
+    several hours, the widest span of a profile targeted in several hours, and the
+    targeting hours of a message targeted in several (its profile counted as the full
+    rollup counts it: tests/python/test_period_edges.py makes one). #}
 {%- set edges = {'gap_before': span.first, 'gap_after': span.first, 'profile_first': span.first, 'profile_last': span.first,
-                 'message_first': span.first, 'message_last': span.first} %}
+                 'message_first': span.first, 'message_last': span.first, 'targeting_first': span.first, 'targeting_last': span.first} %}
 {%- if hours_relation is not none and span.first != '2000-01-01 00:00:00' %}
 {%- set gap = run_query(
     'select activity_hour, next_hour from (select activity_hour, lead(activity_hour) over (partition by message_key order by activity_hour) as next_hour from '
@@ -43,6 +45,12 @@
     ~ ' where message_last_hour > message_first_hour order by message_last_hour - message_first_hour desc, message_first_hour limit 1').rows %}
 {%- if message | length > 0 %}
 {%- do edges.update({'message_first': message[0][0].strftime('%Y-%m-%d %H:%M:%S'), 'message_last': message[0][1].strftime('%Y-%m-%d %H:%M:%S')}) %}
+{%- endif %}
+{%- set targeting = run_query(
+    'select min(activity_hour), max(activity_hour) from ' ~ ref('fct_message_hours')
+    ~ ' where message_targeted_hours > 1 and targeted_profile_id is not null group by message_key order by 2 - 1 desc, 1 limit 1').rows %}
+{%- if targeting | length > 0 %}
+{%- do edges.update({'targeting_first': targeting[0][0].strftime('%Y-%m-%d %H:%M:%S'), 'targeting_last': targeting[0][1].strftime('%Y-%m-%d %H:%M:%S')}) %}
 {%- endif %}
 {%- set spans_relation = adapter.get_relation(ref('fct_delivery_profile_spans').database, ref('fct_delivery_profile_spans').schema, ref('fct_delivery_profile_spans').identifier) %}
 {%- if spans_relation is not none %}
@@ -75,6 +83,9 @@
     'to_a_profile_first_hour': [dbt.dateadd('day', -2, edge.profile_first), dbt.dateadd('hour', 1, edge.profile_first)],
     'from_a_message_last_hour': [edge.message_last, dbt.dateadd('day', 2, edge.message_last)],
     'to_a_message_first_hour': [dbt.dateadd('day', -2, edge.message_first), dbt.dateadd('hour', 1, edge.message_first)],
+    'first_of_several_targeting_hours': [edge.targeting_first, dbt.dateadd('hour', 1, edge.targeting_first)],
+    'last_of_several_targeting_hours': [edge.targeting_last, dbt.dateadd('hour', 1, edge.targeting_last)],
+    'several_targeting_hours': [edge.targeting_first, dbt.dateadd('hour', 1, edge.targeting_last)],
 } %}
 {%- set functions = {'delivery': 'period_delivery_report_between', 'channel': 'period_channel_report_between'} %}
 

@@ -20,7 +20,7 @@ with
 -- messages wholly inside the window); and, per delivery, the profiles targeted in one hour.
 -- Only the messages a bound cuts are rolled up from their hours (the window's rows added,
 -- the all-history rows of those counted in their first hour taken back), and only the
--- profiles whose targeting spans a bound are checked against the window's rows. Equal to
+-- profiles whose targeting span holds the whole window are checked against its rows. Equal to
 -- rolling up every message of the window (tests/assert_period_functions_equal_full_rollup).
 delivery_hours as (
     select * from {{ window_input(window, 'delivery_hours') }} as delivery_hours_in_window
@@ -41,10 +41,9 @@ profile_spans as (
     select * from {{ window_input(window, 'profile_spans') }} as profile_spans_in_window
 ),
 
--- The profiles whose count the additive parts may miss: those whose targeting spans a bound
--- of the window (counted if targeted in it) and those of the messages with several targeting
--- hours (counted unless a targeting row of the window counts them already, or their
--- span lies inside the window).
+-- The profiles whose count the additive parts may miss: those whose targeting span holds
+-- the whole window (counted if targeted in it) and those of the messages with several
+-- targeting hours (counted unless a targeting row of the window counts them already).
 profile_candidates as (
     select
         campaign_id,
@@ -62,7 +61,7 @@ profile_candidates as (
             1 as is_spanning,
             0 as is_several
         from profile_spans
-        where not is_inside
+        where not is_counted
         union all
         select
             campaign_id,
@@ -103,9 +102,10 @@ profile_candidates_present as (
         profile_candidates.is_several
 ),
 
--- A spanning profile targeted in the window, or a profile of a message with several
--- targeting hours that no targeting row of the window has (a spanning profile inside the
--- window has its first and last targeting rows in it, so it is never one of these).
+-- A profile whose span holds the window and that is targeted in it, or a profile of a
+-- message with several targeting hours that no targeting row of the window has (a span
+-- counted as such has its first or last targeting row in the window, so it is never one
+-- of these).
 distinct_profiles as (
     select
         campaign_id,
@@ -215,7 +215,7 @@ delivery_parts as (
         cast(null as {{ dbt.type_timestamp() }}) as last_event_at,
         cast(null as {{ dbt.type_timestamp() }}) as last_loaded_at
     from profile_spans
-    where is_inside
+    where is_counted
     group by {{ delivery_keys | join(', ') }}
 
     union all

@@ -253,10 +253,12 @@
             ) }}
         {%- elif name == 'profile_spans' -%}
             {#- The profiles targeted in several hours whose span meets the window, and
-                whether it lies inside it. -#}
+                whether the span alone tells they are targeted in it (is_counted): a span
+                starting or ending in the window has that targeting row in it; only a span
+                holding the whole window (first before it, last after it) may have none. -#}
             {{ return(
-                '(select campaign_id, execution_id, channel, targeted_profile_id, '
-                ~ window_contains(window, 'first_hour') ~ ' and ' ~ window_contains(window, 'last_hour') ~ ' as is_inside'
+                '(select campaign_id, execution_id, channel, targeted_profile_id, not ('
+                ~ window_before_start(window, 'first_hour') ~ ' and ' ~ window_from_end(window, 'last_hour') ~ ') as is_counted'
                 ~ ' from ' ~ unqualified_ref('fct_delivery_profile_spans')
                 ~ ' where first_hour is not null and not ' ~ window_from_end(window, 'first_hour')
                 ~ ' and not ' ~ window_before_start(window, 'last_hour') ~ ')'

@@ -125,12 +125,23 @@ def test_a_publish_killed_midway_leaves_the_previous_one_whole(built: dict[str, 
     publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
     before = summed(serving)
     change(warehouse, 1)
-    # Killed after writing the first changed day's files, and again after the new catalog,
-    # its manifest and its hard link, just before the rename.
+    change_small_marts(warehouse)
+    # Killed after the next catalog was started as a copy of the current one, after writing
+    # the first changed day's files, inside the catalog's transaction (small marts' rows
+    # replaced, views re-created, not committed), and after the new catalog, its manifest
+    # and its hard link, just before the rename.
     kills = {
+        "after the catalog copy": "real = publish.start_from_current\n"
+        "def start_from_current(*args):\n    assert real(*args)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "publish.start_from_current = start_from_current\n",
         "after day files": "real = publish.write_days\n"
         "def write_days(*args):\n    real(*args)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
         "publish.write_days = write_days\n",
+        "inside the catalog transaction": "real = publish.copy_comments\n"
+        "def copy_comments(con, *args):\n"
+        "    assert con.execute('select count(*) from serving.marts.live_channel_statistics').fetchone()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "publish.copy_comments = copy_comments\n",
         "before the rename": "real = os.replace\n"
         "def replace(source, target):\n"
         "    if str(target) == sys.argv[2]:\n        os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -271,6 +282,83 @@ def test_a_publish_by_changed_days_equals_a_full_publish(built: dict[str, Path],
     finally:
         con.close()
     assert os.path.samefile(serving, parts_folder(serving) / f"catalog-{current_manifest(serving)['version']}.duckdb")
+
+
+def catalog_definitions(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, set[tuple[object, ...]]]:
+    """What a serving catalog defines besides rows: its relations and their kinds, columns
+    and types, table and column comments, and its table functions with their comments."""
+    return {
+        "relations": set(
+            con.execute(
+                "select table_name, table_type from information_schema.tables where table_catalog = ?", [catalog]
+            ).fetchall()
+        ),
+        "table comments": set(
+            con.execute("select table_name, comment from duckdb_tables() where database_name = ?", [catalog]).fetchall()
+            + con.execute("select view_name, comment from duckdb_views() where database_name = ?", [catalog]).fetchall()
+        ),
+        "columns": set(
+            con.execute(
+                "select table_name, column_name, data_type, comment from duckdb_columns() where database_name = ?", [catalog]
+            ).fetchall()
+        ),
+        "functions": set(
+            con.execute(
+                "select function_name, comment, parameters::varchar from duckdb_functions() "
+                "where database_name = ? and function_type = 'table_macro'",
+                [catalog],
+            ).fetchall()
+        ),
+    }
+
+
+def change_small_marts(warehouse: Path) -> None:
+    """What a refresh or a new build does to the small marts: rows changed (a live mart), a
+    column's description changed, a mart gone, a new mart, a table function's description
+    changed."""
+    con = duckdb.connect(str(warehouse))
+    try:
+        con.execute(
+            "update marts.live_channel_statistics set sent = sent + 1 "
+            "where rowid = (select min(rowid) from marts.live_channel_statistics)"
+        )
+        con.execute("comment on column marts.live_delivery_statistics.sent is 'Sent messages (a changed description).'")
+        con.execute("drop table marts.live_offers")
+        con.execute("create table marts.live_new_mart as select 1 as one")
+        con.execute(
+            "update marts.period_table_functions set description = description || ' (changed)' "
+            "where function_name = (select min(function_name) from marts.period_table_functions)"
+        )
+    finally:
+        con.close()
+
+
+def test_a_catalog_started_from_the_previous_one_equals_a_fresh_publish(built: dict[str, Path], tmp_path: Path) -> None:
+    warehouse = working_copy(built, tmp_path / "w")
+    serving = warehouse.with_name("serving.duckdb")
+    publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
+    # Nothing changed: every small mart and every view is kept as it was.
+    unchanged = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
+    assert unchanged.startswith("0 copied, 0 rows replaced") and "0 Parquet views written" in unchanged, unchanged
+    change(warehouse, 0)
+    change_small_marts(warehouse)
+    summary = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
+    # The new mart and the one whose description changed were re-created, the rows of the
+    # live mart and of the functions' catalog replaced, the rest kept.
+    assert summary.startswith("2 copied, 2 rows replaced"), summary
+    fresh = tmp_path / "fresh" / "serving.duckdb"
+    fresh.parent.mkdir()
+    publish(warehouse, fresh, {"failures_since_publish": 0}, plan=PLAN)
+    con = duckdb.connect()
+    try:
+        compare.attach(con, working=warehouse, serving=serving, fresh=fresh)
+        assert catalog_definitions(con, "serving") == catalog_definitions(con, "fresh")
+        tables = compare.relations(con, "fresh", exclude={"publish_status"}, base_tables_only=False)
+        assert "marts.live_new_mart" in tables and "marts.live_offers" not in tables
+        assert compare.relation_differences(con, "fresh", "serving", tables) == {}
+        assert compare.relation_differences(con, "working", "serving", tables) == {}
+    finally:
+        con.close()
 
 
 if __name__ == "__main__":

@@ -260,6 +260,55 @@ def create_view(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns:
     con.execute(f'create view serving.{schema}."{name}" as select {select} from {source}')
 
 
+def small_table_signatures(
+    con: duckdb.DuckDBPyConnection, schema: str, names: list[str], columns: dict[str, list[tuple[str, str]]]
+) -> dict[str, dict[str, str]]:
+    """Two signatures of each small relation of the working warehouse: `shape`, its columns
+    and its table and column comments; `rows`, an order-free hash of its rows (count and sum
+    of row hashes). A catalog started from the previous one keeps a relation whose two are
+    unchanged, replaces only the rows of one whose shape is unchanged (its comments stay),
+    and re-creates the others. One scan of each small relation, no write."""
+    if not names:
+        return {}
+    comments: dict[str, list[Any]] = {name: [] for name in names}
+    for table, comment in con.execute(
+        "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
+        "and list_contains(?, table_name)",
+        [schema, names],
+    ).fetchall():
+        comments[table].append(comment)
+    for table, column, comment in con.execute(
+        "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' "
+        "and schema_name = ? and list_contains(?, table_name) order by table_name, column_index",
+        [schema, names],
+    ).fetchall():
+        comments[table].append([column, comment])
+    contents = con.execute(
+        " union all ".join(
+            f'select {quote_literal(name)}, count(*), sum(hash(t)::hugeint)::varchar from working.{schema}."{name}" as t'
+            for name in names
+        )
+    ).fetchall()
+    return {
+        name: {"shape": digest([columns[name], comments[name]]), "rows": digest([rows, total])} for name, rows, total in contents
+    }
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, default=str).encode()).hexdigest()
+
+
+def catalog_relations(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, str]:
+    """The relations of the catalog being written: name -> 'view' or 'table'."""
+    return {
+        name: "view" if kind == "VIEW" else "table"
+        for name, kind in con.execute(
+            "select table_name, table_type from information_schema.tables where table_catalog = 'serving' and table_schema = ?",
+            [schema],
+        ).fetchall()
+    }
+
+
 def write_catalog(
     warehouse: Path,
     target: Path,
@@ -271,11 +320,23 @@ def write_catalog(
 ) -> tuple[str, dict[str, Any]]:
     """Fills the new catalog `target` with the published schemas of the working warehouse:
     the large relations as views over their day files (only the changed days written when
-    `previous`, the manifest of the current publish, is given), every other relation copied
-    whole, the table functions. Returns a summary and the new manifest (without version)."""
+    `previous`, the manifest of the current publish, lists their files), every other
+    relation copied whole, the table functions. Returns a summary and the new manifest
+    (without version).
+
+    When `target` is a copy of the current catalog (`previous["copied"]`), only what
+    differs from it is written: the rows of a small relation whose rows changed (replaced
+    in place: its comments stay), a relation whose columns or comments changed
+    (re-created), a view whose files changed, a function whose definition changed; what
+    the working warehouse no longer has is dropped. Re-creating every relation, function
+    and column comment was a fixed second or more of every publish."""
+    previous = previous or {}
+    started_from_previous = bool(previous.get("copied"))
+    known: dict[str, Any] = previous.get("tables", {}) if started_from_previous else {}
     con = duckdb.connect()
-    copied, views, days_written = [], [], 0
+    copied, replaced, views, days_written = [], [], [], 0
     relations: dict[str, Any] = {}
+    signatures: dict[str, dict[str, str]] = {}
     try:
         con.execute(f"attach '{warehouse}' as working (read_only)")
         con.execute(f"attach '{target}' as serving (storage_version '{settings.SERVING_STORAGE_VERSION}')")
@@ -292,31 +353,61 @@ def write_catalog(
                     name,
                     working_columns[name],
                     plan.keys.get(name),
-                    (previous or {}).get("relations", {}).get(f"{schema}.{name}"),
+                    previous.get("relations", {}).get(f"{schema}.{name}"),
                     version,
                     parts,
                 )
                 relations[f"{schema}.{name}"] = entry
                 days_written += written
+            small = [name for name in wanted if f"{schema}.{name}" not in relations]
+            signatures.update(
+                (f"{schema}.{name}", signature)
+                for name, signature in small_table_signatures(con, schema, small, working_columns).items()
+            )
+            existing = catalog_relations(con, schema) if started_from_previous else {}
             # One transaction for the catalog: a statement per column comment, each
             # committed on its own, was most of a publish's time (~2 s).
             con.execute("begin transaction")
+            for name, kind in existing.items():
+                if name not in wanted and name != STATUS_TABLE:
+                    con.execute(f'drop {kind} serving.{schema}."{name}"')
+            created_tables, created_views = [], []
             for name in wanted:
-                entry = relations.get(f"{schema}.{name}")
+                qualified = f"{schema}.{name}"
+                entry = relations.get(qualified)
+                before = known.get(qualified) or {}
                 if entry is not None:
+                    files_before = previous.get("relations", {}).get(qualified, {}).get("files")
+                    if existing.get(name) == "view" and files_before == entry["files"]:
+                        continue
+                    if name in existing:
+                        con.execute(f'drop {existing[name]} serving.{schema}."{name}"')
                     create_view(con, schema, name, working_columns[name], [str(parts / path) for path in entry["files"].values()])
                     views.append(name)
+                    created_views.append(name)
+                elif existing.get(name) == "table" and before.get("shape") == signatures[qualified]["shape"]:
+                    if before.get("rows") != signatures[qualified]["rows"]:
+                        con.execute(f'delete from serving.{schema}."{name}"')
+                        con.execute(f'insert into serving.{schema}."{name}" select * from working.{schema}."{name}"')
+                        replaced.append(name)
                 else:
+                    if name in existing:
+                        con.execute(f'drop {existing[name]} serving.{schema}."{name}"')
                     con.execute(f'create table serving.{schema}."{name}" as select * from working.{schema}."{name}"')
                     copied.append(name)
-            copy_comments(con, schema, copied, views)
+                    created_tables.append(name)
+            copy_comments(con, schema, created_tables, created_views)
             con.execute("commit")
-        functions = copy_table_functions(con, (previous or {}).get("functions", {}))
+        functions = copy_table_functions(con, previous.get("functions", {}), started_from_previous)
         con.execute("detach serving")
     finally:
         con.close()
-    summary = f"{len(copied)} copied, {len(views)} Parquet views ({days_written} day files written)"
-    return summary, {"relations": relations, "functions": functions}
+    small_count = len(signatures)
+    summary = (
+        f"{len(copied)} copied, {len(replaced)} rows replaced, {small_count - len(copied) - len(replaced)} kept, "
+        f"{len(views)} Parquet views written ({days_written} day files written)"
+    )
+    return summary, {"relations": relations, "functions": functions, "tables": signatures}
 
 
 def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str], views: list[str]) -> None:
@@ -339,39 +430,59 @@ def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]
         con.execute(f'comment on column serving.{schema}."{table}"."{column}" is {quote_literal(comment)}')
 
 
-def copy_table_functions(con: duckdb.DuckDBPyConnection, cached: dict[str, Any]) -> dict[str, Any]:
+def copy_table_functions(con: duckdb.DuckDBPyConnection, cached: dict[str, Any], started_from_previous: bool) -> dict[str, Any]:
     """Re-creates the warehouse's table functions (period_*_between) in the serving file,
     from their catalog (marts.period_table_functions: name and arguments with defaults) and
     DuckDB's stored body. Their bodies name relations without a database, so in the
     serving file they read the serving file's own copies (tables or views). Inlining the
     CTEs takes seconds, so each body inlined is kept in the manifest (`cached`, by a hash of
-    the warehouse's definition) and reused while the definition is the same."""
+    the warehouse's definition) and reused while the definition is the same. In a catalog
+    copied from the previous one (`started_from_previous`, `cached` its manifest's), a
+    function whose definition and description are unchanged is already there and left as
+    it is; one the warehouse no longer has is dropped."""
     catalog = con.execute(
         "select count(*) from information_schema.tables where table_catalog = 'working' "
         "and table_schema = 'marts' and table_name = 'period_table_functions'"
     ).fetchone()
-    if not catalog or not catalog[0]:
-        return {}
-    functions = con.execute(
-        """
-        select catalog.function_name, catalog.arguments, functions.macro_definition, catalog.description
-        from working.marts.period_table_functions as catalog
-        inner join duckdb_functions() as functions
-            on functions.function_name = catalog.function_name
-            and functions.database_name = 'working' and functions.schema_name = 'marts'
-            and functions.function_type = 'table_macro'
-        """
-    ).fetchall()
+    functions = []
+    if catalog and catalog[0]:
+        functions = con.execute(
+            """
+            select catalog.function_name, catalog.arguments, functions.macro_definition, catalog.description
+            from working.marts.period_table_functions as catalog
+            inner join duckdb_functions() as functions
+                on functions.function_name = catalog.function_name
+                and functions.database_name = 'working' and functions.schema_name = 'marts'
+                and functions.function_type = 'table_macro'
+            """
+        ).fetchall()
+    present = (
+        {
+            row[0]
+            for row in con.execute(
+                "select function_name from duckdb_functions() where database_name = 'serving' and schema_name = 'marts' "
+                "and function_type = 'table_macro'"
+            ).fetchall()
+        }
+        if started_from_previous
+        else set()
+    )
     created: dict[str, Any] = {}
     # Created from inside the serving file, where the names in their bodies resolve.
     con.execute("use serving")
     try:
+        for name in present - {row[0] for row in functions}:
+            con.execute(f'drop macro table marts."{name}"')
         for name, arguments, body, description in functions:
-            source = hashlib.sha256(json.dumps([arguments, body]).encode()).hexdigest()
+            source = digest([arguments, body])
             entry = cached.get(name)
             if not isinstance(entry, dict) or entry.get("source") != source:
                 entry = {"source": source, "body": without_ctes(con, body)}
-            con.execute(f'create macro marts."{name}"({arguments}) as table {entry["body"]}')
+            entry = dict(entry, described=digest(description))
+            if name in present and cached.get(name) == entry:
+                created[name] = entry
+                continue
+            con.execute(f'create or replace macro marts."{name}"({arguments}) as table {entry["body"]}')
             if description:
                 con.execute(f'comment on macro table marts."{name}" is {quote_literal(description)}')
             created[name] = entry
@@ -459,10 +570,24 @@ WINDOW_COLUMNS = [name for name, _ in STATUS_COLUMNS[:6]]
 
 
 def write_status(con: duckdb.DuckDBPyConnection, status: dict[str, Any]) -> None:
+    """The one status row; in a catalog copied from the previous one the table (and its
+    comments) is already there and only its row is replaced."""
+    present = con.execute(
+        "select list(column_name || ' ' || data_type order by column_index) from duckdb_columns() "
+        "where schema_name = 'marts' and table_name = ?",
+        [STATUS_TABLE],
+    ).fetchone()[0]
+    placeholders = ", ".join("?" for _ in STATUS_COLUMNS)
+    values = [status.get(name) for name, _ in STATUS_COLUMNS]
+    if present == [f"{name} {kind.upper()}" for name, kind in STATUS_COLUMNS]:
+        con.execute("begin transaction")
+        con.execute(f"delete from marts.{STATUS_TABLE}")
+        con.execute(f"insert into marts.{STATUS_TABLE} values ({placeholders})", values)
+        con.execute("commit")
+        return
     columns = ", ".join(f"{name} {kind}" for name, kind in STATUS_COLUMNS)
     con.execute(f"create or replace table marts.{STATUS_TABLE} ({columns})")
-    placeholders = ", ".join("?" for _ in STATUS_COLUMNS)
-    con.execute(f"insert into marts.{STATUS_TABLE} values ({placeholders})", [status.get(name) for name, _ in STATUS_COLUMNS])
+    con.execute(f"insert into marts.{STATUS_TABLE} values ({placeholders})", values)
     for column, comment in STATUS_COMMENTS.items():
         target = f"table marts.{STATUS_TABLE}" if not column else f"column marts.{STATUS_TABLE}.{column}"
         con.execute(f"comment on {target} is {quote_literal(comment)}")
@@ -557,27 +682,46 @@ def collect_garbage(serving: Path, grace_seconds: float = GC_GRACE_SECONDS) -> d
     return {"versions_removed": removed, "versions_kept": len(kept), "files_removed": files}
 
 
+def start_from_current(serving: Path, staging_file: Path, current: dict[str, Any]) -> bool:
+    """Starts the next catalog as a copy of the current one (a few MiB: small marts,
+    functions, views) when the current one has a manifest with its small relations'
+    signatures; the copy is the staging file, never the published inode a reader holds."""
+    if not current.get("tables") or not serving.exists():
+        return False
+    shutil.copyfile(serving, staging_file)
+    staging_file.chmod(0o644)
+    return True
+
+
 def publish(
     warehouse: Path, serving: Path, status: dict[str, Any], include_message_facts: bool = False, plan: PublishPlan | None = None
 ) -> str:
     """Writes the next serving catalog (and the changed day files of the large relations)
     and swaps it in. With a plan (a refresh that knows the incremental relations' keys) and
     a current publish in this layout, only the days holding rows of keys loaded since that
-    publish are written; otherwise every day. The last failed refresh stays in the status
-    row after later successes (with failures_since_publish back to 0), so a reader can
-    still see what failed last."""
-    status.update(previous_failure(serving))
+    publish are written; otherwise every day. The catalog starts as a copy of the current
+    one when it can, and only what changed is written into it. The last failed refresh
+    stays in the status row after later successes (with failures_since_publish back to 0),
+    so a reader can still see what failed last."""
     staging_file = next_file(serving)
     parts = parts_folder(serving)
     current = current_manifest(serving) or {}
+    copied = start_from_current(serving, staging_file, current)
+    if not copied:
+        status.update(previous_failure(serving))
     # Without a plan every day is written afresh; the inlined table functions are reused.
-    previous = current if plan is not None and plan.keys else {"functions": current.get("functions", {})}
+    previous = current if plan is not None and plan.keys else {key: current.get(key, {}) for key in ("functions", "tables")}
+    previous = dict(previous, copied=copied)
     version = new_version()
     summary, manifest = write_catalog(
         warehouse, staging_file, include_message_facts, plan or PublishPlan(), previous, version, parts
     )
     con = duckdb.connect(str(staging_file))
     try:
+        if copied:  # the current status row came with the copy
+            status.update(
+                zip(("last_failed_at", "last_failure"), read_status_row(con, ("last_failed_at", "last_failure")), strict=True)
+            )
         tables_published = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
         if "live_report_status" in tables_published:
             window = con.execute(f"select {', '.join(WINDOW_COLUMNS)} from marts.live_report_status").fetchone()
@@ -588,6 +732,15 @@ def publish(
         con.close()
     swap_in(staging_file, serving, version, manifest)
     return summary
+
+
+def read_status_row(con: duckdb.DuckDBPyConnection, columns: tuple[str, ...]) -> tuple[Any, ...]:
+    """These columns of the status row of an open catalog (None each when it has none)."""
+    try:
+        row = con.execute(f"select {', '.join(columns)} from marts.{STATUS_TABLE}").fetchone()
+    except duckdb.Error:  # a file published before the status row existed
+        row = None
+    return tuple(row) if row else (None,) * len(columns)
 
 
 def read_status(serving: Path) -> dict[str, Any]:

@@ -103,7 +103,9 @@ def run_soak(args: argparse.Namespace, work: Path) -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+    result["targets"] = target_rows({}, {}, result)
     print(json.dumps(result, indent=2, default=str))
+    print_targets(result["targets"], {}, f"soak on {args.events:,} events of history")
     if args.json:
         args.json.write_text(json.dumps(result, indent=2, default=str))
     return 0 if result["events_never_counted"] == 0 and result["reader_mismatches"] == 0 else 1
@@ -133,6 +135,8 @@ HISTORY_ROWS = [
     ("dbt run --full-refresh s", "history_{}_full_run_s", "{:.1f}", None),
     ("refresh median s", "history_{}_refresh_median_s", "{:.2f}", "history_refresh_long_over_short"),
     ("refresh dbt median s", "history_{}_refresh_dbt_median_s", "{:.2f}", "history_refresh_dbt_long_over_short"),
+    ("publish median s", "history_{}_refresh_publish_median_s", "{:.2f}", "history_refresh_publish_long_over_short"),
+    ("publish max s", "history_{}_refresh_publish_max_s", "{:.2f}", None),
 ]
 
 
@@ -140,6 +144,8 @@ def print_history(history: dict) -> None:
     print(f"\nsame batches ({history['history_new_events_50min']:,} events in 50 min), history 4 times longer, same daily rate")
     print(f"{'metric':<28s}{'14 days':>14s}{'56 days':>14s}{'ratio':>10s}{'target':>10s}")
     for label, key, fmt, ratio in HISTORY_ROWS:
+        if key.format("short") not in history:  # a history measured before the row existed
+            continue
         short, long = fmt.format(history[key.format("short")]), fmt.format(history[key.format("long")])
         ratio_text = f"{history[ratio]:.2f}x" if ratio else ""
         target = f"<= {HISTORY_TARGET}x" if ratio else ""
@@ -180,6 +186,10 @@ SUMMARY_ROWS = [
     ("new_events_50min", "{:,}"),
     ("refresh_median_s", "{:.2f}"),
     ("refresh_max_s", "{:.2f}"),
+    ("refresh_load_median_s", "{:.2f}"),
+    ("refresh_dbt_median_s", "{:.2f}"),
+    ("refresh_publish_median_s", "{:.2f}"),
+    ("refresh_publish_max_s", "{:.2f}"),
     ("widget_p50_ms", "{:.1f}"),
     ("widget_p95_ms", "{:.1f}"),
     ("period_campaign_p50_ms", "{:.1f}"),
@@ -199,6 +209,56 @@ SUMMARY_ROWS = [
     ("load_ajo_skip_records_over_flat", "{:.2f}x"),
     ("load_ajo_skip_records_over_flat_cpu", "{:.2f}x"),
 ]
+
+
+# Issue 22's targets: (label, where the figure is, its key, at most, unit), read from the
+# N run ("run"), the history measure ("history") or a soak ("soak", not part of this run).
+TARGETS = [
+    ("refresh of a 5-minute batch, median", "run", "refresh_median_s", 5.0, "s"),
+    ("refresh of a 5-minute batch, max", "run", "refresh_max_s", 8.0, "s"),
+    ("publish, median", "run", "refresh_publish_median_s", 1.0, "s"),
+    ("publish, max", "run", "refresh_publish_max_s", 1.0, "s"),
+    ("refresh, history 4x longer / shorter", "history", "history_refresh_long_over_short", 1.1, "x"),
+    ("publish, history 4x longer / shorter", "history", "history_refresh_publish_long_over_short", 1.1, "x"),
+    ("every-delivery 30-day report", "run", "period_all_deliveries_s", 1.0, "s"),
+    ("one campaign's period report, p95", "run", "period_campaign_p95_ms", 100.0, "ms"),
+    ("dbt run --full-refresh / same-work floor", "run", "run_over_same_work", 1.1, "x"),
+    ("dbt build / same-work floor", "run", "build_over_same_work", 1.3, "x"),
+    ("soak: countable to counted, p95", "soak", "after_countable_p95_s", 15.0, "s"),
+    ("soak: countable to counted, max", "soak", "after_countable_max_s", 30.0, "s"),
+    ("soak: events never counted", "soak", "events_never_counted", 0, ""),
+]
+
+
+def target_rows(large: dict, history: dict, soaked: dict | None = None) -> list[dict]:
+    """Every issue-22 target with the figure this run measured (None: not measured here)
+    and met / MISSED / not measured."""
+    sources = {"run": large, "history": history, "soak": soaked or {}}
+    rows = []
+    for label, source, key, limit, unit in TARGETS:
+        value = sources[source].get(key)
+        if value is None:
+            verdict = "not measured (tally bench --soak)" if source == "soak" else "not measured"
+        else:
+            verdict = "met" if value <= limit else "MISSED"
+        rows.append({"target": label, "key": key, "measured": value, "at_most": limit, "unit": unit, "verdict": verdict})
+    return rows
+
+
+def print_targets(rows: list[dict], large: dict, scope: str = "history measure only") -> None:
+    events = f"N = {large['events']:,}" if "events" in large else scope
+    print(f"\nissue 22 targets ({events})")
+    print(f"{'target':<44s}{'measured':>12s}{'at most':>10s}  verdict")
+    for row in rows:
+        unit, number = row["unit"], "{:,.0f}" if not row["unit"] else "{:,.2f}"
+        limit = f"{row['at_most']:g}{unit}"
+        measured = "-" if row["measured"] is None else number.format(row["measured"]) + unit
+        print(f"{row['target']:<44s}{measured:>12s}{limit:>10s}  {row['verdict']}")
+    for key, label in (("run_over_floor", "dbt run --full-refresh"), ("build_over_floor", "dbt build")):
+        if key in large:
+            print(
+                f"  {label} / one-query floor = {large[key]:.1f}x (same-work floor / one-query floor = {large['same_work_over_floor']:.1f}x)"
+            )
 
 
 def print_summary(summary: dict, small: dict, large: dict) -> None:
@@ -231,9 +291,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         history = run_history(args, work)
         summary = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "history": history}
         summary["history_target"] = HISTORY_TARGET
+        summary["targets"] = target_rows({}, history)
         print_history(history)
         text = json.dumps(summary, indent=2, default=str)
         print(text)
+        print_targets(summary["targets"], {})
         if args.json:
             args.json.write_text(text)
         return 0
@@ -249,11 +311,14 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         "history_target": HISTORY_TARGET,
         "peak_child_memory_mib": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }
+    summary["targets"] = target_rows(large, history)
     print_summary(summary, small, large)
     if history:
         print_history(history)
     text = json.dumps(summary, indent=2, default=str)
     print(text)
+    # Last, so it is what the terminal shows: every target, its figure, met or MISSED.
+    print_targets(summary["targets"], large)
     if args.json:
         args.json.write_text(text)
     return 0

@@ -274,10 +274,12 @@ def run_size(
     result["full_run_s"] = timed([DBT, "run", "--full-refresh"], env)
     result["floor_s"] = floor_seconds(warehouse)
     result.update(same_work_floor(warehouse))
-    durations = [entry["seconds"] for entry in consecutive_refreshes(warehouse, batches, work, env)]
+    entries = consecutive_refreshes(warehouse, batches, work, env)
+    durations = [entry["seconds"] for entry in entries]
     result["refresh_median_s"] = statistics.median(durations)
     result["refresh_max_s"] = max(durations)
     result["refresh_s_each"] = ", ".join(f"{d:.2f}" for d in durations)
+    result.update(step_figures(entries))
     serving = warehouse.with_name("serving.duckdb")
     con = duckdb.connect(str(serving), read_only=True)
     campaign = con.execute("select campaign_id from marts.live_channel_statistics order by sent desc limit 1").fetchone()[0]
@@ -300,6 +302,22 @@ def run_size(
     result["build_over_same_work"] = result["full_build_s"] / result["same_work_s"]
     result["run_over_same_work"] = result["full_run_s"] / result["same_work_s"]
     return result
+
+
+# The refresh log's steps (tally.refresh.run): load, dbt build, publish.
+STEPS = {"load": "load", "dbt": "dbt build", "publish": "publish"}
+
+
+def step_figures(entries: list[dict], prefix: str = "") -> dict[str, float | str]:
+    """Each step's median over the refreshes (`<prefix>refresh_<step>_median_s`), the
+    publish's max, and each publish's seconds, from the refresh log's `step_seconds`."""
+    seconds = {step: [entry["step_seconds"].get(name, 0.0) for entry in entries] for step, name in STEPS.items()}
+    figures: dict[str, float | str] = {
+        f"{prefix}refresh_{step}_median_s": statistics.median(values) for step, values in seconds.items()
+    }
+    figures[f"{prefix}refresh_publish_max_s"] = max(seconds["publish"])
+    figures[f"{prefix}refresh_publish_s_each"] = ", ".join(f"{value:.2f}" for value in seconds["publish"])
+    return figures
 
 
 def generate_ending_now(events: int, work: Path, env: dict[str, str], days: int = 14) -> tuple[Path, datetime]:
@@ -331,7 +349,7 @@ def history_ratio(events: int, work: Path) -> dict[str, float | int | str]:
     all of it up to the ten batches, the short one only its last 14 days of arrivals (about
     N events: the same daily rate); the same ten batch files are then landed on each,
     after a `dbt run --full-refresh` of its history. Median refresh (load + dbt + publish)
-    and median dbt step on each, and long over short, against the target 1.1x."""
+    and median dbt and publish steps on each, and long over short, against the target 1.1x."""
     env = dict(os.environ, DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
     generated, now = generate_ending_now(events * HISTORY_FACTOR, work, env, days=HISTORY_DAYS * HISTORY_FACTOR)
     histories = {"long": work / "history_long", "short": work / "history_short"}
@@ -369,10 +387,17 @@ def history_ratio(events: int, work: Path) -> dict[str, float | int | str]:
         result[f"history_{name}_refresh_dbt_median_s"] = statistics.median(
             entry["step_seconds"]["dbt build"] for entry in entries
         )
+        steps = step_figures(entries)
+        result[f"history_{name}_refresh_publish_median_s"] = steps["refresh_publish_median_s"]
+        result[f"history_{name}_refresh_publish_max_s"] = steps["refresh_publish_max_s"]
+        result[f"history_{name}_refresh_publish_s_each"] = steps["refresh_publish_s_each"]
         result[f"history_{name}_refresh_s_each"] = ", ".join(f"{entry['seconds']:.2f}" for entry in entries)
     result["history_refresh_long_over_short"] = result["history_long_refresh_median_s"] / result["history_short_refresh_median_s"]
     result["history_refresh_dbt_long_over_short"] = (
         result["history_long_refresh_dbt_median_s"] / result["history_short_refresh_dbt_median_s"]
+    )
+    result["history_refresh_publish_long_over_short"] = (
+        result["history_long_refresh_publish_median_s"] / result["history_short_refresh_publish_median_s"]
     )
     return result
 

@@ -340,6 +340,23 @@ def test_a_catalog_started_from_the_previous_one_equals_a_fresh_publish(built: d
     # Nothing changed: every small mart and every view is kept as it was.
     unchanged = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
     assert unchanged.startswith("0 copied, 0 rows replaced") and "0 Parquet views written" in unchanged, unchanged
+    # A new description on a large fact's column (a build with changed docs): its view is
+    # written again though its files are the same.
+    con = duckdb.connect(str(warehouse))
+    try:
+        column = con.execute("select column_name from (describe marts.fct_failure_hours) limit 1").fetchone()[0]
+        con.execute(f"comment on column marts.fct_failure_hours.{column} is 'A changed description.'")
+    finally:
+        con.close()
+    described = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
+    assert "1 Parquet views written (0 day files written)" in described, described
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        assert con.execute(
+            "select comment from duckdb_columns() where table_name = 'fct_failure_hours' and column_name = ?", [column]
+        ).fetchone() == ("A changed description.",)
+    finally:
+        con.close()
     change(warehouse, 0)
     change_small_marts(warehouse)
     summary = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)

@@ -260,16 +260,11 @@ def create_view(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns:
     con.execute(f'create view serving.{schema}."{name}" as select {select} from {source}')
 
 
-def small_table_signatures(
+def relation_shapes(
     con: duckdb.DuckDBPyConnection, schema: str, names: list[str], columns: dict[str, list[tuple[str, str]]]
-) -> dict[str, dict[str, str]]:
-    """Two signatures of each small relation of the working warehouse: `shape`, its columns
-    and its table and column comments; `rows`, an order-free hash of its rows (count and sum
-    of row hashes). A catalog started from the previous one keeps a relation whose two are
-    unchanged, replaces only the rows of one whose shape is unchanged (its comments stay),
-    and re-creates the others. One scan of each small relation, no write."""
-    if not names:
-        return {}
+) -> dict[str, str]:
+    """A signature of each working relation's shape: its columns and its table and column
+    comments (what a catalog's table or view carries besides rows)."""
     comments: dict[str, list[Any]] = {name: [] for name in names}
     for table, comment in con.execute(
         "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
@@ -283,15 +278,27 @@ def small_table_signatures(
         [schema, names],
     ).fetchall():
         comments[table].append([column, comment])
+    return {name: digest([columns[name], comments[name]]) for name in names}
+
+
+def small_table_signatures(
+    con: duckdb.DuckDBPyConnection, schema: str, names: list[str], columns: dict[str, list[tuple[str, str]]]
+) -> dict[str, dict[str, str]]:
+    """Two signatures of each small relation of the working warehouse: `shape`
+    (relation_shapes) and `rows`, an order-free hash of its rows (count and sum of row
+    hashes). A catalog started from the previous one keeps a relation whose two are
+    unchanged, replaces only the rows of one whose shape is unchanged (its comments stay),
+    and re-creates the others. One scan of each small relation, no write."""
+    if not names:
+        return {}
+    shapes = relation_shapes(con, schema, names, columns)
     contents = con.execute(
         " union all ".join(
             f'select {quote_literal(name)}, count(*), sum(hash(t)::hugeint)::varchar from working.{schema}."{name}" as t'
             for name in names
         )
     ).fetchall()
-    return {
-        name: {"shape": digest([columns[name], comments[name]]), "rows": digest([rows, total])} for name, rows, total in contents
-    }
+    return {name: {"shape": shapes[name], "rows": digest([rows, total])} for name, rows, total in contents}
 
 
 def digest(value: Any) -> str:
@@ -359,6 +366,9 @@ def write_catalog(
                 )
                 relations[f"{schema}.{name}"] = entry
                 days_written += written
+            partitioned = [name for name in wanted if f"{schema}.{name}" in relations]
+            for name, shape in relation_shapes(con, schema, partitioned, working_columns).items():
+                relations[f"{schema}.{name}"]["shape"] = shape
             small = [name for name in wanted if f"{schema}.{name}" not in relations]
             signatures.update(
                 (f"{schema}.{name}", signature)
@@ -377,8 +387,8 @@ def write_catalog(
                 entry = relations.get(qualified)
                 before = known.get(qualified) or {}
                 if entry is not None:
-                    files_before = previous.get("relations", {}).get(qualified, {}).get("files")
-                    if existing.get(name) == "view" and files_before == entry["files"]:
+                    entry_before = previous.get("relations", {}).get(qualified, {})
+                    if existing.get(name) == "view" and all(entry_before.get(k) == entry[k] for k in ("files", "shape")):
                         continue
                     if name in existing:
                         con.execute(f'drop {existing[name]} serving.{schema}."{name}"')

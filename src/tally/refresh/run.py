@@ -16,7 +16,7 @@ from tally import contract, settings
 from tally.common import utc_now
 from tally.load import RefusedFile, flat
 from tally.refresh.publish import publish, publish_failure
-from tally.refresh.session import DbtFailure, DbtSession, has_table_functions
+from tally.refresh.session import DbtFailure, DbtSession
 
 
 class Timer:
@@ -112,8 +112,10 @@ class Refresher:
                 landing.after_commit([item.path for item in prepared])
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
-            failures, plan = self.dbt.build(report_as_of, with_functions=not has_table_functions(self.warehouse))
-            timer.step("dbt build", started, "live marts and upstream, live tests")
+            failures, plan = self.dbt.build(report_as_of)
+            left_out = f"; {len(self.dbt.skipped)} unchanged view(s)/seed(s) left out" if self.dbt.skipped else ""
+            timer.step("dbt build", started, f"live marts and upstream, live tests{left_out}")
+            record["dbt_left_out"] = self.dbt.skipped
             if failures:
                 return self._fail(record, failures)
         else:

@@ -251,7 +251,7 @@ clean:
 		[ -e "$$demo" ] || continue; \
 		if [ -x $(BIN)/python ] && $(BIN)/python -m tally.demo --for clean "$$demo"; then \
 			folder=$$(dirname "$$demo"); \
-			rm -f "$$demo" "$$demo.wal" "$$demo.refresh.lock" "$$folder/warehouse.refresh-log.jsonl" \
+			rm -f "$$demo" "$$demo.wal" "$$demo.refresh.lock" "$$demo.refresh-state.json" "$$folder/warehouse.refresh-log.jsonl" \
 				"$$folder/serving.duckdb" "$$folder/serving.duckdb.wal" "$$folder/serving.duckdb.next" "$$folder/analytics.duckdb" \
 				"$$folder/analytics.duckdb.next"; \
 			rm -rf "$$folder/serving.duckdb.parts" "$$folder/analytics.duckdb.parts"; \

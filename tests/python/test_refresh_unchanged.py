@@ -31,7 +31,7 @@ def refresh(project: Path, warehouse: Path, *files: str) -> list[str]:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     entry = last_entry(warehouse)
     assert entry["status"] == "published"
-    return list(entry["dbt_left_out"])
+    return list(entry.get("dbt_left_out", []))
 
 
 def query(warehouse: Path, sql: str) -> list[tuple[object, ...]]:

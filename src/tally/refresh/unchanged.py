@@ -107,7 +107,7 @@ def definition(manifest: Any, node: Any, macros: str, repo_root: Path) -> str | 
         if any(PER_RUN_CONTEXT.search(text) for text in texts):
             return None
         upstream = [
-            (manifest.nodes.get(unique_id) or manifest.sources.get(unique_id)).relation_name
+            getattr(manifest.nodes.get(unique_id) or manifest.sources.get(unique_id), "relation_name", unique_id)
             for unique_id in node.depends_on.nodes
         ]
         return digest(node.raw_code, node.config.to_dict(), node.relation_name, upstream, macros)

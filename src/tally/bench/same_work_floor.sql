@@ -822,57 +822,6 @@ unioned as (
 select * from unioned
 );
 
--- model.messaging_warehouse.fct_link_click_hours
-create or replace table same_work.fct_link_click_hours as (
--- One row per message x clicked URL x user agent x UTC hour with clicks: how many. The grain
--- behind the top links of any period (period_top_links_between: distinct clickers of a link
--- are distinct messages over the whole range) and the estimated forwards (distinct user
--- agents per clicking message). A click without a URL counts as 'unknown'.
--- Incremental: a message-hour with a newly loaded click is re-counted whole.
-
-
-with
-
-clicks as (
-    select * from same_work.int_events_unioned
-    where
-        event_source = 'tracking'
-        and event_type = 'click'
-),
-
-
-clicks_to_count as (
-    select * from clicks
-),
-
-
-final as (
-    select
-        md5(cast(campaign_id || '|' || execution_id || '|' || channel || '|' || message_id || '|' || cast(date_trunc('hour', event_ts) as TEXT) || '|' as TEXT)) as message_hour_key,
-        campaign_id,
-        execution_id,
-        channel,
-        message_id,
-        coalesce(url, 'unknown') as url,
-        user_agent,
-        date_trunc('hour', event_ts) as activity_hour,
-        
-        count(*) as clicks,
-        max(_loaded_at) as last_loaded_at
-    from clicks_to_count
-    group by
-        campaign_id,
-        execution_id,
-        channel,
-        message_id,
-        coalesce(url, 'unknown'),
-        user_agent,
-        date_trunc('hour', event_ts)
-)
-
-select * from final
-);
-
 -- model.messaging_warehouse.fct_message_hours
 create or replace table same_work.fct_message_hours as (
 -- One row per message x UTC clock hour in which it has at least one valid event: what the
@@ -1002,6 +951,9 @@ message_hours_aggregated as (
 -- its number of hours, which lets fct_messages take a one-hour message's row as it
 -- is; and its newest load time, on every hour row, which lets fct_messages read exactly
 -- the hours of the messages re-derived in a run (written last: zone maps skip the rest).
+-- Its first and last active hour and its number of hours with a targeting event let the
+-- period_*_between functions add up pre-aggregates for the messages and profiles wholly
+-- inside a range and roll up only those a range cuts (see delivery_report_query).
 -- A group-by joined back costs about 30% less than the same as window functions.
 message_attributes as (
     select
@@ -1014,6 +966,9 @@ message_attributes as (
         max(recipient_domain) as recipient_domain,
         max(platform) as platform,
         count(*) as message_hour_count,
+        min(activity_hour) as message_first_hour,
+        max(activity_hour) as message_last_hour,
+        count(targeted_profile_id) as message_targeted_hours,
         max(last_loaded_at) as message_last_loaded_at
     from message_hours_aggregated
     group by campaign_id, execution_id, channel, message_id
@@ -1081,6 +1036,9 @@ final as (
         message_attributes.recipient_domain,
         message_attributes.platform,
         message_attributes.message_hour_count,
+        message_attributes.message_first_hour,
+        message_attributes.message_last_hour,
+        message_attributes.message_targeted_hours,
         message_attributes.message_last_loaded_at
     from message_hours_aggregated
     inner join message_attributes
@@ -1089,6 +1047,93 @@ final as (
             and message_hours_aggregated.execution_id = message_attributes.execution_id
             and message_hours_aggregated.channel = message_attributes.channel
             and message_hours_aggregated.message_id = message_attributes.message_id
+)
+
+-- A full build writes the rows in hour order: the live marts read the 24-hour window's
+-- whole hours with a constant filter on activity_hour, and zone maps (DuckDB) skip every
+-- older row group only when the hours are stored in order. Incremental runs append
+-- mostly recent hours, which keeps the order nearly so.
+select * from final
+order by activity_hour
+);
+
+-- model.messaging_warehouse.fct_delivery_profile_spans
+create or replace table same_work.fct_delivery_profile_spans as (
+-- One row per delivery x targeted profile whose targeting events fall in more than one UTC
+-- hour (first_hour < last_hour): what the period_*_between delivery report needs to count
+-- distinct profiles (audience) exactly without a distinct count over the range's messages.
+-- A profile's "targeting rows" are the fct_message_hours rows with a targeting event
+-- (targeted_profile_id not null) of its messages that have one such row
+-- (message_targeted_hours = 1); a message with several is rolled up at query time. A profile
+-- whose targeting rows are all in one hour is counted in that hour by fct_delivery_hours
+-- (single_hour_profiles); the few listed here are counted when their span lies inside the
+-- range, and checked against the range's rows when a bound cuts it.
+--
+-- last_loaded_at is the newest load of the profile's targeting rows.
+--
+-- Incremental: every profile whose targeting rows gained events is re-spanned from all its
+-- targeting rows. A profile no longer spanning several hours (a message now with two targeting hours)
+-- keeps its row with null hours, which no range counts, so that delete+insert replaces the
+-- old span.
+
+
+with
+
+message_hours as (
+    select * from same_work.fct_message_hours
+),
+
+targeting_rows as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        targeted_profile_id,
+        activity_hour,
+        last_loaded_at
+    from message_hours
+    where
+        targeted_profile_id is not null
+        and message_targeted_hours = 1
+),
+
+
+rows_to_span as (
+    select * from targeting_rows
+),
+
+profiles_spanned as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        targeted_profile_id,
+        min(activity_hour) as first_hour,
+        max(activity_hour) as last_hour,
+        max(last_loaded_at) as last_loaded_at
+    from rows_to_span
+    group by campaign_id, execution_id, channel, targeted_profile_id
+),
+
+
+spans as (
+    select * from profiles_spanned
+    where first_hour < last_hour
+),
+
+final as (
+    select
+        -- ids
+        md5(cast(spans.campaign_id || '|' || spans.execution_id || '|' || spans.channel || '|' || spans.targeted_profile_id as TEXT)) as delivery_profile_key,
+        spans.campaign_id,
+        spans.execution_id,
+        spans.channel,
+        spans.targeted_profile_id,
+        -- timestamps
+        spans.first_hour,
+        spans.last_hour,
+        spans.last_loaded_at
+    from spans
 )
 
 select * from final
@@ -1375,7 +1420,317 @@ final as (
         from messages_classified
 )
 
+-- A full build writes the messages in first_event_at order: fct_deliveries reads the
+-- messages of the deliveries a refresh touches from their earliest first hour on (a
+-- constant), and zone maps (DuckDB) skip the older row groups only when the messages are
+-- stored in that order. Re-derived messages are appended last by incremental runs.
 select * from final
+order by first_event_at
+);
+
+-- model.messaging_warehouse.fct_delivery_hours
+create or replace table same_work.fct_delivery_hours as (
+-- One row per delivery x UTC clock hour in which any of its messages has a valid event,
+-- rolled up from fct_message_hours: what the period_*_between functions add up over a
+-- range of whole hours instead of rolling every message up. Event counts, first and last
+-- times add up across hours exactly. A message-kind count (distinct messages meeting a
+-- condition) is kept for the messages whose FIRST active hour this is, evaluated on the
+-- message's row over all history (fct_messages): a range holding a message's first and
+-- last hours counts it exactly so, so a report adds these up and rolls up only the
+-- messages a bound of its range cuts (see delivery_report_query). single_hour_profiles
+-- counts the profiles (audience) whose targeting rows all fall in this hour; the others
+-- are listed in fct_delivery_profile_spans.
+--
+-- last_loaded_at is the newest load of any event of a message active in the hour (or of a
+-- profile spanning several hours targeted in it), not only of its events in this hour: a
+-- late event in another hour of a message changes this row, and the row must then look
+-- newly loaded to the incremental watermark and to the publish, which sync by it.
+-- hour_last_loaded_at is the newest load of the events in this hour (what a report shows).
+
+
+with
+
+message_hours as (
+    select * from same_work.fct_message_hours
+),
+
+all_messages as (
+    select * from same_work.fct_messages
+),
+
+
+hours_to_aggregate as (
+    select * from message_hours
+),
+
+messages as (
+    select * from all_messages
+),
+
+
+-- The messages whose first active hour is one of the hours aggregated, as over all
+-- history (their fct_messages row), by that first hour.
+first_hour_rows as (
+    select
+        first_hour_keys.activity_hour as first_hour,
+        messages.*
+    from (
+        select
+            message_key,
+            activity_hour
+        from hours_to_aggregate
+        where activity_hour = message_first_hour
+    ) as first_hour_keys
+    inner join messages
+        on first_hour_keys.message_key = messages.message_key
+),
+
+first_hour_messages as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        first_hour as activity_hour,
+        cast(sum(case when true then 1 else 0 end) as bigint) as first_hour_messages,
+        cast(sum(case when last_feedback_status = 'retry' then 1 else 0 end) as bigint) as first_hour_retries,
+        cast(sum(case when opens > 0 then 1 else 0 end) as bigint) as first_hour_unique_opens,
+        cast(sum(case when opens > 0 or clicks > 0 then 1 else 0 end) as bigint) as first_hour_estimated_unique_opens,
+        cast(sum(case when clicks > 0 then 1 else 0 end) as bigint) as first_hour_unique_clicks,
+        cast(sum(case when case when channel = 'push' then actions > 0 else clicks > 0 end then 1 else 0 end) as bigint) as first_hour_unique_channel_clicks,
+        cast(sum(case when case channel
+            when 'email' then opens > 0 or clicks > 0
+            when 'push' then opens > 0 or actions > 0
+            when 'sms' then delivered > 0 or clicks > 0
+            when 'inapp' then impressions > 0 or clicks > 0
+            when 'web' then impressions > 0 or clicks > 0
+            else false
+        end then 1 else 0 end) as bigint) as first_hour_unique_reached,
+        cast(sum(case when unsubscriptions > 0 then 1 else 0 end) as bigint) as first_hour_unique_unsubscriptions,
+        cast(sum(case when mirror_page_views > 0 then 1 else 0 end) as bigint) as first_hour_unique_mirror_page_views,
+        cast(sum(case when forwards > 0 then 1 else 0 end) as bigint) as first_hour_unique_forwards,
+        cast(sum(case when impressions > 0 then 1 else 0 end) as bigint) as first_hour_unique_impressions,
+        cast(sum(case when opens > 0 or clicks > 0 then 1 else 0 end) as bigint) as first_hour_openers,
+        cast(sum(case when clicks > 0 then 1 else 0 end) as bigint) as first_hour_clickers
+    from first_hour_rows
+    group by campaign_id, execution_id, channel, first_hour
+),
+
+-- The profiles targeted in several hours (a profile's targeting rows: see
+-- fct_delivery_profile_spans), with the newest load of their messages.
+profile_spans as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        targeted_profile_id,
+        last_loaded_at
+    from same_work.fct_delivery_profile_spans
+    where first_hour is not null
+),
+
+-- The distinct profiles of each hour whose every targeting row is in that hour.
+hour_profiles as (
+    select
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour,
+        count(distinct case when profile_spans.targeted_profile_id is null then message_hours.targeted_profile_id end)
+            as single_hour_profiles,
+        max(profile_spans.last_loaded_at) as profile_last_loaded_at
+    from hours_to_aggregate as message_hours
+    left join profile_spans
+        on
+            message_hours.campaign_id = profile_spans.campaign_id
+            and message_hours.execution_id = profile_spans.execution_id
+            and message_hours.channel = profile_spans.channel
+            and message_hours.targeted_profile_id = profile_spans.targeted_profile_id
+    where
+        message_hours.targeted_profile_id is not null
+        and message_hours.message_targeted_hours = 1
+    group by
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour
+),
+
+hours_aggregated as (
+    select
+        -- ids
+        md5(cast(message_hours.campaign_id || '|' || message_hours.execution_id || '|' || message_hours.channel || '|' || cast(message_hours.activity_hour as TEXT) as TEXT)) as delivery_hour_key,
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour,
+        cast(sum(message_hours.excluded) as bigint) as excluded,
+        cast(sum(message_hours.errors) as bigint) as errors,
+        cast(sum(message_hours.sent) as bigint) as sent,
+        cast(sum(message_hours.delivered) as bigint) as delivered,
+        cast(sum(message_hours.bounces) as bigint) as bounces,
+        cast(sum(message_hours.hard_bounces) as bigint) as hard_bounces,
+        cast(sum(message_hours.soft_bounces) as bigint) as soft_bounces,
+        cast(sum(message_hours.ignored_bounces) as bigint) as ignored_bounces,
+        cast(sum(message_hours.retry_events) as bigint) as retry_events,
+        cast(sum(message_hours.opens) as bigint) as opens,
+        cast(sum(message_hours.clicks) as bigint) as clicks,
+        cast(sum(message_hours.unsubscriptions) as bigint) as unsubscriptions,
+        cast(sum(message_hours.spam_complaints) as bigint) as spam_complaints,
+        cast(sum(message_hours.mirror_page_views) as bigint) as mirror_page_views,
+        cast(sum(message_hours.forwards) as bigint) as forwards,
+        cast(sum(message_hours.impressions) as bigint) as impressions,
+        cast(sum(message_hours.dismissals) as bigint) as dismissals,
+        cast(sum(message_hours.other_interactions) as bigint) as other_interactions,
+        cast(sum(message_hours.actions) as bigint) as actions,
+        cast(sum(message_hours.offers_sent) as bigint) as offers_sent,
+        count(*) as message_hours,
+        -- timestamps
+        min(message_hours.first_event_at) as first_event_at,
+        max(message_hours.last_event_at) as last_event_at,
+        min(message_hours.first_feedback_at) as first_feedback_at,
+        max(message_hours.last_loaded_at) as hour_last_loaded_at,
+        -- the newest load of any event of a message active in the hour, in any hour
+        -- (fct_message_hours carries it on every hour row of the message)
+        max(message_hours.message_last_loaded_at) as last_loaded_at
+    from hours_to_aggregate as message_hours
+    group by
+        message_hours.campaign_id,
+        message_hours.execution_id,
+        message_hours.channel,
+        message_hours.activity_hour
+),
+
+final as (
+    select
+        hours_aggregated.delivery_hour_key,
+        hours_aggregated.campaign_id,
+        hours_aggregated.execution_id,
+        hours_aggregated.channel,
+        hours_aggregated.activity_hour,
+        
+        -- event counts of every message active in the hour
+        hours_aggregated.excluded,
+        hours_aggregated.errors,
+        hours_aggregated.sent,
+        hours_aggregated.delivered,
+        hours_aggregated.bounces,
+        hours_aggregated.hard_bounces,
+        hours_aggregated.soft_bounces,
+        hours_aggregated.ignored_bounces,
+        hours_aggregated.retry_events,
+        hours_aggregated.opens,
+        hours_aggregated.clicks,
+        hours_aggregated.unsubscriptions,
+        hours_aggregated.spam_complaints,
+        hours_aggregated.mirror_page_views,
+        hours_aggregated.forwards,
+        hours_aggregated.impressions,
+        hours_aggregated.dismissals,
+        hours_aggregated.other_interactions,
+        hours_aggregated.actions,
+        hours_aggregated.offers_sent,
+        -- message-kind counts of the messages whose first active hour this is
+        coalesce(first_hour_messages.first_hour_messages, 0) as first_hour_messages,
+        coalesce(first_hour_messages.first_hour_retries, 0) as first_hour_retries,
+        coalesce(first_hour_messages.first_hour_unique_opens, 0) as first_hour_unique_opens,
+        coalesce(first_hour_messages.first_hour_estimated_unique_opens, 0) as first_hour_estimated_unique_opens,
+        coalesce(first_hour_messages.first_hour_unique_clicks, 0) as first_hour_unique_clicks,
+        coalesce(first_hour_messages.first_hour_unique_channel_clicks, 0) as first_hour_unique_channel_clicks,
+        coalesce(first_hour_messages.first_hour_unique_reached, 0) as first_hour_unique_reached,
+        coalesce(first_hour_messages.first_hour_unique_unsubscriptions, 0) as first_hour_unique_unsubscriptions,
+        coalesce(first_hour_messages.first_hour_unique_mirror_page_views, 0) as first_hour_unique_mirror_page_views,
+        coalesce(first_hour_messages.first_hour_unique_forwards, 0) as first_hour_unique_forwards,
+        coalesce(first_hour_messages.first_hour_unique_impressions, 0) as first_hour_unique_impressions,
+        coalesce(first_hour_messages.first_hour_openers, 0) as first_hour_openers,
+        coalesce(first_hour_messages.first_hour_clickers, 0) as first_hour_clickers,
+        coalesce(hour_profiles.single_hour_profiles, 0) as single_hour_profiles,
+        hours_aggregated.message_hours,
+        -- timestamps
+        hours_aggregated.first_event_at,
+        hours_aggregated.last_event_at,
+        hours_aggregated.first_feedback_at,
+        hours_aggregated.hour_last_loaded_at,
+        case
+            when hour_profiles.profile_last_loaded_at > hours_aggregated.last_loaded_at then hour_profiles.profile_last_loaded_at
+            else hours_aggregated.last_loaded_at
+        end as last_loaded_at
+    from hours_aggregated
+    left join first_hour_messages
+        on
+            hours_aggregated.campaign_id = first_hour_messages.campaign_id
+            and hours_aggregated.execution_id = first_hour_messages.execution_id
+            and hours_aggregated.channel = first_hour_messages.channel
+            and hours_aggregated.activity_hour = first_hour_messages.activity_hour
+    left join hour_profiles
+        on
+            hours_aggregated.campaign_id = hour_profiles.campaign_id
+            and hours_aggregated.execution_id = hour_profiles.execution_id
+            and hours_aggregated.channel = hour_profiles.channel
+            and hours_aggregated.activity_hour = hour_profiles.activity_hour
+)
+
+-- A full build writes the rows in hour order: a period window reads a range of whole
+-- hours with a constant filter on activity_hour, and zone maps (DuckDB) skip the row
+-- groups outside it only when the hours are stored in order. Incremental runs append
+-- mostly recent hours, which keeps the order nearly so.
+select * from final
+order by activity_hour
+);
+
+-- model.messaging_warehouse.fct_link_click_hours
+create or replace table same_work.fct_link_click_hours as (
+-- One row per message x clicked URL x user agent x UTC hour with clicks: how many. The grain
+-- behind the top links of any period (period_top_links_between: distinct clickers of a link
+-- are distinct messages over the whole range) and the estimated forwards (distinct user
+-- agents per clicking message). A click without a URL counts as 'unknown'.
+-- Incremental: a message-hour with a newly loaded click is re-counted whole.
+
+
+with
+
+clicks as (
+    select * from same_work.int_events_unioned
+    where
+        event_source = 'tracking'
+        and event_type = 'click'
+),
+
+
+clicks_to_count as (
+    select * from clicks
+),
+
+
+final as (
+    select
+        md5(cast(campaign_id || '|' || execution_id || '|' || channel || '|' || message_id || '|' || cast(date_trunc('hour', event_ts) as TEXT) || '|' as TEXT)) as message_hour_key,
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        coalesce(url, 'unknown') as url,
+        user_agent,
+        date_trunc('hour', event_ts) as activity_hour,
+        
+        count(*) as clicks,
+        max(_loaded_at) as last_loaded_at
+    from clicks_to_count
+    group by
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        coalesce(url, 'unknown'),
+        user_agent,
+        date_trunc('hour', event_ts)
+)
+
+-- A full build writes the rows in hour order: the live marts read the 24-hour window's
+-- whole hours with a constant filter on activity_hour, and zone maps (DuckDB) skip every
+-- older row group only when the hours are stored in order. Incremental runs append
+-- mostly recent hours, which keeps the order nearly so.
+select * from final
+order by activity_hour
 );
 
 -- model.messaging_warehouse.fct_recipient_quarantines
@@ -1446,6 +1801,7 @@ select * from final
 -- model.messaging_warehouse.fct_deliveries
 create or replace table same_work.fct_deliveries as (
 -- One row per delivery: campaign x execution x channel, over all history.
+-- depends_on: same_work.fct_delivery_hours
 
 
 with

@@ -15,7 +15,12 @@ compared with a full refresh of the same loads, row by row.
   delivery from all its messages, the ones whose first hour is before the open's message's
   included (fct_deliveries reads messages from the touched deliveries' first hour on);
 - a full build stores the hour facts and fct_messages in the time order these bounds
-  prune by.
+  prune by;
+- a profile's targeting rows (fct_delivery_hours.single_hour_profiles,
+  fct_delivery_profile_spans): a second message of a profile sent days later makes it span
+  several hours, so its older hour stops counting it; a message given a second targeting
+  hour (a late error) takes its profile out of the single-hour counts; a late open into a
+  profile's message changes no profile.
 """
 
 from __future__ import annotations
@@ -89,6 +94,12 @@ def sent(
     return [event_id, ts, ts, "c1", execution, message, f"p_{message}", "email", status, failure, reason, address]
 
 
+def targeted(event_id: str, ts: str, message: str, profile: str, status: str = "sent") -> list[str]:
+    """A targeting event (sent, error) of a message of delivery x1 for a chosen profile."""
+    reason = "technical_error" if status == "error" else ""
+    return [event_id, ts, ts, "c1", "x1", message, profile, "email", status, "", reason, f"{message}@example.com"]
+
+
 def tracked(event_id: str, ts: str, message: str, interaction: str, url: str = "", execution: str = "x1") -> list[str]:
     return [event_id, ts, ts, "c1", execution, message, f"p_{message}", "email", interaction, url]
 
@@ -103,6 +114,11 @@ LOADS = [
             sent("f2", "2026-11-01 10:00:00", "x1", "m2", "a2@example.com"),
             sent("f3", "2026-11-02 09:00:00", "x1", "m2", "a2@example.com", "bounce", "hard", "invalid_mailbox"),
             sent("f4", "2026-11-03 08:00:00", "x2", "m3", "a3@example.com"),
+            # Profiles: pa and pb each targeted in one hour of x1 (13:00, 14:00), pc in two already.
+            targeted("g1", "2026-11-01 13:10:00", "s1", "pa"),
+            targeted("g2", "2026-11-01 14:10:00", "s3", "pb"),
+            targeted("g4", "2026-11-01 12:20:00", "s4", "pc"),
+            targeted("g5", "2026-11-01 17:20:00", "s5", "pc"),
         ],
         "message_tracking_events": [tracked("t1", "2026-11-01 11:30:00", "m1", "click", "https://example.com/a")],
     },
@@ -141,6 +157,18 @@ LOADS = [
             sent("h1", "2026-11-07 07:07:00", "x0", "h1", "h1@old.example"),
         ],
         "message_tracking_events": [tracked("t4", "2026-11-07 09:00:00", "h5", "open", execution="x0")],
+    },
+    {
+        # pa's second message days later: pa now spans two hours (13:00 stops counting it);
+        # s3 (pb's only message) given a second targeting hour by a late error; a late
+        # open of pc's message s4.
+        "message_feedback_events": [
+            targeted("g6", "2026-11-04 15:00:00", "s2", "pa"),
+            targeted("g7", "2026-11-01 16:40:00", "s3", "pb", status="error"),
+        ],
+        "message_tracking_events": [
+            ["t5", "2026-11-06 10:00:00", "2026-11-06 10:00:00", "c1", "x1", "s4", "pc", "email", "open", ""],
+        ],
     },
     {"message_feedback_events": [], "message_tracking_events": []},
 ]
@@ -204,6 +232,25 @@ def test_incremental_bounds_equal_a_full_refresh(tmp_path: Path) -> None:
         ("h3", "duplicate", None),
         ("h3", "staged", None),
     ]
+    # The profile edges: after the last loads, 13:00 no longer counts pa (now spanning
+    # 13:00 and 15:00 of Nov 4; no message of 13:00 took an event, only pa's profile
+    # touches it); 14:00 no longer counts pb (its message has two targeting hours).
+    single = dict(
+        con.execute(
+            "select hour(activity_hour), single_hour_profiles from incremental.marts.fct_delivery_hours "
+            "where execution_id = 'x1' and activity_hour between timestamp '2026-11-01 13:00:00' "
+            "and timestamp '2026-11-01 14:00:00'"
+        ).fetchall()
+    )
+    assert single == {13: 0, 14: 0}, single
+    spans = con.execute(
+        "select targeted_profile_id, first_hour, last_hour from incremental.marts.fct_delivery_profile_spans "
+        "where execution_id = 'x1' and first_hour is not null order by targeted_profile_id"
+    ).fetchall()
+    assert spans == [
+        ("pa", datetime(2026, 11, 1, 13), datetime(2026, 11, 4, 15)),
+        ("pc", datetime(2026, 11, 1, 12), datetime(2026, 11, 1, 17)),
+    ], spans
     # A full build stores the facts in the time order the bounds above prune by (zone
     # maps skip row groups only when the rows are stored in that order).
     for relation, column in TIME_ORDERED.items():

@@ -138,7 +138,7 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(
         str(warehouse),
         config={
-            "memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "16GiB"),
+            "memory_limit": os.environ.get("DUCKDB_MEMORY_LIMIT", "13GiB"),
             "preserve_insertion_order": False,
         },
     )

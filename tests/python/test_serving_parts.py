@@ -18,6 +18,7 @@ import pytest
 import compare
 from conftest import PYTHON, REPO, TALLY, project_env, run
 from tally.refresh.publish import (
+    DELTA,
     PARTITIONED,
     PublishPlan,
     collect_garbage,
@@ -222,7 +223,15 @@ def test_a_reader_holding_an_old_catalog_reads_the_same_data_through_publishes_a
     assert set(parts_folder(serving).rglob("*.parquet")) == listed_files(serving)
 
 
-def test_a_late_event_into_an_old_day_reaches_the_next_publish(built: dict[str, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("delta", [True, False], ids=["into the delta", "days rewritten"])
+def test_a_late_event_into_an_old_day_reaches_the_next_publish(
+    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta: bool
+) -> None:
+    """With the default delta, the late event's message goes into a new delta file and no
+    day file is written; with SERVING_DELTA_MAX_ROWS=0 (no delta), the days holding the
+    message's rows are written again, and only those."""
+    if not delta:
+        monkeypatch.setenv("SERVING_DELTA_MAX_ROWS", "0")
     warehouse = working_copy(built, tmp_path / "w")
     serving = warehouse.with_name("serving.duckdb")
     as_of = ["--report-as-of", "2026-11-03 06:00:00"]
@@ -242,32 +251,78 @@ def test_a_late_event_into_an_old_day_reaches_the_next_publish(built: dict[str, 
         ",".join(TRACKING) + "\n" + f"late-open-1,{first_hour},{campaign},{execution},{message},{profile},email,open\n"
     )
     run([*TALLY, "refresh", "--warehouse", str(warehouse), *as_of, str(late)])
-    files_after = current_manifest(serving)["relations"]["marts.fct_message_hours"]["files"]
-    assert files_after[old_day] != files_before[old_day], "the old day's file was not rewritten"
+    entry = current_manifest(serving)["relations"]["marts.fct_message_hours"]
+    files_after = entry["files"]
     con = duckdb.connect(str(serving), read_only=True)
     try:
-        # Only the days holding that message's rows were written again.
         message_days = {
             row[0].isoformat()
             for row in con.execute(
                 "select distinct cast(activity_hour as date) from marts.fct_message_hours where message_id = ?", [message]
             ).fetchall()
         }
-        assert {day for day in files_before if files_after.get(day) != files_before[day]} <= message_days
         assert con.execute(
             "select opens from marts.fct_message_hours where message_id = ? and activity_hour = ?", [message, first_hour]
         ).fetchone() == (opens + 1,)
+        rewritten = {day for day in files_before if day != DELTA and files_after.get(day) != files_before[day]}
+        if delta:
+            assert rewritten == set(), "a day file was written though the change fits in the delta"
+            assert files_after[DELTA] != files_before.get(DELTA)
+            in_delta = con.execute(
+                "select count(*), count(*) filter (where message_id = ?) from read_parquet(?)",
+                [message, str(parts_folder(serving) / files_after[DELTA])],
+            ).fetchone()
+            # The delta holds every row of the message (and of the other keys it holds).
+            assert in_delta[1] == len(
+                con.execute("select 1 from marts.fct_message_hours where message_id = ?", [message]).fetchall()
+            )
+            assert entry["delta_rows"] == in_delta[0] > 0
+        else:
+            assert DELTA not in files_after
+            assert old_day in rewritten, "the old day's file was not rewritten"
+            # Only the days holding that message's rows were written again.
+            assert rewritten <= message_days
     finally:
         con.close()
 
 
-def test_a_publish_by_changed_days_equals_a_full_publish(built: dict[str, Path], tmp_path: Path) -> None:
+def deltas(serving: Path) -> dict[str, int]:
+    """The rows of each large relation's delta in the current publish (0: none)."""
+    manifest = current_manifest(serving)
+    assert manifest is not None
+    return {name: entry["delta_rows"] if DELTA in entry["files"] else 0 for name, entry in manifest["relations"].items()}
+
+
+@pytest.mark.parametrize("mode", ["deltas", "days", "compacted"])
+def test_a_publish_by_changed_days_equals_a_full_publish(
+    built: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Three publishes of changed keys, then a full publish of the same warehouse: equal,
+    every relation. `deltas`: each publish adds to the delta files; `days`: no delta
+    (SERVING_DELTA_MAX_ROWS=0), changed days rewritten; `compacted`: the limit set to the
+    first delta's size, so the second publish compacts (its days rewritten, the delta
+    dropped) and the third starts a new delta."""
+    if mode == "days":
+        monkeypatch.setenv("SERVING_DELTA_MAX_ROWS", "0")
     warehouse = working_copy(built, tmp_path / "w")
     serving = warehouse.with_name("serving.duckdb")
     publish(warehouse, serving, {"failures_since_publish": 0}, include_message_facts=True, plan=PLAN)
+    seen = []
     for step in range(3):
         change(warehouse, step)
         publish(warehouse, serving, {"failures_since_publish": 0}, include_message_facts=True, plan=PLAN)
+        seen.append(deltas(serving))
+        if mode == "compacted" and step == 0:
+            monkeypatch.setenv("SERVING_DELTA_MAX_ROWS", str(max(seen[0].values())))
+    if mode == "days":
+        assert all(rows == 0 for step in seen for rows in step.values()), seen
+    else:
+        assert all(rows > 0 for rows in seen[0].values()), seen
+    if mode == "deltas":
+        assert all(seen[2][name] >= seen[1][name] >= seen[0][name] for name in seen[0]), seen
+    if mode == "compacted":
+        assert any(seen[1][name] == 0 for name in seen[1]), f"no relation compacted: {seen}"
+        assert any(seen[1][name] == 0 < seen[2][name] for name in seen[1]), f"no new delta after the compaction: {seen}"
     full = tmp_path / "full" / "serving.duckdb"
     full.parent.mkdir()
     publish(warehouse, full, {"failures_since_publish": 0}, include_message_facts=True, plan=None)
@@ -349,7 +404,7 @@ def test_a_catalog_started_from_the_previous_one_equals_a_fresh_publish(built: d
     finally:
         con.close()
     described = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
-    assert "1 Parquet views written (0 day files written)" in described, described
+    assert "1 Parquet views written (0 day files, 0 delta files written)" in described, described
     con = duckdb.connect(str(serving), read_only=True)
     try:
         assert con.execute(

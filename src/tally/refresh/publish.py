@@ -89,6 +89,23 @@ PARTITIONED: dict[str, tuple[str, tuple[str, ...]]] = {
 ROW_GROUP_SIZE = 30_720
 # The file of a relation that has no row (a view needs at least one file to read).
 NO_DAY = "empty"
+# The file of a relation holding every current row of the keys changed since its day files
+# were last written: the view reads the day files without those keys, then this file. A
+# publish rewrites only it (its size follows the changes since the last compaction, not the
+# history); once it holds more than SERVING_DELTA_MAX_ROWS rows, the days of its keys are
+# written again and it starts empty (a compaction).
+DELTA = "delta"
+DEFAULT_DELTA_MAX_ROWS = 200_000
+
+
+def delta_max_rows() -> int:
+    """$SERVING_DELTA_MAX_ROWS (0: no delta, every publish rewrites the changed days)."""
+    value = os.environ.get("SERVING_DELTA_MAX_ROWS", "")
+    if not value:
+        return DEFAULT_DELTA_MAX_ROWS
+    if not value.isdigit():
+        raise ValueError(f"SERVING_DELTA_MAX_ROWS must be a whole number of rows, not {value!r}")
+    return int(value)
 # A superseded catalog is only looked at once this old: a reader that resolved the serving
 # path just before the rename has opened (and locked) it well before then.
 GC_GRACE_SECONDS = 30.0
@@ -171,27 +188,28 @@ def write_days(
     return written
 
 
-def changed_days(
-    con: duckdb.DuckDBPyConnection, relation: str, name: str, key: str, previous: dict[str, Any], parts: Path
-) -> list[date | None]:
-    """The days holding a row, now or in the previous publish, of a key with a row loaded
-    since the previous publish (an incremental run re-derives all of a key's rows together,
-    and a re-derived key always has a newly loaded row)."""
-    time_column = PARTITIONED[name][0]
+def changed_keys(con: duckdb.DuckDBPyConnection, relation: str, key: str, watermark: str | None) -> int:
+    """Fills the temp table changed_keys with the keys having a row loaded after `watermark`
+    (an incremental run re-derives all of a key's rows together, and a re-derived key always
+    has a newly loaded row); returns how many."""
     con.execute(
         f"create or replace temp table changed_keys as select distinct {key} from {relation} "
         "where last_loaded_at > coalesce(?::timestamp, timestamp '1900-01-01')",
-        [previous.get("watermark")],
+        [watermark],
     )
-    if not con.execute("select count(*) from changed_keys").fetchone()[0]:
-        return []
+    return con.execute("select count(*) from changed_keys").fetchone()[0]
+
+
+def key_days(con: duckdb.DuckDBPyConnection, relation: str, name: str, key: str, published: list[str]) -> list[date | None]:
+    """The days holding a row of a key in changed_keys, now (in the working relation) or in
+    the `published` day files (absolute paths): the days whose files must be written again."""
+    time_column = PARTITIONED[name][0]
     days = {
         row[0]
         for row in con.execute(
             f'select distinct cast("{time_column}" as date) from {relation} where {key} in (select {key} from changed_keys)'
         ).fetchall()
     }
-    published = [str(parts / path) for label, path in previous["files"].items() if label != NO_DAY and path]
     if published:
         days |= {
             row[0]
@@ -204,6 +222,27 @@ def changed_days(
     return sorted(days, key=lambda day: (day is None, day))
 
 
+def write_delta(
+    con: duckdb.DuckDBPyConnection, relation: str, name: str, key: str, version: str, parts: Path
+) -> tuple[str | None, int]:
+    """One new file with every current row of the keys in changed_keys (ordered like a day
+    file, so a one-campaign query prunes its row groups too); its path and row count."""
+    order_by = ", ".join(f'"{column}"' for column in PARTITIONED[name][1])
+    folder = parts / name
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{DELTA}.{version}.parquet"
+    rows = con.execute(
+        f"copy (select * from {relation} where {key} in (select {key} from changed_keys) order by {order_by}) "
+        f"to '{target}' (format parquet, compression zstd, row_group_size {ROW_GROUP_SIZE})"
+    ).fetchone()[0]
+    if not rows:
+        target.unlink(missing_ok=True)
+        return None, 0
+    fsync_path(target)
+    fsync_path(folder)
+    return f"{name}/{target.name}", rows
+
+
 def publish_partitioned(
     con: duckdb.DuckDBPyConnection,
     schema: str,
@@ -213,20 +252,51 @@ def publish_partitioned(
     previous: dict[str, Any] | None,
     version: str,
     parts: Path,
-) -> tuple[dict[str, Any], int]:
-    """Writes the day files of one large relation that changed since `previous` (its entry
-    in the previous manifest; None: all of them) and returns its new manifest entry and the
-    number of files written."""
+) -> tuple[dict[str, Any], int, int]:
+    """Writes what changed in one large relation since `previous` (its entry in the previous
+    manifest; None: every day afresh) and returns its new manifest entry, the number of day
+    files and of delta files written.
+
+    Incremental: the keys loaded since the previous publish, with the keys already in the
+    previous delta, get a new delta file holding all their current rows, and the day files
+    stay as they are; when that would pass delta_max_rows(), the days holding those keys'
+    rows (in the working relation or in the published day files) are written again instead
+    and the delta starts empty (a compaction). So a publish writes rows in proportion to what
+    changed since the last compaction, and reads no published day file except to compact."""
     relation = f'working.{schema}."{name}"'
     time_column = PARTITIONED[name][0]
     has_watermark = any(column == "last_loaded_at" for column, _ in columns)
     incremental = (
         previous is not None and key is not None and has_watermark and previous.get("columns") == [list(c) for c in columns]
     )
+    days: list[date | None] = []
+    deltas_written = 0
+    delta_rows = 0
     if incremental:
         assert previous is not None and key is not None
         files = {label: path for label, path in previous["files"].items() if label != NO_DAY}
-        days = changed_days(con, relation, name, key, previous, parts)
+        delta_before = files.pop(DELTA, None)
+        delta_rows = previous.get("delta_rows", 0) if delta_before else 0
+        if changed_keys(con, relation, key, previous.get("watermark")):
+            if delta_before:
+                con.execute(
+                    f"insert into changed_keys select distinct {key} from read_parquet(?, hive_partitioning = false) "
+                    f"where {key} not in (select {key} from changed_keys)",
+                    [str(parts / delta_before)],
+                )
+            limit = delta_max_rows()
+            delta, delta_rows = write_delta(con, relation, name, key, version, parts) if limit else (None, 0)
+            if delta is not None and delta_rows <= limit:
+                files[DELTA] = delta
+                deltas_written = 1
+            else:
+                if delta is not None:  # too large: never listed, so never read
+                    (parts / delta).unlink()
+                base = [str(parts / path) for path in files.values()]
+                days = key_days(con, relation, name, key, base)
+                delta_rows = 0
+        elif delta_before:
+            files[DELTA] = delta_before
     else:
         files = {}
         days = [row[0] for row in con.execute(f'select distinct cast("{time_column}" as date) from {relation}').fetchall()]
@@ -245,19 +315,48 @@ def publish_partitioned(
     if has_watermark:
         newest = con.execute(f"select max(last_loaded_at) from {relation}").fetchone()[0]
         watermark = newest.isoformat(sep=" ") if newest is not None else None
-    entry = {"columns": [list(c) for c in columns], "watermark": watermark, "files": dict(sorted(files.items()))}
-    return entry, sum(1 for path in written.values() if path)
+    entry = {
+        "columns": [list(c) for c in columns],
+        "key": key,
+        "watermark": watermark,
+        "files": dict(sorted(files.items())),
+        "delta_rows": delta_rows if DELTA in files else 0,
+    }
+    return entry, sum(1 for path in written.values() if path), deltas_written
 
 
-def create_view(con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: list[tuple[str, str]], files: list[str]) -> None:
-    """A view over the files (absolute paths) with the working relation's columns and types."""
-    source = f"read_parquet([{', '.join(quote_literal(path) for path in files)}], hive_partitioning = false)"
-    read_types = dict(con.execute(f"select column_name, column_type from (describe select * from {source})").fetchall())
+def create_view(
+    con: duckdb.DuckDBPyConnection, schema: str, name: str, columns: list[tuple[str, str]], parts: Path, entry: dict[str, Any]
+) -> None:
+    """A view over the relation's files with the working relation's columns and types: the
+    day files, and when there is a delta, the day files' rows of keys the delta does not
+    hold followed by the delta's rows (the current rows of those keys)."""
+
+    def source(paths: list[str]) -> str:
+        return f"read_parquet([{', '.join(quote_literal(str(parts / path)) for path in paths)}], hive_partitioning = false)"
+
+    delta = entry["files"].get(DELTA)
+    base = [path for label, path in entry["files"].items() if label != DELTA]
+    read_types = dict(
+        con.execute(f"select column_name, column_type from (describe select * from {source(base or [delta])})").fetchall()
+    )
     select = ", ".join(
         f'"{column}"' if read_types.get(column) == kind else f'cast("{column}" as {kind}) as "{column}"'
         for column, kind in columns
     )
-    con.execute(f'create view serving.{schema}."{name}" as select {select} from {source}')
+    if delta is None:
+        body = f"select {select} from {source(base)}"
+    elif not base:
+        body = f"select {select} from {source([delta])}"
+    else:
+        key = entry["key"]
+        # An anti join keeps the outer query's filters pushed into the day files' scan.
+        body = (
+            f"select {select} from {source(base)} as day_rows anti join {source([delta])} as delta_rows "
+            f'on day_rows."{key}" = delta_rows."{key}" '
+            f"union all select {select} from {source([delta])}"
+        )
+    con.execute(f'create view serving.{schema}."{name}" as {body}')
 
 
 def relation_shapes(
@@ -341,7 +440,7 @@ def write_catalog(
     started_from_previous = bool(previous.get("copied"))
     known: dict[str, Any] = previous.get("tables", {}) if started_from_previous else {}
     con = duckdb.connect()
-    copied, replaced, views, days_written = [], [], [], 0
+    copied, replaced, views, days_written, deltas_written = [], [], [], 0, 0
     relations: dict[str, Any] = {}
     signatures: dict[str, dict[str, str]] = {}
     try:
@@ -354,7 +453,7 @@ def write_catalog(
             for name in wanted:
                 if name not in PARTITIONED:
                     continue
-                entry, written = publish_partitioned(
+                entry, written, deltas = publish_partitioned(
                     con,
                     schema,
                     name,
@@ -366,6 +465,7 @@ def write_catalog(
                 )
                 relations[f"{schema}.{name}"] = entry
                 days_written += written
+                deltas_written += deltas
             partitioned = [name for name in wanted if f"{schema}.{name}" in relations]
             for name, shape in relation_shapes(con, schema, partitioned, working_columns).items():
                 relations[f"{schema}.{name}"]["shape"] = shape
@@ -392,7 +492,7 @@ def write_catalog(
                         continue
                     if name in existing:
                         con.execute(f'drop {existing[name]} serving.{schema}."{name}"')
-                    create_view(con, schema, name, working_columns[name], [str(parts / path) for path in entry["files"].values()])
+                    create_view(con, schema, name, working_columns[name], parts, entry)
                     views.append(name)
                     created_views.append(name)
                 elif existing.get(name) == "table" and before.get("shape") == signatures[qualified]["shape"]:
@@ -415,7 +515,7 @@ def write_catalog(
     small_count = len(signatures)
     summary = (
         f"{len(copied)} copied, {len(replaced)} rows replaced, {small_count - len(copied) - len(replaced)} kept, "
-        f"{len(views)} Parquet views written ({days_written} day files written)"
+        f"{len(views)} Parquet views written ({days_written} day files, {deltas_written} delta files written)"
     )
     return summary, {"relations": relations, "functions": functions, "tables": signatures}
 

@@ -106,6 +106,8 @@ def delta_max_rows() -> int:
     if not value.isdigit():
         raise ValueError(f"SERVING_DELTA_MAX_ROWS must be a whole number of rows, not {value!r}")
     return int(value)
+
+
 # A superseded catalog is only looked at once this old: a reader that resolved the serving
 # path just before the rename has opened (and locked) it well before then.
 GC_GRACE_SECONDS = 30.0

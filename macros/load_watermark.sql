@@ -33,3 +33,12 @@
     cast('{{ value }}' as {{ dbt.type_timestamp() }})
     {%- endif -%}
 {%- endmacro %}
+
+{#- A fct_message_hours row whose targeting changed since `watermark`: a targeting row
+    (targeted_profile_id not null) of an hour that gained events. A profile's span and
+    its hour's single_hour_profiles depend on its targeting rows only, and a message's
+    message_targeted_hours changes only with a new targeting row, so a late open or click
+    into an old message touches no profile (fct_delivery_hours, fct_delivery_profile_spans). -#}
+{% macro targeting_row_changed(watermark) -%}
+    last_loaded_at > {{ watermark }} and targeted_profile_id is not null
+{%- endmacro %}

@@ -72,7 +72,19 @@ def main(argv: list[str] | None = None, prog: str = "tally") -> int:
     if rest and (name, rest[0]) in NESTED:
         command = NESTED[(name, rest[0])]
         name, rest = f"{name} {rest[0]}", rest[1:]
-    return int(resolve(command.target)(rest, prog=f"{prog} {name}") or 0)
+    return call(command.target, rest, f"{prog} {name}")
+
+
+def call(target: str, argv: list[str], prog: str) -> int:
+    """Runs a command's entry point; a reader that left (`tally report | head`) ends it
+    quietly instead of with a traceback."""
+    try:
+        return int(resolve(target)(argv, prog=prog) or 0)
+    except BrokenPipeError:
+        # Python's documented handling: point stdout at devnull so the exit's flush does not
+        # raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # what a shell reports for a process ended by SIGPIPE (128 + 13)
 
 
 def run_script(command: str) -> None:
@@ -80,7 +92,7 @@ def run_script(command: str) -> None:
     usage and error messages, so existing schedules and their logs keep working."""
     words = command.split()
     target = NESTED[(words[0], words[1])] if len(words) == 2 else COMMANDS[words[0]]
-    sys.exit(int(resolve(target.target)(sys.argv[1:], prog=Path(sys.argv[0]).name) or 0))
+    sys.exit(call(target.target, sys.argv[1:], Path(sys.argv[0]).name))
 
 
 def no_serving_message(serving: Path) -> str:

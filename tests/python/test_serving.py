@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import duckdb
 import pytest
 
 import compare
-from conftest import PYTHON, REPO, TALLY, run
+from conftest import PYTHON, REPO, TALLY, project_env, run
 
 # Refreshes (dbt) and concurrent readers.
 pytestmark = pytest.mark.slow
@@ -230,3 +231,21 @@ def test_project_readers_see_each_publish_beside_a_held_connection(published: di
     # The headline report opens the file anew in its own process each run.
     report = run([*TALLY, "report", "--warehouse", str(published["warehouse"])])
     assert "Live report" in report.stdout and "not built yet" in report.stdout
+
+
+def test_a_report_whose_reader_left_ends_quietly(published: dict[str, Path]) -> None:
+    """`tally report | head`: the reader may leave before the report is written (here at
+    once, so every write meets a closed pipe); the report ends without a traceback, with
+    the status a shell gives a process ended by SIGPIPE."""
+    command = " ".join(shlex.quote(word) for word in [*TALLY, "report", "--warehouse", str(published["warehouse"])])
+    piped = subprocess.run(
+        f"{command} | true; echo ${{PIPESTATUS[0]}}",
+        shell=True,
+        cwd=REPO,
+        env=project_env(published["warehouse"]),
+        capture_output=True,
+        text=True,
+        executable="/bin/bash",
+    )
+    assert "Traceback" not in piped.stderr and "BrokenPipeError" not in piped.stderr, piped.stderr
+    assert piped.stdout.strip() == "141", piped.stdout

@@ -19,6 +19,7 @@ import compare
 from conftest import PYTHON, REPO, TALLY, project_env, run
 from tally.refresh.publish import (
     DELTA,
+    DELTA_COLUMNS,
     PARTITIONED,
     PublishPlan,
     collect_garbage,
@@ -111,9 +112,15 @@ def change(warehouse: Path, step: int) -> None:
                 f"update {relation} set last_loaded_at = {newer} where rowid in "
                 f"(select max(rowid) from {relation} where {key} in (select {key} from changed) group by {key})"
             )
+            # A column every row of a re-derived key carries (the message's newest load):
+            # newer on all of them, as the incremental run writes it.
+            column = DELTA_COLUMNS.get(name, "last_loaded_at")
+            if column != "last_loaded_at":
+                con.execute(f"update {relation} set {column} = {newer} where {key} in (select {key} from changed)")
+            replaced = f"{newer} as last_loaded_at" + (f", {newer} as {column}" if column != "last_loaded_at" else "")
             con.execute(
                 f"insert into {relation} select * replace ({key} || '-new{step}' as {key}, "
-                f"{time_column} - interval {10 + step} day as {time_column}, {newer} as last_loaded_at) "
+                f"{time_column} - interval {10 + step} day as {time_column}, {replaced}) "
                 f"from {relation} where {key} = (select min({key}) from changed) limit 1"
             )
     finally:

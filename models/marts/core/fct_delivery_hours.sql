@@ -22,15 +22,11 @@
 {%- endfor %}
 {%- if is_incremental() %}
 {%- set watermark = load_watermark(lookback_minutes=var('incremental_lookback_minutes')) %}
-{#- The profiles whose targeting rows changed: a targeting row (targeted_profile_id not null)
-    of an hour that gained events since the last run. A profile's span and its hour's
-    single_hour_profiles depend on its targeting rows only, and a message's
-    message_targeted_hours changes only with a new targeting row, so a late open into an
-    old message touches no profile. #}
+{#- The profiles whose targeting rows changed (targeting_row_changed). #}
 {%- set touched_profiles_sql -%}
 select distinct campaign_id, execution_id, channel, targeted_profile_id
 from {{ ref('fct_message_hours') }}
-where last_loaded_at > {{ watermark }} and targeted_profile_id is not null
+where {{ targeting_row_changed(watermark) }}
 {%- endset %}
 {#- Every delivery hour to re-count is at or after the earliest hour of a message re-derived
     since the last run, or, for a touched profile's older targeting hours, its delivery's

@@ -48,10 +48,8 @@ targeting_rows as (
 ),
 
 {% if is_incremental() -%}
--- Its own import, filtered at the scan: the profiles with a targeting row (an hour row
--- with a targeting event) that gained events since the last run. A span depends on the
--- targeting rows only, and a message's message_targeted_hours changes only with a new
--- targeting row, so a late open or click touches no profile.
+-- Its own import, filtered at the scan: the profiles whose targeting rows changed since
+-- the last run (targeting_row_changed: a late open or click touches no profile).
 touched_profiles as (
     select distinct
         campaign_id,
@@ -59,9 +57,7 @@ touched_profiles as (
         channel,
         targeted_profile_id
     from {{ ref('fct_message_hours') }}
-    where
-        last_loaded_at > {{ load_watermark() }}
-        and targeted_profile_id is not null
+    where {{ targeting_row_changed(load_watermark()) }}
 ),
 
 rows_to_span as (

@@ -96,6 +96,12 @@ NO_DAY = "empty"
 # written again and it starts empty (a compaction).
 DELTA = "delta"
 DEFAULT_DELTA_MAX_ROWS = 200_000
+# A column equal on every row of a key that an incremental run re-derives with it and newer
+# than any earlier load when it does: the delta is then every row where it is newer than
+# the delta's start, a scan of the rows appended since (zone maps skip the rest) instead of
+# a semi join on the key over every row. Relations without one (their rows of a key carry
+# their own load times) are small and use the key.
+DELTA_COLUMNS = {"fct_message_hours": "message_last_loaded_at", MESSAGE_FACTS: "last_loaded_at"}
 
 
 def delta_max_rows() -> int:
@@ -225,16 +231,17 @@ def key_days(con: duckdb.DuckDBPyConnection, relation: str, name: str, key: str,
 
 
 def write_delta(
-    con: duckdb.DuckDBPyConnection, relation: str, name: str, key: str, version: str, parts: Path
+    con: duckdb.DuckDBPyConnection, relation: str, name: str, where: str, version: str, parts: Path
 ) -> tuple[str | None, int]:
-    """One new file with every current row of the keys in changed_keys (ordered like a day
-    file, so a one-campaign query prunes its row groups too); its path and row count."""
+    """One new file with the relation's rows `where` holds (every current row of the delta's
+    keys), ordered like a day file so a one-campaign query prunes its row groups too; its
+    path and row count."""
     order_by = ", ".join(f'"{column}"' for column in PARTITIONED[name][1])
     folder = parts / name
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{DELTA}.{version}.parquet"
     rows = con.execute(
-        f"copy (select * from {relation} where {key} in (select {key} from changed_keys) order by {order_by}) "
+        f"copy (select * from {relation} where {where} order by {order_by}) "
         f"to '{target}' (format parquet, compression zstd, row_group_size {ROW_GROUP_SIZE})"
     ).fetchone()[0]
     if not rows:
@@ -260,7 +267,8 @@ def publish_partitioned(
     files and of delta files written.
 
     Incremental: the keys loaded since the previous publish, with the keys already in the
-    previous delta, get a new delta file holding all their current rows, and the day files
+    previous delta (for a relation with a DELTA_COLUMNS entry: the rows where it is newer
+    than the delta's start), get a new delta file holding all their current rows, and the day files
     stay as they are; when that would pass delta_max_rows(), the days holding those keys'
     rows (in the working relation or in the published day files) are written again instead
     and the delta starts empty (a compaction). So a publish writes rows in proportion to what
@@ -274,20 +282,33 @@ def publish_partitioned(
     days: list[date | None] = []
     deltas_written = 0
     delta_rows = 0
+    # The watermark the current delta started from (the last publish that wrote days).
+    delta_since = None
     if incremental:
         assert previous is not None and key is not None
         files = {label: path for label, path in previous["files"].items() if label != NO_DAY}
         delta_before = files.pop(DELTA, None)
         delta_rows = previous.get("delta_rows", 0) if delta_before else 0
+        delta_since = previous.get("delta_since") if delta_before else previous.get("watermark")
+        column = DELTA_COLUMNS.get(name) if (delta_since is not None or not delta_before) else None
         if changed_keys(con, relation, key, previous.get("watermark")):
-            if delta_before:
+            if column is not None:
+                # A constant, so the scan's zone maps skip the rows written before it.
+                delta_where = f'"{column}" > timestamp {quote_literal(delta_since or "1900-01-01")}'
                 con.execute(
-                    f"insert into changed_keys select distinct {key} from read_parquet(?, hive_partitioning = false) "
-                    f"where {key} not in (select {key} from changed_keys)",
-                    [str(parts / delta_before)],
+                    f"insert into changed_keys select distinct {key} from {relation} where {delta_where} "
+                    f"and {key} not in (select {key} from changed_keys)"
                 )
+            else:
+                delta_where = f"{key} in (select {key} from changed_keys)"
+                if delta_before:
+                    con.execute(
+                        f"insert into changed_keys select distinct {key} from read_parquet(?, hive_partitioning = false) "
+                        f"where {key} not in (select {key} from changed_keys)",
+                        [str(parts / delta_before)],
+                    )
             limit = delta_max_rows()
-            delta, delta_rows = write_delta(con, relation, name, key, version, parts) if limit else (None, 0)
+            delta, delta_rows = write_delta(con, relation, name, delta_where, version, parts) if limit else (None, 0)
             if delta is not None and delta_rows <= limit:
                 files[DELTA] = delta
                 deltas_written = 1
@@ -323,6 +344,9 @@ def publish_partitioned(
         "watermark": watermark,
         "files": dict(sorted(files.items())),
         "delta_rows": delta_rows if DELTA in files else 0,
+        # A delta's keys are those re-derived after this watermark: the publish that last
+        # wrote the days (the previous one when it did, or this one when it wrote no delta).
+        "delta_since": delta_since if DELTA in files else watermark,
     }
     return entry, sum(1 for path in written.values() if path), deltas_written
 

@@ -385,6 +385,16 @@ def change_small_marts(warehouse: Path) -> None:
             "where rowid = (select min(rowid) from marts.live_channel_statistics)"
         )
         con.execute("comment on column marts.live_delivery_statistics.sent is 'Sent messages (a changed description).'")
+        # A keyed fact copied whole into the catalog (synced there by key): a row changed,
+        # a row gone, a new row.
+        con.execute(
+            "update marts.fct_deliveries set sent = sent + 1 where delivery_key = (select min(delivery_key) from marts.fct_deliveries)"
+        )
+        con.execute("delete from marts.fct_deliveries where delivery_key = (select max(delivery_key) from marts.fct_deliveries)")
+        con.execute(
+            "insert into marts.fct_deliveries select * replace (delivery_key || '-new' as delivery_key, 'new-execution' as execution_id) "
+            "from marts.fct_deliveries where delivery_key = (select min(delivery_key) from marts.fct_deliveries)"
+        )
         con.execute("drop table marts.live_offers")
         con.execute("create table marts.live_new_mart as select 1 as one")
         con.execute(
@@ -423,8 +433,9 @@ def test_a_catalog_started_from_the_previous_one_equals_a_fresh_publish(built: d
     change_small_marts(warehouse)
     summary = publish(warehouse, serving, {"failures_since_publish": 0}, plan=PLAN)
     # The new mart and the one whose description changed were re-created, the rows of the
-    # live mart and of the functions' catalog replaced, the rest kept.
-    assert summary.startswith("2 copied, 2 rows replaced"), summary
+    # live mart, of the functions' catalog and of fct_deliveries (by key) replaced, the
+    # rest kept.
+    assert summary.startswith("2 copied, 3 rows replaced"), summary
     fresh = tmp_path / "fresh" / "serving.duckdb"
     fresh.parent.mkdir()
     publish(warehouse, fresh, {"failures_since_publish": 0}, plan=PLAN)

@@ -523,8 +523,7 @@ def write_catalog(
                     created_views.append(name)
                 elif existing.get(name) == "table" and before.get("shape") == signatures[qualified]["shape"]:
                     if before.get("rows") != signatures[qualified]["rows"]:
-                        con.execute(f'delete from serving.{schema}."{name}"')
-                        con.execute(f'insert into serving.{schema}."{name}" select * from working.{schema}."{name}"')
+                        sync_rows(con, schema, name, plan.keys.get(name), working_columns[name])
                         replaced.append(name)
                 else:
                     if name in existing:
@@ -544,6 +543,27 @@ def write_catalog(
         f"{len(views)} Parquet views written ({days_written} day files, {deltas_written} delta files written)"
     )
     return summary, {"relations": relations, "functions": functions, "tables": signatures}
+
+
+def sync_rows(con: duckdb.DuckDBPyConnection, schema: str, name: str, key: str | None, columns: list[tuple[str, str]]) -> None:
+    """Makes the catalog's copy of a small relation hold the working relation's rows. With a
+    unique key (an incremental fact: one row per key), only the rows whose key is new, gone,
+    or whose values differ (by row hash) are deleted and inserted: a fact that grows with
+    history (fct_delivery_hours: a row per delivery and hour) changes in a few rows per
+    batch, and rewriting it whole was most of a publish. Otherwise every row is replaced."""
+    target, source = f'serving.{schema}."{name}"', f'working.{schema}."{name}"'
+    if key is None or key not in {column for column, _ in columns}:
+        con.execute(f"delete from {target}")
+        con.execute(f"insert into {target} select * from {source}")
+        return
+    con.execute(
+        f"create or replace temp table changed_rows as select coalesce(now_rows.k, published.k) as k "
+        f"from (select {key} as k, hash(t) as h from {source} as t) as now_rows "
+        f"full outer join (select {key} as k, hash(t) as h from {target} as t) as published on now_rows.k = published.k "
+        "where now_rows.h is distinct from published.h"
+    )
+    con.execute(f"delete from {target} where {key} in (select k from changed_rows)")
+    con.execute(f"insert into {target} select * from {source} where {key} in (select k from changed_rows)")
 
 
 def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str], views: list[str]) -> None:

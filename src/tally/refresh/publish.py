@@ -295,10 +295,6 @@ def publish_partitioned(
             if column is not None:
                 # A constant, so the scan's zone maps skip the rows written before it.
                 delta_where = f'"{column}" > timestamp {quote_literal(delta_since or "1900-01-01")}'
-                con.execute(
-                    f"insert into changed_keys select distinct {key} from {relation} where {delta_where} "
-                    f"and {key} not in (select {key} from changed_keys)"
-                )
             else:
                 delta_where = f"{key} in (select {key} from changed_keys)"
                 if delta_before:
@@ -315,6 +311,11 @@ def publish_partitioned(
             else:
                 if delta is not None:  # too large: never listed, so never read
                     (parts / delta).unlink()
+                if column is not None:  # the keys only a compaction needs: the delta's
+                    con.execute(
+                        f"insert into changed_keys select distinct {key} from {relation} where {delta_where} "
+                        f"and {key} not in (select {key} from changed_keys)"
+                    )
                 base = [str(parts / path) for path in files.values()]
                 days = key_days(con, relation, name, key, base)
                 delta_rows = 0

@@ -43,6 +43,9 @@ SAMPLE_PERIOD_END := 2026-11-06 00:00:00
 # them: its golden numbers differ, so LAYOUT=ajo leaves golden_sample unset.)
 SAMPLE_VARS := {report_as_of: "$(SAMPLE_REPORT_AS_OF)", period_start: "$(SAMPLE_PERIOD_START)", period_end: "$(SAMPLE_PERIOD_END)", golden_sample: $(if $(filter ajo,$(LAYOUT)),false,true)}
 GOLDEN := seeds/golden
+# The golden suppression states hold address hashes: the sample is hashed with the
+# documented default salt, whatever PII_HASH_SALT a user exported for their own events.
+SAMPLE_SALT := PII_HASH_SALT=messaging-warehouse-local-salt
 RAW_TABLES := campaigns message_feedback_events message_tracking_events offer_propositions
 
 .PHONY: install demo demo-guard load-sample demo-build build report test lint dbt-test full-check pytest load refresh watch publish snapshot dashboard screenshots golden sample-ajo clean test-fast evaluate \
@@ -85,7 +88,7 @@ endif
 
 # Internal to make demo: the build pinned to the sample (its report windows, its golden tests).
 demo-build: install
-	$(DEMO_ENV) $(BIN)/dbt build --vars '$(SAMPLE_VARS)'
+	$(DEMO_ENV) $(SAMPLE_SALT) $(BIN)/dbt build --vars '$(SAMPLE_VARS)'
 
 ## The hourly full build on YOUR data ($$WAREHOUSE_PATH): every model and test, the live window
 ## ending now (no sample vars), then publish.
@@ -154,7 +157,7 @@ dbt-test: install
 	for table in $(RAW_TABLES); do \
 		WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/tally load --quiet --table $$table $(SAMPLE_DIR)/$$table.csv; \
 	done
-	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(BIN)/dbt build --selector full_check --vars '$(SAMPLE_VARS)'
+	WAREHOUSE_PATH=$(TEST_WAREHOUSE) $(SAMPLE_SALT) $(BIN)/dbt build --selector full_check --vars '$(SAMPLE_VARS)'
 
 ## The scheduled full check on YOUR data ($$WAREHOUSE_PATH, after a build): the tests tagged
 ## full_check (period reports recomputed over all history against the marts), which the
@@ -172,7 +175,8 @@ test-fast: install
 
 ## Recompute the golden seeds from data/sample with the independent reference implementation.
 golden: install
-	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode all --out $(GOLDEN)/expected_fct_deliveries.csv
+	$(SAMPLE_SALT) $(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode all --out $(GOLDEN)/expected_fct_deliveries.csv \
+		--suppression-out $(GOLDEN)/expected_fct_address_suppression_states.csv
 	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
 		--out $(GOLDEN)/expected_live_delivery_statistics.csv --breakdowns-dir $(GOLDEN)/live
 	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \

@@ -89,6 +89,9 @@
     {%- do report_as_of_value() -%}
     {%- do in_period_window('event_ts') -%}
     {%- do report_timezone() -%}
+    {%- do suppression_soft_error_threshold() -%}
+    {%- do suppression_soft_error_spacing_hours() -%}
+    {%- do suppression_soft_release_days() -%}
     select 1
 {%- endmacro %}
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from tally.contract import ALLOWED_INTERACTIONS, CHANNELS, FAILURE_TYPES, STATUSES
+from tally.suppression_reference import suppression_states
 
 KNOWN_INTERACTIONS = set().union(*ALLOWED_INTERACTIONS.values())
 # Tie-break for "the last feedback event" on equal event_ts (docs/decisions.md).
@@ -556,6 +557,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--loaded-at", default="2100-01-01 00:00:00", help="load time for rows without ingested_at")
     parser.add_argument("--breakdowns-dir", type=Path, help="also write reasons, platforms and top links CSVs here")
     parser.add_argument("--reconciliation-out", type=Path, help="also write raw/staged/duplicate/rejected per table")
+    parser.add_argument("--suppression-out", type=Path, help="also write every suppressed address's state intervals (CSV) here")
+    parser.add_argument("--soft-error-threshold", type=int, default=5, help="consecutive soft errors that suppress")
+    parser.add_argument(
+        "--soft-error-spacing-hours", type=int, default=24, help="hours between errors of two deliveries for both to count"
+    )
     parser.add_argument(
         "--grain",
         choices=["delivery", "channel"],
@@ -583,6 +589,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         for name, table_rows in breakdowns(staged.events, args.mode, start, end).items():
             if table_rows:
                 write_csv(args.breakdowns_dir / f"{name}.csv", list(table_rows[0]), table_rows)
+    if args.suppression_out:
+        states = suppression_states(staged.events, args.soft_error_threshold, timedelta(hours=args.soft_error_spacing_hours))
+        header = list(states[0]) if states else ["recipient_address_hash"]
+        write_csv(args.suppression_out, header, states)
     if args.reconciliation_out:
         recon = [{"table_name": t} | c for t, c in staged.counts.items()]
         write_csv(args.reconciliation_out, list(recon[0]), recon)

@@ -9,6 +9,7 @@ navigation = st.navigation(
     [
         st.Page("live.py", title="Live report", default=True),
         st.Page("period.py", title="Period report", url_path="period"),
+        st.Page("deliverability.py", title="Deliverability", url_path="deliverability"),
     ]
 )
 navigation.run()

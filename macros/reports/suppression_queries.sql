@@ -47,10 +47,9 @@ select * from final
 {#- Per UTC day, channel and recipient domain: the addresses newly suppressed that day (a
     suppression began), released (a send ended one), and suppressed at the day's end (or
     at the window's end, inside the last day). Days run from the window's start to its
-    end, cut to the data (the first suppression, the last suppression or release), so an
-    unbounded window and one wider than the data give the same rows. -#}
+    end, cut to the hours that hold events, so an unbounded window and one wider than the
+    data give the same rows. -#}
 {% macro suppression_daily_query(window) -%}
-{%- set last_change = dbt.dateadd('microsecond', 1, 'greatest(max(suppressed_since), coalesce(max(released_at), max(suppressed_since)))') -%}
 with
 
 states as (
@@ -70,21 +69,28 @@ suppressions as (
     group by recipient_address_hash, channel, coalesce(recipient_domain, 'unknown'), suppressed_since
 ),
 
--- The days run from the window's start to its end, cut to the data: from the first
--- suppression to the last change (a suppression or a release).
+-- The days run from the window's start to its end, cut to the hours that hold events
+-- (fct_message_hours): a range wider than the data adds no empty days.
+data_span as (
+    select
+        min(activity_hour) as first_hour,
+        {{ dbt.dateadd('hour', 1, 'max(activity_hour)') }} as end_hour
+    from {{ unqualified_ref('fct_message_hours') }}
+),
+
 bounds as (
     select
         {% if window.start is none -%}
-        min(suppressed_since)
+        first_hour
         {%- else -%}
-        greatest(min(suppressed_since), min({{ window.start }}))
+        greatest(first_hour, {{ window.start }})
         {%- endif %} as first_instant,
         {% if window.end is none -%}
-        {{ last_change }}
+        end_hour
         {%- else -%}
-        least({{ last_change }}, max({{ window.end }}))
+        least(end_hour, {{ window.end }})
         {%- endif %} as end_instant
-    from suppressions
+    from data_span
 ),
 
 days as (

@@ -153,6 +153,32 @@ def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pyt
     assert seen >= 3
 
 
+def test_deliverability_page_shows_the_suppression_marts(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = app_test(serving, monkeypatch).run()
+    at.switch_page("deliverability.py").run()
+    assert not at.exception, at.exception
+    from datetime import date
+
+    at.date_input(key="deliverability_dates").set_value((date(2026, 11, 1), date(2026, 11, 8))).run()
+    assert not at.exception, at.exception
+    expected = rows(
+        serving,
+        "select count(*) as suppressed, count(*) filter (where state = 'quarantined') as quarantined, "
+        "count(*) filter (where state = 'denylisted') as denylisted from marts.suppression_list",
+    )[0]
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert expected["suppressed"] > 0
+    assert {name: shown[name.capitalize()] for name in expected} == {k: formatted(k, v) for k, v in expected.items()}
+    exclusions = rows(
+        serving,
+        "select campaign_id, excluded_for_suppression from marts.period_suppression_exclusions_between("
+        "timestamp '2026-11-01', timestamp '2026-11-09') order by excluded_for_suppression desc, campaign_id",
+    )
+    tables = [frame.value for frame in at.dataframe]
+    shown_exclusions = next(t for t in tables if "excluded_for_suppression" in t.columns)
+    assert shown_exclusions[["campaign_id", "excluded_for_suppression"]].to_dict("records") == exclusions
+
+
 def test_empty_states_say_why(serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_test(tmp_path / "nothing.duckdb", monkeypatch).run()
     assert not at.exception and "Nothing published yet" in at.info[0].value
@@ -229,6 +255,7 @@ def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
             for path, first, name, setup, marker in [
                 ("/", "Campaign statistics", "live", "email", "Sending performance"),
                 ("/period", "Delivery overview", "period", None, "Top 10 links"),
+                ("/deliverability", "Suppression list now", "deliverability", None, "Suppressions per day"),
             ]:
                 page.goto(f"http://127.0.0.1:{port}{path}")
                 page.wait_for_selector(f"text={first}", timeout=60000)

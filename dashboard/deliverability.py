@@ -11,10 +11,13 @@ import streamlit as st
 
 import data
 import widgets as w
+from banner import alerts_banner
 
 
 def suppression_now() -> None:
-    w.section("Suppression list now", "Addresses (hashed) that their events leave suppressed; each row of the list is one address.")
+    w.section(
+        "Suppression list now", "Addresses (hashed) that their events leave suppressed; each row of the list is one address."
+    )
     totals = data.one(
         "select count(*) as suppressed, count(*) filter (where state = 'quarantined') as quarantined, "
         "count(*) filter (where state = 'denylisted') as denylisted from marts.suppression_list"
@@ -43,7 +46,9 @@ def suppression_flow(bounds: tuple[datetime, datetime]) -> None:
         "from marts.period_suppression_daily_between(?, ?) group by day order by day",
         list(bounds),
     )
-    w.section("Suppressions per day", "UTC days: addresses newly suppressed, released (sent to again), suppressed at the day's end.")
+    w.section(
+        "Suppressions per day", "UTC days: addresses newly suppressed, released (sent to again), suppressed at the day's end."
+    )
     if daily.empty:
         w.empty("No suppression began, lasted or ended in the period.")
         return
@@ -96,4 +101,5 @@ def deliverability() -> None:
 
 
 st.title("Deliverability", help="Suppression state: the platform's rules, docs/decisions.md (Suppression state).")
+alerts_banner()
 deliverability()

@@ -8,6 +8,7 @@ import streamlit as st
 
 import data
 import widgets as w
+from banner import alerts_banner
 
 REFRESH_SECONDS = 120
 
@@ -227,6 +228,7 @@ def live_report() -> None:
     if not data.is_published():
         w.empty(f"Nothing published yet at {data.serving_file()}: run `make demo`, then reload.")
         return
+    alerts_banner()
     freshness()
     campaigns = data.query(
         "select campaign_id, campaign_name from marts.live_campaign_statistics order by targeted desc, campaign_id"

@@ -12,6 +12,7 @@ import streamlit as st
 
 import data
 import widgets as w
+from banner import alerts_banner
 
 ALL_EXECUTIONS = "All executions"
 # Zones a whole number of hours from UTC, where calendar days are exact (docs/widget-map.md).
@@ -225,4 +226,5 @@ def period_report() -> None:
 
 
 st.title("Period report", help="Any date range, answered at query time by the period_*_between functions.")
+alerts_banner()
 period_report()

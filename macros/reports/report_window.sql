@@ -92,6 +92,10 @@
     {%- do suppression_soft_error_threshold() -%}
     {%- do suppression_soft_error_spacing_hours() -%}
     {%- do suppression_soft_release_days() -%}
+    {%- do alert_thresholds() -%}
+    {%- do alert_min_volume() -%}
+    {%- do alert_baseline_days() -%}
+    {%- do alert_baseline_factor() -%}
     select 1
 {%- endmacro %}
 

@@ -78,7 +78,7 @@ data_span as (
     from {{ unqualified_ref('fct_message_hours') }}
 ),
 
-bounds as (
+window_bounds as (
     select
         {% if window.start is none -%}
         first_hour
@@ -93,12 +93,26 @@ bounds as (
     from data_span
 ),
 
+-- The day of the window's last instant (an end at midnight ends the day before).
+bounds as (
+    select
+        first_instant,
+        end_instant,
+        cast(
+            case
+                when {{ dbt.date_trunc('day', 'end_instant') }} = end_instant then {{ dbt.dateadd('day', -1, 'end_instant') }}
+                else end_instant
+            end as date
+        ) as last_day
+    from window_bounds
+),
+
 days as (
     select
         day_series.day,
         greatest(cast(day_series.day as {{ dbt.type_timestamp() }}), bounds.first_instant) as day_start,
         least({{ dbt.dateadd('day', 1, 'cast(day_series.day as ' ~ dbt.type_timestamp() ~ ')') }}, bounds.end_instant) as day_end
-    from ({{ day_series("(select cast(first_instant as date) from bounds)", "(select cast(" ~ dbt.dateadd('microsecond', -1, 'end_instant') ~ " as date) from bounds)") }}) as day_series
+    from ({{ day_series("(select cast(first_instant as date) from bounds)", "(select last_day from bounds)") }}) as day_series
     cross join bounds
 ),
 

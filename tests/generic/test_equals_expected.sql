@@ -2,7 +2,8 @@
     independently), matched on `key_columns`. Fails with every key missing on either side
     and every key where a compared column differs; numbers compare within `tolerance`,
     nulls only equal nulls. `columns`: numeric columns to compare; `text_columns`: compared
-    as text, exactly (timestamps as 'YYYY-MM-DD HH:MM:SS'); `model_where` restricts the
+    as text, exactly (timestamps as 'YYYY-MM-DD HH:MM:SS'; an empty text is a null, since a CSV seed
+    cannot tell them apart and Spark loads an empty field as ''); `model_where` restricts the
     model's rows when the expectation covers only part of it. -#}
 {% test equals_expected(model, expected, key_columns, columns, text_columns=[], model_where=none, tolerance=0.000000001) %}
 with
@@ -26,8 +27,8 @@ joined as (
             when expected.{{ key_columns[0] }} is null then 'unexpected_in_model'
         end as missing_side,
         {% for column in text_columns -%}
-        coalesce(cast(actual.{{ column }} as {{ dbt.type_string() }}), '<null>')
-        != coalesce(cast(expected.{{ column }} as {{ dbt.type_string() }}), '<null>') as {{ column }}_differs,
+        coalesce(nullif(cast(actual.{{ column }} as {{ dbt.type_string() }}), ''), '<null>')
+        != coalesce(nullif(cast(expected.{{ column }} as {{ dbt.type_string() }}), ''), '<null>') as {{ column }}_differs,
         cast(actual.{{ column }} as {{ dbt.type_string() }}) as actual_{{ column }},
         cast(expected.{{ column }} as {{ dbt.type_string() }}) as expected_{{ column }},
         {% endfor -%}

@@ -179,6 +179,31 @@ def test_deliverability_page_shows_the_suppression_marts(serving: Path, monkeypa
     assert shown_exclusions[["campaign_id", "excluded_for_suppression"]].to_dict("records") == exclusions
 
 
+def test_open_alerts_show_as_a_banner_on_every_page(serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no open alert no banner; with a critical one, an error box on each page."""
+    at = app_test(serving, monkeypatch).run()
+    open_now = rows(serving, "select count(*) as n from marts.live_alerts")[0]["n"]
+    banners = [box.value for box in [*at.error, *at.warning] if "open alert" in box.value]
+    assert banners == ([] if open_now == 0 else [banners[0]]) and (open_now == 0 or banners[0].startswith(f"{open_now} open"))
+    alerting = tmp_path / "alerting.duckdb"
+    shutil.copyfile(serving, alerting)
+    alerting.chmod(0o644)
+    con = duckdb.connect(str(alerting))
+    con.execute("delete from marts.live_alerts")
+    con.execute(
+        "insert into marts.live_alerts (alert_id, alert_scope, campaign_id, execution_id, channel, metric, alert_rule, "
+        "severity, numerator, denominator, rate, threshold) values ('a1', 'delivery', 'cmp_00000', 'cmp_00000_x1', 'email', "
+        "'complaint_rate', 'threshold', 'critical', 2, 400, 0.005, 0.003)"
+    )
+    con.close()
+    at = app_test(alerting, monkeypatch).run()
+    for page in ["live.py", "period.py", "deliverability.py"]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        banners = [box.value for box in at.error]
+        assert any("1 open alert on the live window (1 critical): complaint_rate" in text for text in banners), (page, banners)
+
+
 def test_empty_states_say_why(serving: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_test(tmp_path / "nothing.duckdb", monkeypatch).run()
     assert not at.exception and "Nothing published yet" in at.info[0].value

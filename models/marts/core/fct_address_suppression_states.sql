@@ -168,7 +168,11 @@ soft_errors_counted as (
             case
                 when previous_error_at is null then 1
                 when previous_error_delivery = {{ dbt.concat(['campaign_id', "'|'", 'execution_id', "'|'", 'channel']) }} then 1
-                when event_ts >= {{ dbt.dateadd('hour', spacing_hours, 'previous_error_at') }} then 1
+                -- In microseconds: Spark's dateadd drops the fraction of a second.
+                when
+                    {{ epoch_microseconds('event_ts') }} - {{ epoch_microseconds('previous_error_at') }}
+                    >= {{ spacing_hours }} * cast(3600000000 as {{ dbt.type_bigint() }})
+                    then 1
                 else 0
             end
         ) over (

@@ -1,0 +1,35 @@
+"""The open alerts (marts.live_alerts) as a banner at the top of every page: critical ones
+as an error box, warnings as a warning box, each alert listed in an expander."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import data
+import widgets as w
+
+
+def alerts_banner() -> None:
+    if not data.is_published():
+        return
+    present = data.one(
+        "select count(*) as n from duckdb_tables() where database_name = 'serving' and schema_name = 'marts' "
+        "and table_name = 'live_alerts'"
+    )
+    if not present or not present["n"]:
+        return
+    alerts = data.query(
+        "select severity, alert_scope, campaign_id, execution_id, channel, recipient_domain, metric, alert_rule, numerator, "
+        "denominator, rate, threshold, baseline_rate from marts.live_alerts "
+        "order by case severity when 'critical' then 0 else 1 end, metric, alert_scope, rate desc"
+    )
+    if alerts.empty:
+        return
+    critical = int((alerts["severity"] == "critical").sum())
+    text = (
+        f"{len(alerts)} open alert{'s' if len(alerts) > 1 else ''} on the live window "
+        f"({critical} critical): " + ", ".join(sorted(set(alerts["metric"]))) + ". `tally alerts` prints them."
+    )
+    (st.error if critical else st.warning)(text)
+    with st.expander("Open alerts"):
+        w.table(alerts, data.column_docs("live_alerts"), key="alerts_table")

@@ -2,8 +2,9 @@
     independently), matched on `key_columns`. Fails with every key missing on either side
     and every key where a compared column differs; numbers compare within `tolerance`,
     nulls only equal nulls. `columns`: numeric columns to compare; `text_columns`: compared
-    as text, exactly (timestamps as 'YYYY-MM-DD HH:MM:SS'; an empty text is a null, since a CSV seed
-    cannot tell them apart and Spark loads an empty field as ''); `model_where` restricts the
+    as text, exactly (timestamps as 'YYYY-MM-DD HH:MM:SS'; an empty text is a null: a CSV seed
+    cannot tell them apart, and dbt-spark loads an empty field of a text column as the
+    text 'None'); `model_where` restricts the
     model's rows when the expectation covers only part of it. -#}
 {% test equals_expected(model, expected, key_columns, columns, text_columns=[], model_where=none, tolerance=0.000000001) %}
 with
@@ -27,8 +28,8 @@ joined as (
             when expected.{{ key_columns[0] }} is null then 'unexpected_in_model'
         end as missing_side,
         {% for column in text_columns -%}
-        coalesce(nullif(cast(actual.{{ column }} as {{ dbt.type_string() }}), ''), '<null>')
-        != coalesce(nullif(cast(expected.{{ column }} as {{ dbt.type_string() }}), ''), '<null>') as {{ column }}_differs,
+        coalesce({{ seed_text('actual.' ~ column) }}, '<null>')
+        != coalesce({{ seed_text('expected.' ~ column) }}, '<null>') as {{ column }}_differs,
         cast(actual.{{ column }} as {{ dbt.type_string() }}) as actual_{{ column }},
         cast(expected.{{ column }} as {{ dbt.type_string() }}) as expected_{{ column }},
         {% endfor -%}

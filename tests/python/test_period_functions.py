@@ -28,6 +28,8 @@ STATIC_MARTS = {
     "period_top_links": "period_top_links_between",
     "period_campaign_top_links": "period_campaign_top_links_between",
     "period_engagement_daily": "period_engagement_daily_between",
+    "period_suppression_daily": "period_suppression_daily_between",
+    "period_suppression_exclusions": "period_suppression_exclusions_between",
 }
 AS_OF = "2026-11-04 06:00:00"
 SEED = 20261130

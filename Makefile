@@ -166,7 +166,7 @@ full-check: install
 	$(BIN)/dbt test --selector full_check_tests
 
 pytest: install
-	$(BIN)/python -m pytest -q tests/python
+	$(BIN)/python -m pytest -q --durations=15 tests/python
 
 ## The inner loop (under 3 minutes): unit tests and in-process checks, no dbt builds
 ## (pytest -m "not slow"; markers in pyproject.toml). make test still runs everything.

@@ -22,6 +22,10 @@
 {%- set threshold = suppression_soft_error_threshold() %}
 {%- set spacing_hours = suppression_soft_error_spacing_hours() %}
 {%- set release_days = suppression_soft_release_days() %}
+{%- set suppressing_columns = [
+    'recipient_address_hash', 'recipient_domain', 'channel', 'campaign_id', 'execution_id', 'message_id',
+    'event_id', 'event_ts', 'event_kind', 'reason', 'sends_so_far',
+] %}
 {{ config(
     materialized='incremental',
     unique_key='recipient_address_hash',
@@ -184,33 +188,13 @@ soft_errors_counted as (
 
 suppressing_events as (
     select
-        recipient_address_hash,
-        recipient_domain,
-        channel,
-        campaign_id,
-        execution_id,
-        message_id,
-        event_id,
-        event_ts,
-        event_kind,
-        reason,
-        sends_so_far,
+        {{ suppressing_columns | join(',\n        ') }},
         cast(null as {{ dbt.type_int() }}) as consecutive_soft_errors
     from events_numbered
     where event_kind in ('hard_bounce', 'spam_complaint')
     union all
     select
-        recipient_address_hash,
-        recipient_domain,
-        channel,
-        campaign_id,
-        execution_id,
-        message_id,
-        event_id,
-        event_ts,
-        event_kind,
-        reason,
-        sends_so_far,
+        {{ suppressing_columns | join(',\n        ') }},
         consecutive_soft_errors
     from soft_errors_counted
     where consecutive_soft_errors >= {{ threshold }}

@@ -12,7 +12,14 @@
 {%- set levels = alert_thresholds() %}
 {%- set min_volume = alert_min_volume() %}
 {%- set factor = alert_baseline_factor() %}
-{%- set baseline_start = dbt.dateadd('day', -1 * alert_baseline_days(), dbt.date_trunc('hour', window.start)) %}
+{#- The counts the rates read: their numerators and the counts their denominators add up. #}
+{%- set counts = [] %}
+{%- for rate in alert_rates() %}
+{%- for count in [rate.numerator] + rate.denominator if count not in counts %}
+{%- do counts.append(count) %}
+{%- endfor %}
+{%- endfor %}
+{%- set baseline_start =  dbt.dateadd('day', -1 * alert_baseline_days(), dbt.date_trunc('hour', window.start)) %}
 
 with
 
@@ -39,12 +46,7 @@ scoped_counts as (
         execution_id,
         channel,
         cast(null as {{ dbt.type_string() }}) as recipient_domain,
-        sent,
-        delivered,
-        bounces,
-        errors,
-        spam_complaints,
-        unsubscriptions
+        {{ counts | join(',\n        ') }}
     from delivery_statistics
     union all
     select
@@ -53,12 +55,9 @@ scoped_counts as (
         cast(null as {{ dbt.type_string() }}) as execution_id,
         channel,
         cast(null as {{ dbt.type_string() }}) as recipient_domain,
-        {{ sum_count('sent') }} as sent,
-        {{ sum_count('delivered') }} as delivered,
-        {{ sum_count('bounces') }} as bounces,
-        {{ sum_count('errors') }} as errors,
-        {{ sum_count('spam_complaints') }} as spam_complaints,
-        {{ sum_count('unsubscriptions') }} as unsubscriptions
+        {%- for count in counts %}
+        {{ sum_count(count) }} as {{ count }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from delivery_statistics
     group by channel
     union all
@@ -68,12 +67,9 @@ scoped_counts as (
         cast(null as {{ dbt.type_string() }}) as execution_id,
         channel,
         recipient_domain,
-        {{ sum_count('sent') }} as sent,
-        {{ sum_count('delivered') }} as delivered,
-        {{ sum_count('bounces') }} as bounces,
-        {{ sum_count('errors') }} as errors,
-        {{ sum_count('spam_complaints') }} as spam_complaints,
-        {{ sum_count('unsubscriptions') }} as unsubscriptions
+        {%- for count in counts %}
+        {{ sum_count(count) }} as {{ count }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from domain_statistics
     where recipient_domain != 'unknown'
     group by channel, recipient_domain
@@ -85,24 +81,18 @@ baseline_counts as (
     select
         campaign_id,
         channel,
-        {{ sum_count('sent') }} as sent,
-        {{ sum_count('delivered') }} as delivered,
-        {{ sum_count('bounces') }} as bounces,
-        {{ sum_count('errors') }} as errors,
-        {{ sum_count('spam_complaints') }} as spam_complaints,
-        {{ sum_count('unsubscriptions') }} as unsubscriptions
+        {%- for count in counts %}
+        {{ sum_count(count) }} as {{ count }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from delivery_hours
     group by campaign_id, channel
     union all
     select
         cast(null as {{ dbt.type_string() }}) as campaign_id,
         channel,
-        {{ sum_count('sent') }} as sent,
-        {{ sum_count('delivered') }} as delivered,
-        {{ sum_count('bounces') }} as bounces,
-        {{ sum_count('errors') }} as errors,
-        {{ sum_count('spam_complaints') }} as spam_complaints,
-        {{ sum_count('unsubscriptions') }} as unsubscriptions
+        {%- for count in counts %}
+        {{ sum_count(count) }} as {{ count }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from delivery_hours
     group by channel
 ),

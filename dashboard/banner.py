@@ -7,22 +7,16 @@ import streamlit as st
 
 import data
 import widgets as w
+from tally.alerts import HAS_ALERTS_SQL, OPEN_ALERTS_SQL
 
 
 def alerts_banner() -> None:
     if not data.is_published():
         return
-    present = data.one(
-        "select count(*) as n from duckdb_tables() where database_name = 'serving' and schema_name = 'marts' "
-        "and table_name = 'live_alerts'"
-    )
+    present = data.one(HAS_ALERTS_SQL)
     if not present or not present["n"]:
         return
-    alerts = data.query(
-        "select severity, alert_scope, campaign_id, execution_id, channel, recipient_domain, metric, alert_rule, numerator, "
-        "denominator, rate, threshold, baseline_rate from marts.live_alerts "
-        "order by case severity when 'critical' then 0 else 1 end, metric, alert_scope, rate desc"
-    )
+    alerts = data.query(OPEN_ALERTS_SQL)
     if alerts.empty:
         return
     critical = int((alerts["severity"] == "critical").sum())

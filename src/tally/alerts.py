@@ -33,6 +33,16 @@ COLUMNS = [
     "baseline_rate",
 ]
 SEVERITIES = {"warning": 1, "critical": 2}
+# Shared with the dashboard's banner (dashboard/banner.py), on a connection whose current
+# catalog is the serving file.
+HAS_ALERTS_SQL = (
+    "select count(*) as n from duckdb_tables() where database_name = current_database() and schema_name = 'marts' "
+    "and table_name = 'live_alerts'"
+)
+OPEN_ALERTS_SQL = (
+    f"select {', '.join(COLUMNS)} from marts.live_alerts "
+    "order by case severity when 'critical' then 0 else 1 end, metric, alert_scope, rate desc"
+)
 
 
 def default_serving() -> Path:
@@ -46,17 +56,12 @@ def open_alerts(serving: Path) -> tuple[list[tuple], tuple] | None:
     con = duckdb.connect()
     try:
         con.execute("attach ? as serving (read_only)", [str(serving)])
-        found = con.execute(
-            "select count(*) from duckdb_tables() where database_name = 'serving' and schema_name = 'marts' "
-            "and table_name = 'live_alerts'"
-        ).fetchone()
+        con.execute("use serving")
+        found = con.execute(HAS_ALERTS_SQL).fetchone()
         if not found or found[0] == 0:
             return None
-        rows = con.execute(
-            f"select {', '.join(COLUMNS)} from serving.marts.live_alerts "
-            "order by case severity when 'critical' then 0 else 1 end, metric, alert_scope, rate desc"
-        ).fetchall()
-        window = con.execute("select window_start, window_end from serving.marts.live_report_status").fetchone()
+        rows = con.execute(OPEN_ALERTS_SQL).fetchall()
+        window = con.execute("select window_start, window_end from marts.live_report_status").fetchone()
         return rows, window or (None, None)
     finally:
         con.close()

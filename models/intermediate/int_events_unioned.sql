@@ -34,6 +34,7 @@ unioned as (
         cast(null as {{ dbt.type_string() }}) as element_id,
         cast(null as {{ dbt.type_string() }}) as offer_id,
         cast(null as {{ dbt.type_string() }}) as user_agent,
+        cast(null as {{ dbt.type_boolean() }}) as is_bot,
         event_ts,
         ingested_at,
         _loaded_at
@@ -59,6 +60,7 @@ unioned as (
         element_id,
         offer_id,
         user_agent,
+        is_bot,
         event_ts,
         ingested_at,
         _loaded_at
@@ -84,6 +86,7 @@ unioned as (
         cast(null as {{ dbt.type_string() }}) as element_id,
         offer_id,
         cast(null as {{ dbt.type_string() }}) as user_agent,
+        cast(null as {{ dbt.type_boolean() }}) as is_bot,
         event_ts,
         ingested_at,
         _loaded_at

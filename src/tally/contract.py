@@ -38,6 +38,7 @@ CONTRACT: dict[str, list[tuple[str, bool]]] = {
         ("offer_id", False),
         ("platform", False),
         ("user_agent", False),
+        ("is_bot", False),
     ),
     "offer_propositions": event_columns(("offer_id", True)),
     "campaigns": [

@@ -219,6 +219,8 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         url = get("url")
         if url is not None and (not ABSOLUTE_URL.match(url) or CONTROL.search(url)):
             reasons.append("invalid_url")
+        if enum(row.get("is_bot")) not in (None, "true", "false", "1", "0", "yes", "no"):
+            reasons.append("invalid_is_bot")
     if reasons:
         return reasons, None
     address = text(row.get("recipient_address"))

@@ -20,6 +20,7 @@ staged as (
         platform,
         url,
         user_agent,
+        is_bot,
         -- timestamps
         event_ts,
         ingested_at,

@@ -143,6 +143,10 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
     for table, columns in CONTRACT.items():
         column_sql = ", ".join(f"{quote_ident(name)} varchar" for name, _ in columns)
         con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({column_sql}, {METADATA_COLUMNS})")
+        # A warehouse created before an optional column joined the contract gains it,
+        # empty for the rows loaded before (raw tables are append-only otherwise).
+        for name, _ in columns:
+            con.execute(f"alter table {RAW_SCHEMA}.{table} add column if not exists {quote_ident(name)} varchar")
     con.execute(
         f"create table if not exists {AUDIT_TABLE} (load_id varchar, table_name varchar, source_file varchar,"
         " file_sha256 varchar, row_count bigint, loaded_at timestamp)"

@@ -46,6 +46,9 @@ def load_postgres(table: str, prepared: list[PreparedFile], quiet: bool) -> int:
                 cursor.execute(
                     f"create table if not exists {RAW_SCHEMA}.{name} ({column_sql}, _load_id text, _source_file text, _loaded_at timestamp)"
                 )
+                # A table created before an optional column joined the contract gains it.
+                for column, _ in columns:
+                    cursor.execute(f"alter table {RAW_SCHEMA}.{name} add column if not exists {quote_ident(column)} text")
             cursor.execute(
                 f"create table if not exists {AUDIT_TABLE} (load_id text, table_name text, source_file text,"
                 " file_sha256 text, row_count bigint, loaded_at timestamp)"

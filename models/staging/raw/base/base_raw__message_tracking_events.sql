@@ -30,6 +30,7 @@ cleaned as (
         -- strings
         {{ clean_text('url') }} as url,
         {{ clean_text('user_agent') }} as user_agent,
+        {{ clean_enum('is_bot') }} as is_bot_text,
         -- timestamps as received
         {{ clean_text('event_ts') }} as event_ts_text,
         {{ clean_text('ingested_at') }} as ingested_at_text,
@@ -44,7 +45,11 @@ typed as (
     select
         *,
         {{ parse_utc_timestamp('event_ts_text') }} as event_ts,
-        {{ parse_utc_timestamp('ingested_at_text') }} as ingested_at
+        {{ parse_utc_timestamp('ingested_at_text') }} as ingested_at,
+        case
+            when is_bot_text in ('true', '1', 'yes') then true
+            when is_bot_text in ('false', '0', 'no') then false
+        end as is_bot
     from cleaned
 ),
 
@@ -82,7 +87,8 @@ validated as {{ materialized_cte(not is_incremental()) }} (
                 when channel in ({{ sql_string_list(var('channels')) }}) and is_known_interaction and not is_allowed_for_channel
                     then 'interaction_not_allowed_for_channel'
             end,
-            case when {{ malformed_url('url') }} then 'invalid_url' end
+            case when {{ malformed_url('url') }} then 'invalid_url' end,
+            case when is_bot_text is not null and is_bot is null then 'invalid_is_bot' end
         ), '') as validation_reasons,
         {{ content_hash([
             'event_ts',
@@ -96,7 +102,8 @@ validated as {{ materialized_cte(not is_incremental()) }} (
             'element_id',
             'offer_id',
             'platform',
-            'user_agent'
+            'user_agent',
+            'is_bot'
         ]) }} as content_hash
     from typed_with_capabilities
 ),
@@ -133,6 +140,7 @@ final as (
         platform,
         url,
         user_agent,
+        is_bot,
         event_ts_text,
         ingested_at_text,
         event_ts,

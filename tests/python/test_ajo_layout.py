@@ -322,13 +322,13 @@ def test_open_point_feedback_statuses_without_a_contract_value(loaded: Path) -> 
     } == {"sent", "delivered", "bounce", "error", "excluded"}
 
 
-def test_open_point_bot_opens_and_clicks_are_not_interactions(loaded: Path) -> None:
-    rows = by_id(loaded, "message_tracking_events", "interaction")
-    assert rows["et-bot_open"] == ("bot_open",) and rows["et-bot_click"] == ("bot_click",)
-    assert rows["et-open-flagged-bot"] == ("bot_open",) and rows["et-click-flagged-bot"] == ("bot_click",)
-    assert rows["et-open-not-bot"] == ("open",)
+def test_open_point_bot_opens_and_clicks_are_flagged_opens_and_clicks(loaded: Path) -> None:
+    rows = by_id(loaded, "message_tracking_events", "interaction, is_bot")
+    assert rows["et-bot_open"] == ("open", "true") and rows["et-bot_click"] == ("click", "true")
+    assert rows["et-open-flagged-bot"] == ("open", "true") and rows["et-click-flagged-bot"] == ("click", "true")
+    assert rows["et-open-not-bot"][0] == "open" and rows["et-open-not-bot"][1] in (None, "false")
     for kind in ["subscription", "submit", "visit", "reply"]:
-        assert rows[f"et-{kind}"] == (kind,), kind  # no contract value: staging rejects them
+        assert rows[f"et-{kind}"][0] == kind, kind  # no contract value: staging rejects them
 
 
 def test_open_point_test_sends_are_withheld_and_kept(loaded: Path) -> None:
@@ -461,13 +461,13 @@ def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None
         "fb-blank-message-profile-id": "missing_message_id",
         "fb-no-identity": "missing_profile_id",
         "fb-bounce-without-type": "missing_failure_type",
-        "et-bot_open": "invalid_interaction",
-        "et-open-flagged-bot": "invalid_interaction",
         "et-subscription": "invalid_interaction",
         "et-reply": "invalid_channel,invalid_interaction",
     }
     for event_id, reason in expected.items():
         assert reasons.get(event_id) == reason, (event_id, reasons.get(event_id))
+    # Bot opens and clicks are staged, flagged, not rejected.
+    assert not {"et-bot_open", "et-open-flagged-bot", "et-bot_click", "et-click-flagged-bot"} & set(reasons)
     assert query(
         built,
         "select count(*) from audit.audit_row_reconciliation where raw_rows != staged_rows + duplicate_rows + rejected_rows",

@@ -175,12 +175,13 @@ def tracking_sql(item: StagedFile, columns: list[str]) -> str:
     if item.dataset.key == "push_tracking":
         mapped = lookup(p("eventType"), PUSH_EVENTS, p("eventType"))
     else:
-        mapped = (
-            f"case when lower(trim({p(f'{interaction}.isBot')})) = 'true' and lower(trim({kind})) in ('open', 'click') "
-            f"then 'bot_' || lower(trim({kind})) else {kind} end"
-        )
+        # A bot open or click is an open or click flagged as a machine's (is_bot), never a
+        # reject: the reports count it in the totals and leave it out of the human figures.
+        mapped = f"case lower(trim({kind})) when 'bot_open' then 'open' when 'bot_click' then 'click' else {kind} end"
+    bot_flag = p(f"{interaction}.isBot")
     extra = {
         "mapped_interaction": mapped,
+        "is_bot": f"case when lower(trim({kind})) in ('bot_open', 'bot_click') then 'true' else {bot_flag} end",
         "url": p(f"{interaction}.url"),
         "element_id": p("pushNotificationTracking.customAction.actionID"),
         "offer_id": p(f"{interaction}.offers.offerID"),

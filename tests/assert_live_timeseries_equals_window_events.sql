@@ -9,8 +9,9 @@
 
 with
 
+-- The window's events, each open and click with its class (fct_open_click_events).
 window_events as (
-    select * from {{ ref('int_events_unioned') }}
+    select * from {{ events_with_machine_rule(ref('int_events_unioned'), window_contains(window, 'event_ts')) }} as events_with_class
     where {{ window_contains(window, 'event_ts') }}
 ),
 

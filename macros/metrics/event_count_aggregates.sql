@@ -5,11 +5,13 @@
 {%- endmacro %}
 
 {#- The condition on an int_events_unioned row for an event-count (or offer_event)
-    metric; `relation` qualifies the columns after a join. -#}
+    metric; `relation` qualifies the columns after a join. A `human` metric reads the
+    row's machine_rule (the events joined to fct_open_click_events, machine_rule_join). -#}
 {% macro event_matches(metric, relation=none) -%}
     {%- set prefix = relation ~ '.' if relation else '' -%}
     {{ prefix }}event_source = '{{ metric.source }}' and {{ prefix }}event_type = '{{ metric.event_type }}'
     {%- if metric.failure_type is defined %} and {{ prefix }}failure_type = '{{ metric.failure_type }}'{% endif %}
+    {%- if metric.human %} and {{ prefix }}machine_rule is null{% endif %}
 {%- endmacro %}
 
 {#- One count per event-count metric over unified events; the caller groups. -#}

@@ -5,7 +5,9 @@
 
     kind:
     * event: events of a source and type (optionally a failure_type) counted; `first_at`
-      names the message-level "first time" column kept for it.
+      names the message-level "first time" column kept for it; `human`: only the events
+      no machine rule classifies (fct_open_click_events: the counted rows carry its
+      machine_rule, null for a human's).
     * message: messages of the window (rows of message_activity_columns) meeting
       `condition`, i.e. distinct messages.
     * profile: distinct `column` values over the window's messages.
@@ -52,6 +54,10 @@
         {'name': 'estimated_unique_opens', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'report': true, 'breakdown': true},
         {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'unique_clicks', 'kind': 'message', 'condition': 'clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'human_opens', 'kind': 'event', 'source': 'tracking', 'event_type': 'open', 'human': true, 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'human_unique_opens', 'kind': 'message', 'condition': 'human_opens > 0', 'report': true, 'breakdown': true},
+        {'name': 'human_clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'human': true, 'report': true, 'breakdown': true, 'campaign': true},
+        {'name': 'human_unique_clicks', 'kind': 'message', 'condition': 'human_clicks > 0', 'report': true, 'breakdown': true},
         {'name': 'unique_channel_clicks', 'kind': 'message', 'condition': "case when channel = 'push' then actions > 0 else clicks > 0 end", 'report': true, 'breakdown': true},
         {'name': 'unique_reached', 'kind': 'message', 'condition': reached, 'report': true, 'breakdown': true},
         {'name': 'unsubscriptions', 'kind': 'event', 'source': 'tracking', 'event_type': 'unsubscribe', 'first_at': 'first_unsubscribe_at', 'report': true, 'breakdown': true},
@@ -113,6 +119,8 @@
         {'name': 'bounce_rate', 'numerator': 'bounces', 'denominator': 'sent', 'report': true, 'breakdown': true},
         {'name': 'open_rate', 'numerator': 'unique_opens', 'denominator': 'delivered', 'report': true, 'breakdown': true},
         {'name': 'click_rate', 'numerator': 'unique_clicks', 'denominator': 'delivered', 'report': true, 'breakdown': true},
+        {'name': 'human_open_rate', 'numerator': 'human_unique_opens', 'denominator': 'delivered', 'report': true, 'breakdown': true},
+        {'name': 'human_click_rate', 'numerator': 'human_unique_clicks', 'denominator': 'delivered', 'report': true, 'breakdown': true},
         {'name': 'reactivity', 'numerator': 'unique_clicks', 'denominator': 'estimated_unique_opens', 'report': true, 'breakdown': true},
         {'name': 'raw_reactivity', 'numerator': 'unique_clicks', 'denominator': 'unique_opens', 'report': true, 'breakdown': true},
         {'name': 'channel_reactivity', 'numerator': 'unique_channel_clicks', 'denominator': 'unique_reached', 'report': true, 'breakdown': true},

@@ -96,6 +96,8 @@
     {%- do alert_min_volume() -%}
     {%- do alert_baseline_days() -%}
     {%- do alert_baseline_factor() -%}
+    {%- do machine_seconds_after_send() -%}
+    {%- do machine_user_agent_patterns() -%}
     select 1
 {%- endmacro %}
 
@@ -325,7 +327,7 @@
             message_id,
             {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
             {{ message_event_aggregates() }}
-        from {{ ref('int_events_unioned') }}
+        from {{ events_with_machine_rule(ref('int_events_unioned'), live_edge_hours_contain(window, 'event_ts')) }} as edge_events
         where {{ live_edge_hours_contain(window, 'event_ts') }}
         group by campaign_id, execution_id, channel, message_id, {{ dbt.date_trunc('hour', 'event_ts') }}
     ) as edge_message_hours

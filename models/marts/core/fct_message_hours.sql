@@ -89,6 +89,14 @@ events_to_aggregate as (
 ),
 {% endif %}
 
+-- Each open and click with its class (fct_open_click_events): the human_* counts.
+classified_events as (
+    select * from {{ events_with_machine_rule(
+        'events_to_aggregate',
+        'event_ts >= ' ~ earliest_touched_event if is_incremental() else 'true',
+    ) }} as events_with_class
+),
+
 message_hours_aggregated as (
     select
         campaign_id,
@@ -97,7 +105,7 @@ message_hours_aggregated as (
         message_id,
         {{ dbt.date_trunc('hour', 'event_ts') }} as activity_hour,
         {{ message_event_aggregates() }}
-    from events_to_aggregate
+    from classified_events
     group by campaign_id, execution_id, channel, message_id, {{ dbt.date_trunc('hour', 'event_ts') }}
 ),
 

@@ -2,7 +2,8 @@
     calendar day in `timezone_sql` (a SQL expression naming an IANA zone), from the
     window's message hours (exact for zones whole hours from UTC); days from the delivery's
     first to its last day with activity are all present, empty ones as zeros. Unique counts
-    are distinct messages that day (not additive across days). -#}
+    are distinct messages that day (not additive across days); human_* the same without
+    the machines' opens and clicks. -#}
 {% macro engagement_daily_query(window, timezone_sql) -%}
 with
 
@@ -19,6 +20,8 @@ hours_dated as (
         message_id,
         opens,
         clicks,
+        human_opens,
+        human_clicks,
         unsubscriptions,
         spam_complaints,
         cast({{ to_timezone('activity_hour', timezone_sql) }} as date) as activity_date
@@ -34,6 +37,8 @@ message_days as (
         activity_date,
         {{ sum_count('opens') }} as opens,
         {{ sum_count('clicks') }} as clicks,
+        {{ sum_count('human_opens') }} as human_opens,
+        {{ sum_count('human_clicks') }} as human_clicks,
         {{ sum_count('unsubscriptions') }} as unsubscriptions,
         {{ sum_count('spam_complaints') }} as spam_complaints
     from hours_dated
@@ -50,6 +55,10 @@ daily_counts as (
         {{ count_where('opens > 0') }} as unique_opens,
         {{ sum_count('clicks') }} as clicks,
         {{ count_where('clicks > 0') }} as unique_clicks,
+        {{ sum_count('human_opens') }} as human_opens,
+        {{ count_where('human_opens > 0') }} as human_unique_opens,
+        {{ sum_count('human_clicks') }} as human_clicks,
+        {{ count_where('human_clicks > 0') }} as human_unique_clicks,
         {{ sum_count('unsubscriptions') }} as unsubscriptions,
         {{ sum_count('spam_complaints') }} as spam_complaints
     from message_days
@@ -93,6 +102,10 @@ final as (
         coalesce(daily_counts.unique_opens, 0) as unique_opens,
         coalesce(daily_counts.clicks, 0) as clicks,
         coalesce(daily_counts.unique_clicks, 0) as unique_clicks,
+        coalesce(daily_counts.human_opens, 0) as human_opens,
+        coalesce(daily_counts.human_unique_opens, 0) as human_unique_opens,
+        coalesce(daily_counts.human_clicks, 0) as human_clicks,
+        coalesce(daily_counts.human_unique_clicks, 0) as human_unique_clicks,
         coalesce(daily_counts.unsubscriptions, 0) as unsubscriptions,
         coalesce(daily_counts.spam_complaints, 0) as spam_complaints
     from delivery_days

@@ -168,7 +168,8 @@
     * messages: one row per message with events in the window (message_activity_columns);
     * failures: exclusion, error and bounce events (int_failure_events' columns, with
       `events`, the number of events the row stands for);
-    * link_clicks: clicks per message, URL and user agent (fct_link_click_hours' columns);
+    * link_clicks: clicks and human clicks per message, URL and user agent
+      (fct_link_click_hours' columns);
     * message_hours: the message hours of the window (period only);
     * delivery_hours: the delivery hours of the window (fct_delivery_hours; period only);
     * cut_messages, several_targeting_profiles, targeting_rows, profile_spans: what a report adding up the delivery
@@ -186,23 +187,29 @@
                 'fact': 'fct_failure_hours',
                 'columns': ['campaign_id', 'execution_id', 'channel', 'reason_kind', 'failure_type', 'reason',
                             'recipient_domain', 'reason_label', 'reason_category'],
-                'count': 'events',
+                'counts': {'events': '1'},
                 'events': ref('int_failure_events'),
                 'event_filter': 'true',
             },
             'link_clicks': {
                 'fact': 'fct_link_click_hours',
                 'columns': ['campaign_id', 'execution_id', 'channel', 'message_id', 'url', 'user_agent'],
-                'count': 'clicks',
-                'events': ref('int_events_unioned'),
+                'counts': {'clicks': '1', 'human_clicks': 'case when machine_rule is null then 1 else 0 end'},
+                'events': none,
                 'event_filter': "event_source = 'tracking' and event_type = 'click'",
             },
         }[name] -%}
+        {%- if name == 'link_clicks' -%}
+            {#- Each edge click with its class (fct_open_click_events), for human_clicks. -#}
+            {%- do spec.update({'events': events_with_machine_rule(ref('int_events_unioned'), live_edge_hours_contain(window, 'event_ts'))}) -%}
+        {%- endif -%}
         {%- set event_columns = spec.columns | map('replace', 'url', "coalesce(url, 'unknown') as url") | list -%}
+        {%- set event_counts = [] -%}
+        {%- for count, expression in spec.counts.items() %}{% do event_counts.append(expression ~ ' as ' ~ count) %}{% endfor -%}
         {{ return(
-            '(select ' ~ spec.columns | join(', ') ~ ', ' ~ spec.count ~ ' from ' ~ ref(spec.fact)
+            '(select ' ~ (spec.columns + spec.counts.keys() | list) | join(', ') ~ ' from ' ~ ref(spec.fact)
             ~ ' where ' ~ live_whole_hours_contain(window, 'activity_hour')
-            ~ ' union all select ' ~ event_columns | join(', ') ~ ', 1 as ' ~ spec.count ~ ' from ' ~ spec.events
+            ~ ' union all select ' ~ (event_columns + event_counts) | join(', ') ~ ' from ' ~ spec.events ~ ' as edge_events'
             ~ ' where ' ~ spec.event_filter ~ ' and ' ~ live_edge_hours_contain(window, 'event_ts') ~ ')'
         ) }}
     {%- elif window.kind != 'live' -%}

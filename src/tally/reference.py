@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from tally.contract import ALLOWED_INTERACTIONS, CHANNELS, FAILURE_TYPES, STATUSES
+from tally.machine_reference import DEFAULT_SECONDS_AFTER_SEND, DEFAULT_USER_AGENT_PATTERNS, classify
 from tally.suppression_reference import suppression_states
 
 KNOWN_INTERACTIONS = set().union(*ALLOWED_INTERACTIONS.values())
@@ -68,6 +69,10 @@ COUNT_COLUMNS = [
     "unique_reached",
     "messages_to_deliver",
     "execution_errors",
+    "human_opens",
+    "human_unique_opens",
+    "human_clicks",
+    "human_unique_clicks",
 ]
 RATE_COLUMNS = [
     "delivered_rate",
@@ -80,6 +85,8 @@ RATE_COLUMNS = [
     "success_rate",
     "execution_error_rate",
     "new_quarantine_rate",
+    "human_open_rate",
+    "human_click_rate",
 ]
 # What "reached the recipient" means per channel (the denominator of channel_reactivity):
 # tracking kinds, plus the feedback kinds for SMS, whose opens are not tracked.
@@ -147,6 +154,8 @@ class Event:
     url: str | None = None
     offer_id: str | None = None
     user_agent: str | None = None
+    is_bot: bool | None = None
+    machine_rule: str | None = None
     content: tuple = field(default_factory=tuple)
 
 
@@ -240,6 +249,7 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         url=get("url"),
         offer_id=get("offer_id"),
         user_agent=get("user_agent"),
+        is_bot=None if enum(row.get("is_bot")) is None else enum(row.get("is_bot")) in ("true", "1", "yes"),
     )
     event.content = (
         event.event_ts,
@@ -255,11 +265,17 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         get("element_id"),
         event.offer_id,
         get("user_agent"),
+        event.is_bot,
     )
     return [], event
 
 
-def stage(raw_dir: Path, loaded_at: datetime) -> Staged:
+def stage(
+    raw_dir: Path,
+    loaded_at: datetime,
+    seconds_after_send: int = DEFAULT_SECONDS_AFTER_SEND,
+    user_agent_patterns: Iterable[str] = DEFAULT_USER_AGENT_PATTERNS,
+) -> Staged:
     events: list[Event] = []
     counts: dict[str, dict[str, int]] = {}
     rejects: dict[tuple[str, str], int] = defaultdict(int)
@@ -288,6 +304,10 @@ def stage(raw_dir: Path, loaded_at: datetime) -> Staged:
                     tally["rejected_rows"] += 1
                     rejects[(table, "conflicting_duplicate")] += 1
         counts[table] = tally
+    rules = classify(events, seconds_after_send, user_agent_patterns)
+    for e in events:
+        if e.table == "message_tracking_events":
+            e.machine_rule = rules.get(e.event_id)
     return Staged(events=events, counts=counts, rejects=dict(rejects))
 
 
@@ -336,6 +356,9 @@ def count_messages(s: dict, messages: dict[tuple, list[Event]], channel: str) ->
         feedback_kinds = {e.kind for e in message_events if e.table == "message_feedback_events"}
         s["unique_opens"] += "open" in kinds
         s["unique_clicks"] += "click" in kinds
+        human = {e.kind for e in message_events if e.table == "message_tracking_events" and e.machine_rule is None}
+        s["human_unique_opens"] += "open" in human
+        s["human_unique_clicks"] += "click" in human
         s["unique_impressions"] += "impression" in kinds
         s["estimated_unique_opens"] += bool(kinds & {"open", "click"})
         s["unique_unsubscriptions"] += "unsubscribe" in kinds
@@ -366,6 +389,8 @@ def add_totals_and_rates(s: dict, channel: str) -> None:
     s["bounce_rate"] = ratio(s["bounces"], s["sent"])
     s["open_rate"] = ratio(s["unique_opens"], s["delivered"])
     s["click_rate"] = ratio(s["unique_clicks"], s["delivered"])
+    s["human_open_rate"] = ratio(s["human_unique_opens"], s["delivered"])
+    s["human_click_rate"] = ratio(s["human_unique_clicks"], s["delivered"])
     s["reactivity"] = ratio(s["unique_clicks"], s["estimated_unique_opens"])
     s["raw_reactivity"] = ratio(s["unique_clicks"], s["unique_opens"])
     s["channel_reactivity"] = ratio(s["unique_channel_clicks"], s["unique_reached"])
@@ -397,6 +422,8 @@ def delivery_statistics(
                 s["_profiles"].add(e.profile_id)
         elif e.table == "message_tracking_events":
             s[TRACKING_COUNTS[e.kind]] += 1
+            if e.kind in ("open", "click") and e.machine_rule is None:
+                s[f"human_{TRACKING_COUNTS[e.kind]}"] += 1
         else:
             s["offers_sent"] += 1
     for e in first_hard_bounce.values():
@@ -565,6 +592,12 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         "--soft-error-spacing-hours", type=int, default=24, help="hours between errors of two deliveries for both to count"
     )
     parser.add_argument(
+        "--machine-seconds-after-send",
+        type=int,
+        default=DEFAULT_SECONDS_AFTER_SEND,
+        help="an email or SMS open or click this many seconds after a send is a machine's (0: rule off)",
+    )
+    parser.add_argument(
         "--grain",
         choices=["delivery", "channel"],
         default="delivery",
@@ -580,7 +613,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     elif args.mode == "period":
         start = datetime.strptime(args.period_start, "%Y-%m-%d %H:%M:%S") if args.period_start else None
         end = datetime.strptime(args.period_end, "%Y-%m-%d %H:%M:%S") if args.period_end else None
-    staged = stage(args.raw_dir, datetime.strptime(args.loaded_at, "%Y-%m-%d %H:%M:%S"))
+    staged = stage(args.raw_dir, datetime.strptime(args.loaded_at, "%Y-%m-%d %H:%M:%S"), args.machine_seconds_after_send)
     stats = delivery_statistics(staged.events, args.mode, start, end, args.grain)
     keys = ["campaign_id", "execution_id", "channel"] if args.grain == "delivery" else ["campaign_id", "channel"]
     extra = ["execution_started_at", "is_sent_in_window"] if args.grain == "delivery" else ["executions"]

@@ -492,9 +492,12 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
             )
         )
     clicks: dict[tuple, list[str]] = defaultdict(list)
+    human_clicks: dict[tuple, list[str]] = defaultdict(list)
     for e in windowed:
         if e.table == "message_tracking_events" and e.kind == "click":
             clicks[(*e.delivery, e.url or "unknown")].append(e.message_id)
+            if e.machine_rule is None:
+                human_clicks[(*e.delivery, e.url or "unknown")].append(e.message_id)
     delivery_clicks: dict[tuple, int] = defaultdict(int)
     for key, ids in clicks.items():
         delivery_clicks[key[:3]] += len(ids)
@@ -502,11 +505,11 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
     by_delivery: dict[tuple, list] = defaultdict(list)
     clickers: dict[tuple, set[str]] = defaultdict(set)
     for key, ids in clicks.items():
-        by_delivery[key[:3]].append((key[3], len(ids), len(set(ids))))
+        by_delivery[key[:3]].append((key[3], len(ids), len(set(ids)), human_clicks.get(key, [])))
         clickers[key[:3]] |= set(ids)
     for delivery, links in sorted(by_delivery.items()):
         links.sort(key=lambda link: (-link[1], link[0]))
-        for rank, (url, n, unique) in enumerate(links, start=1):
+        for rank, (url, n, unique, human) in enumerate(links, start=1):
             link_rows.append(
                 {
                     "campaign_id": delivery[0],
@@ -515,6 +518,8 @@ def breakdowns(events: list[Event], mode: str, start: datetime | None, end: date
                     "url": url,
                     "clicks": n,
                     "unique_clicks": unique,
+                    "human_clicks": len(human),
+                    "human_unique_clicks": len(set(human)),
                     "share_of_clicks": n / delivery_clicks[delivery],
                     "share_of_clickers": unique / len(clickers[delivery]),
                     "link_rank": rank,

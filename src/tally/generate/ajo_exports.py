@@ -247,12 +247,14 @@ def email_tracking_select(typed: bool) -> str:
                     'messageExecution': {execution_block()},
                     'messageProfile': {profile_block()},
                     'messageInteraction': {{
-                        'interactionType': lower(trim(interaction)),
+                        -- the platform's own bot flag: a bot_open or bot_click, isBot
+                        'interactionType': case when lower(trim(is_bot)) = 'true' and lower(trim(interaction)) in ('open', 'click')
+                            then 'bot_' || lower(trim(interaction)) else lower(trim(interaction)) end,
                         'url': url,
                         'urlID': case when url is not null then cast(hash(url) % 1000 as varchar) end,
                         'label': case when url is not null then 'link ' || split_part(url, '/', -1) end,
                         'trackingType': case when url is not null then 'tracked' end,
-                        'isBot': false,
+                        'isBot': coalesce(lower(trim(is_bot)) = 'true', false),
                         'offers': case when offer_id is not null then {{'offerID': offer_id}} end,
                         'environment': case when user_agent is not null then {{'browserDetails': {{'userAgent': user_agent}}}} end
                     }}

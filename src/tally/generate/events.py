@@ -237,7 +237,11 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
                 case when channel in ('inapp', 'web') and r_track2 < (case when channel = 'inapp' then 0.6 else 0.7 end)
                      then 1 + cast(r_track3 * 3 as int) else 0 end as n_impression,
                 case when channel = 'inapp' and r_track3 < 0.2 then 1 else 0 end as n_dismiss,
-                case when channel in ('inapp', 'web') and r_track > 0.95 then 1 else 0 end as n_interaction
+                case when channel in ('inapp', 'web') and r_track > 0.95 then 1 else 0 end as n_interaction,
+                -- machines: a privacy proxy fetching the images seconds after the send, a
+                -- security scanner following three links in one second
+                case when channel = 'email' and r_track2 >= 0.5 and r_track2 < 0.58 then 1 else 0 end as n_proxy_open,
+                case when channel = 'email' and r_track3 >= 0.4 and r_track3 < 0.41 then 3 else 0 end as n_scan_click
             from message_attributes
             where outcome = 'sent' and path in ('delivered', 'retry_delivered')
         ),
@@ -253,11 +257,13 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
                 {{'interaction': 'action', 'k': n_action}},
                 {{'interaction': 'impression', 'k': n_impression}},
                 {{'interaction': 'dismiss', 'k': n_dismiss}},
-                {{'interaction': 'interaction', 'k': n_interaction}}
+                {{'interaction': 'interaction', 'k': n_interaction}},
+                {{'interaction': 'proxy_open', 'k': n_proxy_open}},
+                {{'interaction': 'scan_click', 'k': n_scan_click}}
             ]) as spec
             from trackable
             where n_open + n_click + n_unsubscribe + n_spam_complaint + n_mirror_page + n_forward + n_push_open
-                + n_action + n_impression + n_dismiss + n_interaction > 0
+                + n_action + n_impression + n_dismiss + n_interaction + n_proxy_open + n_scan_click > 0
         ),
         expanded as (
             select *, spec.interaction as interaction, unnest(range(spec.k)) as repeat_number
@@ -265,14 +271,22 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
             where spec.k > 0
         )
         select
-            campaign_id, execution_id, message_id, profile_id, channel, interaction, n,
+            campaign_id, execution_id, message_id, profile_id, channel,
+            case interaction when 'proxy_open' then 'open' when 'scan_click' then 'click' else interaction end as interaction, n,
             row_number() over (partition by n order by interaction, repeat_number) as step,
-            -- most reactions within hours; repeats and a few opens days later
-            sent_at + to_seconds(60 + cast({rand("tdelay", "n * 100 + repeat_number + length(interaction)")} *
-                case when repeat_number > 0 then 259200 else 14400 end as bigint)) as ts,
-            case when interaction = 'click' then
-                'https://shop.example.com/' || campaign_id || '/link-' ||
-                cast(cast(pow({rand("url", "n * 7 + repeat_number")}, 2) * 15 as int) + 1 as varchar)
+            case interaction
+                when 'proxy_open' then sent_at + to_seconds(1 + cast({rand("tproxy", "n")} * 7 as bigint))
+                when 'scan_click' then sent_at + to_seconds(90) + to_microseconds(repeat_number * 100000)
+                -- most reactions within hours; repeats and a few opens days later
+                else sent_at + to_seconds(60 + cast({rand("tdelay", "n * 100 + repeat_number + length(interaction)")} *
+                    case when repeat_number > 0 then 259200 else 14400 end as bigint))
+            end as ts,
+            case
+                when interaction = 'scan_click' then
+                    'https://shop.example.com/' || campaign_id || '/link-' || cast(repeat_number + 1 as varchar)
+                when interaction = 'click' then
+                    'https://shop.example.com/' || campaign_id || '/link-' ||
+                    cast(cast(pow({rand("url", "n * 7 + repeat_number")}, 2) * 15 as int) + 1 as varchar)
             end as url,
             case
                 when channel = 'push' and interaction = 'action' then ['btn_open_app', 'btn_view_offer', 'btn_later'][1 + cast(r_track3 * 3 as int)]
@@ -282,7 +296,12 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
             case when interaction = 'click' and has_offers and r_track3 < 0.6
                 then 'offer_' || lpad(cast(hash(getvariable('seed'), 'offer', n, 0) % 20 + 1 as varchar), 3, '0') end as offer_id,
             platform,
-            case when {rand("ua", "n * 3 + repeat_number")} < 0.05 then 'Mozilla/5.0 (compatible; LinkScanner/2.1; bot)'
+            -- the platform flags some machine opens and clicks itself
+            case when interaction in ('open', 'click') and {rand("bot", "n * 5 + repeat_number")} < 0.02 then 'true'
+                 when interaction in ('open', 'click') and {rand("bot", "n * 5 + repeat_number")} < 0.04 then 'false'
+            end as is_bot,
+            case when interaction in ('proxy_open', 'scan_click') then 'Mozilla/5.0'
+                 when {rand("ua", "n * 3 + repeat_number")} < 0.05 then 'Mozilla/5.0 (compatible; LinkScanner/2.1; bot)'
                  when platform = 'ios' then 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)'
                  when platform = 'android' then 'Mozilla/5.0 (Linux; Android 15)'
                  else 'Mozilla/5.0 (Windows NT 10.0; Win64; x64)' end as user_agent

@@ -89,11 +89,12 @@ def create_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
         create temp table out_tracking as
         select event_id, {ts_text("ts")} as event_ts, {ts_text("arrived_at")} as ingested_at, campaign_id, execution_id,
                message_id, profile_id, {noisy("channel", "trc", "n")} as channel, {noisy("interaction", "tri", "n * 16 + step")} as interaction,
-               url, element_id, offer_id, platform, user_agent
+               url, element_id, offer_id, platform, user_agent, is_bot
         from tr_rows
         union all
         select event_id, {ts_text("ts")}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 172800 + 60)")},
-               campaign_id, execution_id, message_id, profile_id, channel, interaction, url, element_id, offer_id, platform, user_agent
+               campaign_id, execution_id, message_id, profile_id, channel, interaction, url, element_id, offer_id, platform, user_agent,
+               is_bot
         from tr_rows where r_dup < 0.005
         """
     )
@@ -156,7 +157,7 @@ def add_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
                execution_id, message_id, profile_id,
                case kind when 'sms_open' then 'sms' when 'direct_mail_tracking' then 'direct_mail' else channel end,
                case kind when 'invalid_interaction' then 'teleport' when 'sms_open' then 'open' else 'click' end,
-               null, null, null, platform, null
+               null, null, null, platform, null, null
         from bad_base
         where kind in ('invalid_interaction', 'sms_open', 'direct_mail_tracking')
         """

@@ -273,7 +273,8 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
         select
             campaign_id, execution_id, message_id, profile_id, channel,
             case interaction when 'proxy_open' then 'open' when 'scan_click' then 'click' else interaction end as interaction, n,
-            row_number() over (partition by n order by interaction, repeat_number) as step,
+            -- the machines' events numbered after the others, whose ids stay as they were
+            row_number() over (partition by n order by interaction in ('proxy_open', 'scan_click'), interaction, repeat_number) as step,
             case interaction
                 when 'proxy_open' then sent_at + to_seconds(1 + cast({rand("tproxy", "n")} * 7 as bigint))
                 when 'scan_click' then sent_at + to_seconds(90) + to_microseconds(repeat_number * 100000)

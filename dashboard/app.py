@@ -4,7 +4,10 @@ read-only and afresh on every query, so each refresh's publish shows without a r
 
 import streamlit as st
 
+import widgets as w
+
 st.set_page_config(page_title="Messaging reports", layout="wide")
+w.human_switch()
 navigation = st.navigation(
     [
         st.Page("live.py", title="Live report", default=True),

@@ -37,8 +37,8 @@ def campaign_tab(campaign: str) -> None:
     w.section("Campaign statistics")
     w.kpi_tiles(row, ["audience", "profiles_entered", "actions_performed", "errors"], docs)
     tabs = data.query(
-        "select channel, executions, targeted, sent, delivered, bounces, errors, opens, clicks, impressions, "
-        "interactions, engagements from marts.live_channel_statistics where campaign_id = ? order by channel",
+        f"select channel, executions, targeted, sent, delivered, bounces, errors, {', '.join(w.activity(['opens', 'clicks']))}, "
+        "impressions, interactions, engagements from marts.live_channel_statistics where campaign_id = ? order by channel",
         [campaign],
     )
     w.section("By channel")
@@ -46,6 +46,7 @@ def campaign_tab(campaign: str) -> None:
 
 
 def hourly(campaign: str, channel: str, columns: list[str], title: str) -> None:
+    columns = w.activity(columns)
     frame = data.query(
         f"select hour_start, {', '.join(columns)} from marts.live_channel_timeseries "
         "where campaign_id = ? and channel = ? order by hour_start",
@@ -56,6 +57,7 @@ def hourly(campaign: str, channel: str, columns: list[str], title: str) -> None:
 
 
 def executions(campaign: str, channel: str, columns: list[str], title: str) -> None:
+    columns = w.activity(columns)
     frame = data.query(
         f"select execution_id, execution_started_at, is_sent_in_window, {', '.join(columns)} "
         "from marts.live_delivery_statistics where campaign_id = ? and channel = ? order by execution_started_at",
@@ -83,7 +85,9 @@ def reasons(campaign: str, channel: str, kind: str, title: str) -> None:
 
 
 def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
-    w.kpi_tiles(tiles, ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"], docs)
+    w.kpi_tiles(
+        tiles, w.activity(["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"]), docs
+    )
     hourly(campaign, "email", ["delivered", "bounces", "retries", "errors"], "Sending performance")
     executions(
         campaign,
@@ -114,8 +118,9 @@ def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
     )
     reasons(campaign, "email", "error", "Error reasons")
     reasons(campaign, "email", "exclusion", "Exclusion reasons")
+    opens = w.one_activity("opens")
     domains = data.query(
-        "select recipient_domain, cast(sum(openers) as bigint) as openers, cast(sum(opens) as bigint) as opens, "
+        f"select recipient_domain, cast(sum(openers) as bigint) as openers, cast(sum({opens}) as bigint) as {opens}, "
         "cast(sum(delivered) as bigint) as delivered from marts.live_recipient_domains where campaign_id = ? "
         "group by recipient_domain order by openers desc, recipient_domain limit 10",
         [campaign],
@@ -169,7 +174,9 @@ def inapp_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
     w.kpi_tiles(
-        tiles, ["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"], docs
+        tiles,
+        w.activity(["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"]),
+        docs,
     )
     hourly(campaign, "push", ["delivered", "bounces", "errors"], "Sending performance")
     executions(campaign, "push", ["targeted", "excluded", "sent", "delivered", "bounces", "errors", "opens"], "Push statistics")
@@ -178,9 +185,10 @@ def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
     w.kpi_tiles(tiles, ["errors", "bounces"], docs)
     reasons(campaign, "push", "exclusion", "Exclusion reasons")
     reasons(campaign, "push", "error", "Error reasons")
+    opens = w.one_activity("opens")
     platforms = data.query(
         "select platform, cast(sum(targeted) as bigint) as targeted, cast(sum(delivered) as bigint) as delivered, "
-        "cast(sum(opens) as bigint) as opens, cast(sum(actions) as bigint) as actions, cast(sum(bounces) as bigint) "
+        f"cast(sum({opens}) as bigint) as {opens}, cast(sum(actions) as bigint) as actions, cast(sum(bounces) as bigint) "
         "as bounces, cast(sum(errors) as bigint) as errors, cast(sum(excluded) as bigint) as excluded "
         "from marts.live_platform_breakdown where campaign_id = ? and channel = 'push' group by platform order by platform",
         [campaign],
@@ -192,7 +200,7 @@ def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 
 def sms_tab(campaign: str, tiles: dict, docs: dict) -> None:
-    w.kpi_tiles(tiles, ["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"], docs)
+    w.kpi_tiles(tiles, w.activity(["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"]), docs)
     executions(campaign, "sms", ["targeted", "excluded", "sent", "bounces", "errors", "clicks"], "SMS statistics")
     hourly(campaign, "sms", ["sent", "bounces", "errors"], "Performance by date")
     reasons(campaign, "sms", "error", "Error reasons")

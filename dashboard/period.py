@@ -61,7 +61,11 @@ def summary_row(campaign: str, channel: str, execution: str | None, bounds: tupl
 def delivery_summary(row: dict, channel: str, docs: dict, reasons_frame) -> None:
     w.section("Delivery overview")
     if channel == "email":
-        w.kpi_tiles(row, ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "unique_opens", "unique_clicks"], docs)
+        w.kpi_tiles(
+            row,
+            w.activity(["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "unique_opens", "unique_clicks"]),
+            docs,
+        )
     else:
         w.kpi_tiles(row, ["sent", "delivered", "delivered_rate", "execution_errors", "unique_channel_clicks"], docs)
     w.section("Initial target audience")
@@ -84,12 +88,15 @@ def delivery_summary(row: dict, channel: str, docs: dict, reasons_frame) -> None
     )
     if channel == "email":
         w.section("Reaction statistics")
-        w.kpi_tiles(row, ["unique_opens", "opens", "unique_unsubscriptions", "unique_mirror_page_views", "unique_forwards"], docs)
+        reactions = ["unique_opens", "opens", "unique_unsubscriptions", "unique_mirror_page_views", "unique_forwards"]
+        w.kpi_tiles(row, w.activity(reactions), docs)
         w.section("Clickstream generated")
-        w.kpi_tiles(row, ["unique_clicks", "clicks", "reactivity"], docs)
+        w.kpi_tiles(row, w.activity(["unique_clicks", "clicks", "reactivity"]), docs)
     else:
         w.section("Clickstream generated")
-        w.kpi_tiles(row, ["unique_channel_clicks", "clicks" if channel != "push" else "actions", "channel_reactivity"], docs)
+        w.kpi_tiles(
+            row, w.activity(["unique_channel_clicks", "clicks" if channel != "push" else "actions", "channel_reactivity"]), docs
+        )
 
 
 def non_deliverables(where: str, parameters: list, bounds: tuple[datetime, datetime]) -> None:
@@ -118,7 +125,9 @@ def non_deliverables(where: str, parameters: list, bounds: tuple[datetime, datet
 
 def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bounds: tuple[datetime, datetime]) -> None:
     w.section("Tracking indicators")
-    w.kpi_tiles(row, ["success", "unique_opens", "opens", "unsubscriptions", "mirror_page_views", "estimated_forwards"], docs)
+    w.kpi_tiles(
+        row, w.activity(["success", "unique_opens", "opens", "unsubscriptions", "mirror_page_views", "estimated_forwards"]), docs
+    )
     domains = data.query(
         f"select recipient_domain, cast(sum(sent) as bigint) as sent, cast(sum(spam_complaints) as bigint) as spam_complaints, "
         f"cast(sum(openers) as bigint) as openers, cast(sum(clickers) as bigint) as clickers "
@@ -131,16 +140,18 @@ def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bou
 
 
 def clickstream(campaign: str, channel: str, execution: str | None, bounds: tuple[datetime, datetime], zone: str) -> None:
+    # Human only: the links' human clicks beside the ranks (which follow all clicks, as the page's).
+    clicks, unique_clicks = w.activity(["clicks", "unique_clicks"])
     if execution is None:
         links = data.query(
-            "select link_rank, url, clicks, share_of_clickers, share_of_clicks, unique_clicks "
+            f"select link_rank, url, {clicks}, share_of_clickers, share_of_clicks, {unique_clicks} "
             "from marts.period_campaign_top_links_between(?, ?) where campaign_id = ? and channel = ? and link_rank <= 10 "
             "order by link_rank",
             [*bounds, campaign, channel],
         )
     else:
         links = data.query(
-            "select link_rank, url, clicks, share_of_clickers, share_of_clicks, unique_clicks "
+            f"select link_rank, url, {clicks}, share_of_clickers, share_of_clicks, {unique_clicks} "
             "from marts.period_top_links_between(?, ?) where campaign_id = ? and channel = ? and execution_id = ? "
             "and link_rank <= 10 order by link_rank",
             [*bounds, campaign, channel, execution],
@@ -149,11 +160,12 @@ def clickstream(campaign: str, channel: str, execution: str | None, bounds: tupl
     if links.empty:
         w.empty("No clicks on links in the period.")
     else:
-        w.bar_chart(links, "url", "clicks")
+        w.bar_chart(links, "url", clicks)
         w.table(links, data.column_docs("period_top_links"))
     where, extra = scope_filter(execution)
+    opens = w.one_activity("opens")
     daily = data.query(
-        f"select activity_date, cast(sum(opens) as bigint) as opens, cast(sum(clicks) as bigint) as clicks "
+        f"select activity_date, cast(sum({opens}) as bigint) as {opens}, cast(sum({clicks}) as bigint) as {clicks} "
         f"from marts.period_engagement_daily_between(?, ?, report_timezone := ?) where {where} "
         f"group by activity_date order by activity_date",
         [*bounds, zone, campaign, channel, *extra],
@@ -162,7 +174,7 @@ def clickstream(campaign: str, channel: str, execution: str | None, bounds: tupl
     if daily.empty:
         w.empty("No opens or clicks in the period.")
     else:
-        w.line_chart(daily, "activity_date", ["opens", "clicks"], f"day ({zone})")
+        w.line_chart(daily, "activity_date", [opens, clicks], f"day ({zone})")
 
 
 def period_report() -> None:

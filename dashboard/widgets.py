@@ -11,6 +11,40 @@ import pandas as pd
 import streamlit as st
 
 RATE_SUFFIXES = ("_rate", "reactivity", "share_of_clicks", "share_of_clickers")
+# What the "Human activity only" switch shows in place of each figure: the same count
+# without the opens and clicks a machine rule classifies (fct_open_click_events).
+HUMAN_TWINS = {
+    "opens": "human_opens",
+    "unique_opens": "human_unique_opens",
+    "clicks": "human_clicks",
+    "unique_clicks": "human_unique_clicks",
+    "open_rate": "human_open_rate",
+    "click_rate": "human_click_rate",
+}
+HUMAN_ONLY_KEY = "human_only"
+
+
+def human_switch() -> None:
+    """The sidebar switch every page reads (its state outlives a page change)."""
+    st.session_state.setdefault(HUMAN_ONLY_KEY, False)
+    st.sidebar.toggle(
+        "Human activity only",
+        key=HUMAN_ONLY_KEY,
+        help="Opens and clicks without those of privacy proxies and link scanners (the platform's bot flag, "
+        "known user agents, several links clicked in one second, a few seconds after the send): "
+        "each figure shows its human_* twin.",
+    )
+
+
+def activity(columns: Sequence[str]) -> list[str]:
+    """`columns` as the switch wants them: each open or click figure by its human twin when on."""
+    if not st.session_state.get(HUMAN_ONLY_KEY, False):
+        return list(columns)
+    return [HUMAN_TWINS.get(column, column) for column in columns]
+
+
+def one_activity(column: str) -> str:
+    return activity([column])[0]
 
 
 def is_rate(column: str) -> bool:

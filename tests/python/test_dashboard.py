@@ -153,6 +153,36 @@ def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pyt
     assert seen >= 3
 
 
+def test_the_human_switch_shows_the_human_figures_on_both_report_pages(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Switched on, the email tab's open and click tiles are the marts' human_* figures (the
+    sample has machine opens, so they differ); the period page's tiles too; switched off,
+    today's figures again."""
+    at = app_test(serving, monkeypatch).run()
+    email = rows(
+        serving,
+        "select * from marts.live_channel_statistics where channel = 'email' and opens > human_opens "
+        "order by targeted desc, campaign_id limit 1",
+    )[0]
+    at.selectbox(key="live_campaign").set_value(email["campaign_id"]).run()
+    tiles = {metric.label: metric.value for metric in at.tabs[1].metric}
+    assert tiles["Opens"] == formatted("opens", email["opens"]) and "Human opens" not in tiles
+    at.toggle(key="human_only").set_value(True).run()
+    assert not at.exception, at.exception
+    tiles = {metric.label: metric.value for metric in at.tabs[1].metric}
+    assert "Opens" not in tiles
+    assert tiles["Human opens"] == formatted("human_opens", email["human_opens"]) != formatted("opens", email["opens"])
+    assert tiles["Human clicks"] == formatted("human_clicks", email["human_clicks"])
+
+    at.switch_page("period.py").run()
+    assert not at.exception, at.exception
+    assert at.toggle(key="human_only").value is True
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert "Human unique opens" in shown and "Unique opens" not in shown
+    at.toggle(key="human_only").set_value(False).run()
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert "Unique opens" in shown and "Human unique opens" not in shown
+
+
 def test_deliverability_page_shows_the_suppression_marts(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     at = app_test(serving, monkeypatch).run()
     at.switch_page("deliverability.py").run()

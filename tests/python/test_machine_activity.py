@@ -77,14 +77,20 @@ CASES: dict[str, tuple[str, list[tuple[float, str, str, str, str, str | None]]]]
     # At exactly 10 s: still the machine's; at 11 s, and 10 minutes after: a reader's.
     "at_limit": ("email", [(10, "open", "", BROWSER, "", "soon_after_send")]),
     "after_limit": ("email", [(11, "open", "", BROWSER, "", None)]),
-    "ten_minutes": ("email", [(600, "open", "", BROWSER, "", None), (660, "click", "https://shop.example.com/a", BROWSER, "", None)]),
+    "ten_minutes": (
+        "email",
+        [(600, "open", "", BROWSER, "", None), (660, "click", "https://shop.example.com/a", BROWSER, "", None)],
+    ),
     # A push open 2 s after the send is the recipient tapping the notification.
     "push_tap": ("push", [(2, "open", "", BROWSER, "", None)]),
     # The open arrives in batch 1, its send (3 s before it) only in batch 2: the open is a
     # human's after the first run and the machine's after the second.
     "late_send": (
         "email",
-        [(3, "open", "", BROWSER, "", "soon_after_send"), (5, "click", "https://shop.example.com/d", BROWSER, "", "soon_after_send")],
+        [
+            (3, "open", "", BROWSER, "", "soon_after_send"),
+            (5, "click", "https://shop.example.com/d", BROWSER, "", "soon_after_send"),
+        ],
     ),
 }
 

@@ -477,8 +477,23 @@ def test_staging_rejects_what_the_contract_has_no_value_for(built: Path) -> None
 @pytest.mark.slow
 def test_marts_count_as_decided_and_offer_the_platforms_numbers(built: Path) -> None:
     delivery = "campaign_id = ? and execution_id = 'UMA-11223344:run-2025-03-04T0800' and channel = 'email'"
-    opens, clicks = query(built, f"select opens, clicks from marts.fct_deliveries where {delivery}", [CAMPAIGN_ID])[0]
-    assert (opens, clicks) == (3, 2)  # et-open, et-open-not-bot, et-open-no-channel; et-click, et-click-before-2023
+    counts = query(
+        built, f"select opens, clicks, human_opens, human_clicks from marts.fct_deliveries where {delivery}", [CAMPAIGN_ID]
+    )[0]
+    # Human: et-open, et-open-not-bot, et-open-no-channel; et-click, et-click-before-2023. The
+    # platform's bot_open and bot_click, and an open and a click flagged isBot, count in the
+    # totals as the machines' (issue 23), never rejected.
+    assert counts == (5, 4, 3, 2)
+    flagged = query(
+        built,
+        "select event_id, event_type, machine_rule from marts.fct_open_click_events where is_bot order by event_id",
+    )
+    assert sorted((event_type, rule) for _, event_type, rule in flagged) == [
+        ("click", "platform_flag"),
+        ("click", "platform_flag"),
+        ("open", "platform_flag"),
+        ("open", "platform_flag"),
+    ], flagged
     compared = query(
         built,
         "select sent, delivered, platform_delivered, bounces, denylisted_exclusions, platform_bounces, "
@@ -562,5 +577,5 @@ def test_demo_on_the_ajo_sample_prints_the_flat_samples_headline_report(tmp_path
     # Where the raw rows went differs by design: 3 email mirror-page views and forwards have no
     # platform interaction type; 8 proposition rows (duplicates and one without an offer)
     # exist only as rows of their own in the flat sample.
-    assert "message_tracking_events     1,663        1,650" in reports["ajo"]
+    assert "message_tracking_events     1,699        1,685" in reports["ajo"]
     assert "offer_propositions            952          949               3              0" in reports["ajo"]

@@ -149,7 +149,8 @@ after_send as (
             and events_to_classify.channel = sends.channel
             and events_to_classify.message_id = sends.message_id
             and {{ epoch_microseconds('events_to_classify.event_ts') }} >= {{ epoch_microseconds('sends.event_ts') }}
-            and {{ epoch_microseconds('events_to_classify.event_ts') }} <= {{ epoch_microseconds('sends.event_ts') }} + {{ seconds * 1000000 }}
+            and {{ epoch_microseconds('events_to_classify.event_ts') }}
+            <= {{ epoch_microseconds('sends.event_ts') }} + {{ seconds * 1000000 }}
     group by events_to_classify.event_id
 ),
 

@@ -254,7 +254,7 @@ def email_tracking_select(typed: bool) -> str:
                         'urlID': case when url is not null then cast(hash(url) % 1000 as varchar) end,
                         'label': case when url is not null then 'link ' || split_part(url, '/', -1) end,
                         'trackingType': case when url is not null then 'tracked' end,
-                        'isBot': coalesce(lower(trim(is_bot)) = 'true', false),
+                        'isBot': case when is_bot is not null then lower(trim(is_bot)) = 'true' end,
                         'offers': case when offer_id is not null then {{'offerID': offer_id}} end,
                         'environment': case when user_agent is not null then {{'browserDetails': {{'userAgent': user_agent}}}} end
                     }}

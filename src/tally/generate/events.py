@@ -297,9 +297,10 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
             case when interaction = 'click' and has_offers and r_track3 < 0.6
                 then 'offer_' || lpad(cast(hash(getvariable('seed'), 'offer', n, 0) % 20 + 1 as varchar), 3, '0') end as offer_id,
             platform,
-            -- the platform flags some machine opens and clicks itself
-            case when interaction in ('open', 'click') and {rand("bot", "n * 5 + repeat_number")} < 0.02 then 'true'
-                 when interaction in ('open', 'click') and {rand("bot", "n * 5 + repeat_number")} < 0.04 then 'false'
+            -- the platform flags some machine opens and clicks itself (its email tracking
+            -- dataset, which holds the SMS clicks too, has the flag; push tracking has none)
+            case when channel in ('email', 'sms') and interaction in ('open', 'click') and {rand("bot", "n * 5 + repeat_number")} < 0.02 then 'true'
+                 when channel in ('email', 'sms') and interaction in ('open', 'click') and {rand("bot", "n * 5 + repeat_number")} < 0.04 then 'false'
             end as is_bot,
             case when interaction in ('proxy_open', 'scan_click') then 'Mozilla/5.0'
                  when {rand("ua", "n * 3 + repeat_number")} < 0.05 then 'Mozilla/5.0 (compatible; LinkScanner/2.1; bot)'

@@ -131,22 +131,23 @@ def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
     else:
         w.bar_chart(domains, "recipient_domain", "openers")
         w.table(domains, data.column_docs("live_recipient_domains"))
+    impressions, clicks = w.activity(["offer_impressions", "offer_clicks"])
+    offer_sums = (
+        f"cast(sum(offers_sent) as bigint) as offers_sent, cast(sum({impressions}) as bigint) as {impressions}, "
+        f"cast(sum({clicks}) as bigint) as {clicks}"
+    )
     offers = data.query(
-        "select offer_id, cast(sum(offers_sent) as bigint) as offers_sent, cast(sum(offer_impressions) as bigint) "
-        "as offer_impressions, cast(sum(offer_clicks) as bigint) as offer_clicks from marts.live_offers "
-        "where campaign_id = ? group by offer_id order by offer_id",
+        f"select offer_id, {offer_sums} from marts.live_offers where campaign_id = ? group by offer_id order by offer_id",
         [campaign],
     )
     if not offers.empty:  # the platform shows offers only where a decision was placed
         w.section("Offer statistics")
         w.table(offers, data.column_docs("live_offers"))
         over_time = data.query(
-            "select hour_start, cast(sum(offers_sent) as bigint) as offers_sent, cast(sum(offer_impressions) as bigint) "
-            "as offer_impressions, cast(sum(offer_clicks) as bigint) as offer_clicks from marts.live_offers "
-            "where campaign_id = ? group by hour_start order by hour_start",
+            f"select hour_start, {offer_sums} from marts.live_offers where campaign_id = ? group by hour_start order by hour_start",
             [campaign],
         )
-        w.line_chart(over_time, "hour_start", ["offers_sent", "offer_impressions", "offer_clicks"], "hour (UTC)")
+        w.line_chart(over_time, "hour_start", ["offers_sent", impressions, clicks], "hour (UTC)")
 
 
 def interactions(campaign: str, channel: str, title: str, by_element: bool) -> None:

@@ -20,6 +20,8 @@ HUMAN_TWINS = {
     "unique_clicks": "human_unique_clicks",
     "open_rate": "human_open_rate",
     "click_rate": "human_click_rate",
+    "offer_impressions": "human_offer_impressions",
+    "offer_clicks": "human_offer_clicks",
 }
 HUMAN_ONLY_KEY = "human_only"
 

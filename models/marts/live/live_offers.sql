@@ -1,12 +1,14 @@
 -- One row per delivery x offer x clock hour of the live window (every hour present, zeros
 -- included) for offers with any activity in the window: offers_sent (propositions),
 -- offer_impressions (opens of messages that carry the offer), offer_clicks (clicks with
--- that offer_id). Sum over hours for the offer statistics table. offers_sent and offer_clicks
--- count the events of their metrics in report_metrics().
+-- that offer_id), and the human ones of the last two (no machine rule classifies the open or
+-- click: fct_open_click_events). Sum over hours for the offer statistics table. offers_sent
+-- and offer_clicks count the events of their metrics in report_metrics().
 with
 
 events as (
-    select * from {{ ref('int_events_unioned') }}
+    select * from {{ events_with_machine_rule(ref('int_events_unioned'), window_contains(live_report_window(), 'event_ts')) }}
+        as events_with_class
     where {{ window_contains(live_report_window(), 'event_ts') }}
 ),
 
@@ -38,7 +40,11 @@ offer_events as (
         {{ dbt.date_trunc('hour', 'events.event_ts') }} as hour_start,
         case when {{ event_matches(report_metric('offers_sent'), 'events') }} then 1 else 0 end as is_offer_sent,
         0 as is_offer_impression,
-        case when {{ event_matches(report_metric('offer_clicks'), 'events') }} then 1 else 0 end as is_offer_click
+        case when {{ event_matches(report_metric('offer_clicks'), 'events') }} then 1 else 0 end as is_offer_click,
+        case
+            when {{ event_matches(report_metric('offer_clicks'), 'events') }} and events.machine_rule is null then 1 else 0
+        end as is_human_offer_click,
+        0 as is_human_offer_impression
     from events
     where events.offer_id is not null
 
@@ -52,7 +58,9 @@ offer_events as (
         {{ dbt.date_trunc('hour', 'events.event_ts') }} as hour_start,
         0 as is_offer_sent,
         1 as is_offer_impression,
-        0 as is_offer_click
+        0 as is_offer_click,
+        0 as is_human_offer_click,
+        case when events.machine_rule is null then 1 else 0 end as is_human_offer_impression
     from events
     inner join message_offers
         on
@@ -72,7 +80,9 @@ hourly_counts as (
         hour_start,
         {{ sum_count('is_offer_sent') }} as offers_sent,
         {{ sum_count('is_offer_impression') }} as offer_impressions,
-        {{ sum_count('is_offer_click') }} as offer_clicks
+        {{ sum_count('is_offer_click') }} as offer_clicks,
+        {{ sum_count('is_human_offer_impression') }} as human_offer_impressions,
+        {{ sum_count('is_human_offer_click') }} as human_offer_clicks
     from offer_events
     group by campaign_id, execution_id, channel, offer_id, hour_start
 ),
@@ -96,6 +106,8 @@ final as (
         coalesce(hourly_counts.offers_sent, 0) as offers_sent,
         coalesce(hourly_counts.offer_impressions, 0) as offer_impressions,
         coalesce(hourly_counts.offer_clicks, 0) as offer_clicks,
+        coalesce(hourly_counts.human_offer_impressions, 0) as human_offer_impressions,
+        coalesce(hourly_counts.human_offer_clicks, 0) as human_offer_clicks,
         {{ window_bounds_columns(live_report_window()) }}
     from active_offers
     cross join hours

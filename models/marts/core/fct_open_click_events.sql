@@ -7,6 +7,10 @@
 -- event, so an incremental run re-classifies the message-hours with a newly loaded open or
 -- click, and those a newly loaded send reaches (its hour and the hour N seconds later).
 {%- set seconds = machine_seconds_after_send() %}
+{#- The soon_after_send rule's bucket: N seconds in microseconds (1 s when the rule is off). #}
+{%- set width = [seconds, 1] | max * 1000000 %}
+{%- set send_bucket = 'cast(floor(' ~ epoch_microseconds('sends.event_ts') ~ ' / ' ~ width ~ ') as ' ~ dbt.type_bigint() ~ ')' %}
+{%- set event_bucket = 'cast(floor(' ~ epoch_microseconds('events_to_classify.event_ts') ~ ' / ' ~ width ~ ') as ' ~ dbt.type_bigint() ~ ')' %}
 {%- set key_parts = [] %}
 {%- for part in ['campaign_id', 'execution_id', 'channel', 'message_id', 'cast(activity_hour as ' ~ dbt.type_string() ~ ')'] %}
 {%- do key_parts.extend([part, "'|'"]) %}
@@ -138,19 +142,34 @@ link_bursts as (
 ),
 
 -- Opens and clicks at most N seconds after a send of their message (rule soon_after_send),
--- compared in microseconds (exact on every engine).
+-- compared in microseconds (exact on every engine). An equi-join on the message and an
+-- N-second bucket, then the exact range: a send in bucket b reaches events of buckets b
+-- and b + 1 only, so every engine hashes the join (a range join alone gave PostgreSQL a
+-- nested loop, minutes on 100k events).
+send_buckets as (
+    select
+        sends.campaign_id,
+        sends.execution_id,
+        sends.channel,
+        sends.message_id,
+        {{ epoch_microseconds('sends.event_ts') }} as sent_us,
+        {{ send_bucket }} + shifts.shift as bucket
+    from sends
+    cross join (select 0 as shift union all select 1 as shift) as shifts
+),
+
 after_send as (
     select events_to_classify.event_id
     from events_to_classify
-    inner join sends
+    inner join send_buckets
         on
-            events_to_classify.campaign_id = sends.campaign_id
-            and events_to_classify.execution_id = sends.execution_id
-            and events_to_classify.channel = sends.channel
-            and events_to_classify.message_id = sends.message_id
-            and {{ epoch_microseconds('events_to_classify.event_ts') }} >= {{ epoch_microseconds('sends.event_ts') }}
-            and {{ epoch_microseconds('events_to_classify.event_ts') }}
-            <= {{ epoch_microseconds('sends.event_ts') }} + {{ seconds * 1000000 }}
+            events_to_classify.campaign_id = send_buckets.campaign_id
+            and events_to_classify.execution_id = send_buckets.execution_id
+            and events_to_classify.channel = send_buckets.channel
+            and events_to_classify.message_id = send_buckets.message_id
+            and {{ event_bucket }} = send_buckets.bucket
+            and {{ epoch_microseconds('events_to_classify.event_ts') }} >= send_buckets.sent_us
+            and {{ epoch_microseconds('events_to_classify.event_ts') }} <= send_buckets.sent_us + {{ width }}
     group by events_to_classify.event_id
 ),
 

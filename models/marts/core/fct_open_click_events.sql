@@ -9,8 +9,8 @@
 {%- set seconds = machine_seconds_after_send() %}
 {#- The soon_after_send rule's bucket: N seconds in microseconds (1 s when the rule is off). #}
 {%- set width = [seconds, 1] | max * 1000000 %}
-{%- set send_bucket = 'cast(floor(' ~ epoch_microseconds('sends.event_ts') ~ ' / ' ~ width ~ ') as ' ~ dbt.type_bigint() ~ ')' %}
-{%- set event_bucket = 'cast(floor(' ~ epoch_microseconds('events_to_classify.event_ts') ~ ' / ' ~ width ~ ') as ' ~ dbt.type_bigint() ~ ')' %}
+{%- set send_bucket = 'cast(floor(' ~ epoch_microseconds('sends.event_ts') ~ ' / ' ~ width ~ ') as bigint)' %}
+{%- set event_bucket = 'cast(floor(' ~ epoch_microseconds('events_to_classify.event_ts') ~ ' / ' ~ width ~ ') as bigint)' %}
 {%- set key_parts = [] %}
 {%- for part in ['campaign_id', 'execution_id', 'channel', 'message_id', 'cast(activity_hour as ' ~ dbt.type_string() ~ ')'] %}
 {%- do key_parts.extend([part, "'|'"]) %}
@@ -146,6 +146,12 @@ link_bursts as (
 -- N-second bucket, then the exact range: a send in bucket b reaches events of buckets b
 -- and b + 1 only, so every engine hashes the join (a range join alone gave PostgreSQL a
 -- nested loop, minutes on 100k events).
+shifts as (
+    select 0 as shift
+    union all
+    select 1 as shift
+),
+
 send_buckets as (
     select
         sends.campaign_id,
@@ -155,7 +161,7 @@ send_buckets as (
         {{ epoch_microseconds('sends.event_ts') }} as sent_us,
         {{ send_bucket }} + shifts.shift as bucket
     from sends
-    cross join (select 0 as shift union all select 1 as shift) as shifts
+    cross join shifts
 ),
 
 after_send as (

@@ -2,7 +2,7 @@
 work of a full build up to its main outputs (typing, the validation rules, the hashing of
 addresses, the deduplication, the staged base tables, int_events_unioned, fct_message_hours,
 fct_messages, fct_deliveries and what they read: fct_link_click_hours,
-fct_recipient_quarantines), into a schema of its own (same_work).
+fct_open_click_events, fct_recipient_quarantines), into a schema of its own (same_work).
 
 The script (same_work_floor.sql beside this module) is generated from the models
 themselves: `python -m tally.bench.same_work` compiles them with dbt once (a full refresh,
@@ -43,6 +43,7 @@ COMPARED = {
     "int_events_unioned": "intermediate",
     "fct_message_hours": "marts",
     "fct_link_click_hours": "marts",
+    "fct_open_click_events": "marts",
     "fct_recipient_quarantines": "marts",
     "fct_messages": "marts",
     "fct_deliveries": "marts",

@@ -265,6 +265,7 @@ cleaned as (
         -- strings
         nullif(trim(url), '') as url,
         nullif(trim(user_agent), '') as user_agent,
+        lower(nullif(trim(is_bot), '')) as is_bot_text,
         -- timestamps as received
         nullif(trim(event_ts), '') as event_ts_text,
         nullif(trim(ingested_at), '') as ingested_at_text,
@@ -297,7 +298,11 @@ typed as (
             when regexp_full_match(ingested_at_text, '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z?')
                 then try_cast(replace(replace(ingested_at_text, 'T', ' '), 'Z', '') as timestamp)
         end
-    ) as ingested_at
+    ) as ingested_at,
+        case
+            when is_bot_text in ('true', '1', 'yes') then true
+            when is_bot_text in ('false', '0', 'no') then false
+        end as is_bot
     from cleaned
 ),
 
@@ -360,9 +365,10 @@ validated as materialized (
                 when channel in ('email', 'sms', 'push', 'inapp', 'web', 'direct_mail') and is_known_interaction and not is_allowed_for_channel
                     then 'interaction_not_allowed_for_channel'
             end,
-            case when (not regexp_matches(url, '^[A-Za-z][A-Za-z0-9+.-]*:') or regexp_matches(url, '[\x00-\x1f\x7f]')) then 'invalid_url' end
+            case when (not regexp_matches(url, '^[A-Za-z][A-Za-z0-9+.-]*:') or regexp_matches(url, '[\x00-\x1f\x7f]')) then 'invalid_url' end,
+            case when is_bot_text is not null and is_bot is null then 'invalid_is_bot' end
         ), '') as validation_reasons,
-        md5(cast(coalesce('v' || cast(event_ts as TEXT), 'n') || '|' || coalesce('v' || cast(campaign_id as TEXT), 'n') || '|' || coalesce('v' || cast(execution_id as TEXT), 'n') || '|' || coalesce('v' || cast(message_id as TEXT), 'n') || '|' || coalesce('v' || cast(profile_id as TEXT), 'n') || '|' || coalesce('v' || cast(channel as TEXT), 'n') || '|' || coalesce('v' || cast(interaction as TEXT), 'n') || '|' || coalesce('v' || cast(url as TEXT), 'n') || '|' || coalesce('v' || cast(element_id as TEXT), 'n') || '|' || coalesce('v' || cast(offer_id as TEXT), 'n') || '|' || coalesce('v' || cast(platform as TEXT), 'n') || '|' || coalesce('v' || cast(user_agent as TEXT), 'n') as TEXT)) as content_hash
+        md5(cast(coalesce('v' || cast(event_ts as TEXT), 'n') || '|' || coalesce('v' || cast(campaign_id as TEXT), 'n') || '|' || coalesce('v' || cast(execution_id as TEXT), 'n') || '|' || coalesce('v' || cast(message_id as TEXT), 'n') || '|' || coalesce('v' || cast(profile_id as TEXT), 'n') || '|' || coalesce('v' || cast(channel as TEXT), 'n') || '|' || coalesce('v' || cast(interaction as TEXT), 'n') || '|' || coalesce('v' || cast(url as TEXT), 'n') || '|' || coalesce('v' || cast(element_id as TEXT), 'n') || '|' || coalesce('v' || cast(offer_id as TEXT), 'n') || '|' || coalesce('v' || cast(platform as TEXT), 'n') || '|' || coalesce('v' || cast(user_agent as TEXT), 'n') || '|' || coalesce('v' || cast(is_bot as TEXT), 'n') as TEXT)) as content_hash
     from typed_with_capabilities
 ),
 
@@ -418,6 +424,7 @@ final as (
         platform,
         url,
         user_agent,
+        is_bot,
         event_ts_text,
         ingested_at_text,
         event_ts,
@@ -684,6 +691,7 @@ staged as (
         platform,
         url,
         user_agent,
+        is_bot,
         -- timestamps
         event_ts,
         ingested_at,
@@ -763,6 +771,7 @@ unioned as (
         cast(null as TEXT) as element_id,
         cast(null as TEXT) as offer_id,
         cast(null as TEXT) as user_agent,
+        cast(null as boolean) as is_bot,
         event_ts,
         ingested_at,
         _loaded_at
@@ -788,6 +797,7 @@ unioned as (
         element_id,
         offer_id,
         user_agent,
+        is_bot,
         event_ts,
         ingested_at,
         _loaded_at
@@ -813,6 +823,7 @@ unioned as (
         cast(null as TEXT) as element_id,
         offer_id,
         cast(null as TEXT) as user_agent,
+        cast(null as boolean) as is_bot,
         event_ts,
         ingested_at,
         _loaded_at
@@ -820,6 +831,152 @@ unioned as (
 )
 
 select * from unioned
+);
+
+-- model.messaging_warehouse.fct_open_click_events
+create or replace table same_work.fct_open_click_events as (
+-- One row per valid open and click (tracking events): human or machine, and the rule that
+-- made it a machine's (machine_rule, null for a human's; macros/machine_rules.sql, docs/
+-- decisions.md "Machine opens and clicks"). The one classification every report's
+-- human_* figures read: fct_message_hours, fct_link_click_hours and the live window's
+-- edge hours take an event's class from here by event_id.
+-- Each rule looks at most machine_seconds_after_send() back and one second around the
+-- event, so an incremental run re-classifies the message-hours with a newly loaded open or
+-- click, and those a newly loaded send reaches (its hour and the hour N seconds later).
+
+
+with
+
+opens_and_clicks as (
+    select * from same_work.int_events_unioned
+    where
+        event_source = 'tracking'
+        and event_type in ('open', 'click')
+),
+
+sends as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        event_ts
+    from same_work.int_events_unioned
+    where
+        event_source = 'feedback'
+        and event_type = 'sent'
+        and channel in ('email', 'sms')
+),
+
+
+events_to_classify as (
+    select * from opens_and_clicks
+),
+
+
+-- Seconds in which a message had two or more distinct URLs clicked: a scanner following
+-- every link, not a reader (rule link_burst). A second lies in one hour, so the touched
+-- hours hold all of its clicks.
+link_bursts as (
+    select
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        date_trunc('second', event_ts) as burst_second
+    from events_to_classify
+    where event_type = 'click'
+    group by campaign_id, execution_id, channel, message_id, date_trunc('second', event_ts)
+    having count(distinct url) > 1
+),
+
+-- Opens and clicks at most N seconds after a send of their message (rule soon_after_send),
+-- compared in microseconds (exact on every engine). An equi-join on the message and an
+-- N-second bucket, then the exact range: a send in bucket b reaches events of buckets b
+-- and b + 1 only, so every engine hashes the join (a range join alone gave PostgreSQL a
+-- nested loop, minutes on 100k events).
+shifts as (
+    select 0 as shift
+    union all
+    select 1 as shift
+),
+
+send_buckets as (
+    select
+        sends.campaign_id,
+        sends.execution_id,
+        sends.channel,
+        sends.message_id,
+        epoch_us(sends.event_ts) as sent_us,
+        cast(floor(epoch_us(sends.event_ts) / 10000000) as bigint) + shifts.shift as bucket
+    from sends
+    cross join shifts
+),
+
+after_send as (
+    select events_to_classify.event_id
+    from events_to_classify
+    inner join send_buckets
+        on
+            events_to_classify.campaign_id = send_buckets.campaign_id
+            and events_to_classify.execution_id = send_buckets.execution_id
+            and events_to_classify.channel = send_buckets.channel
+            and events_to_classify.message_id = send_buckets.message_id
+            and cast(floor(epoch_us(events_to_classify.event_ts) / 10000000) as bigint) = send_buckets.bucket
+            and epoch_us(events_to_classify.event_ts) >= send_buckets.sent_us
+            and epoch_us(events_to_classify.event_ts) <= send_buckets.sent_us + 10000000
+    group by events_to_classify.event_id
+),
+
+classified as (
+    select
+        events_to_classify.*,
+        date_trunc('hour', events_to_classify.event_ts) as activity_hour,
+        case
+                when events_to_classify.is_bot then 'platform_flag'
+                when lower(events_to_classify.user_agent) like '%googleimageproxy%' or lower(events_to_classify.user_agent) like '%yahoomailproxy%' or lower(events_to_classify.user_agent) like '%bingpreview%' or lower(events_to_classify.user_agent) like '%barracuda%' or lower(events_to_classify.user_agent) like '%proofpoint%' or lower(events_to_classify.user_agent) like '%mimecast%' or lower(events_to_classify.user_agent) like '%safelinks%' or lower(events_to_classify.user_agent) like '%linkscanner%' or lower(events_to_classify.user_agent) like '%urldefense%' or lower(events_to_classify.user_agent) like '%headlesschrome%' or lower(events_to_classify.user_agent) like '%phantomjs%' or lower(events_to_classify.user_agent) like '%python-requests%' or lower(events_to_classify.user_agent) like '%curl/%' or lower(events_to_classify.user_agent) like '%wget/%' or lower(events_to_classify.user_agent) like '%bot/%' or lower(events_to_classify.user_agent) like '%spider%' or lower(events_to_classify.user_agent) like '%crawler%' then 'known_agent'
+                when events_to_classify.event_type = 'click' and link_bursts.burst_second is not null then 'link_burst'
+                when events_to_classify.channel in ('email', 'sms') and after_send.event_id is not null then 'soon_after_send'
+            end as machine_rule
+    from events_to_classify
+    left join link_bursts
+        on
+            events_to_classify.campaign_id = link_bursts.campaign_id
+            and events_to_classify.execution_id = link_bursts.execution_id
+            and events_to_classify.channel = link_bursts.channel
+            and events_to_classify.message_id = link_bursts.message_id
+            and date_trunc('second', events_to_classify.event_ts) = link_bursts.burst_second
+    left join after_send
+        on events_to_classify.event_id = after_send.event_id
+),
+
+final as (
+    select
+        -- ids
+        event_id,
+        md5(cast(campaign_id || '|' || execution_id || '|' || channel || '|' || message_id || '|' || cast(activity_hour as TEXT) as TEXT)) as message_hour_key,
+        campaign_id,
+        execution_id,
+        channel,
+        message_id,
+        -- the event
+        event_type,
+        url,
+        user_agent,
+        is_bot,
+        event_ts,
+        activity_hour,
+        
+        -- the class
+        machine_rule,
+        machine_rule is not null as is_machine,
+        _loaded_at as last_loaded_at
+    from classified
+)
+
+-- Hour order on a full build (zone maps skip the hours a reader does not ask for).
+select * from final
+order by activity_hour
 );
 
 -- model.messaging_warehouse.fct_message_hours
@@ -843,6 +1000,24 @@ events_to_aggregate as (
 ),
 
 
+-- Each open and click with its class (fct_open_click_events): the human_* counts.
+classified_events as (
+    select * from (select
+        classified_events.*,
+        machine_events.machine_rule
+    from events_to_aggregate as classified_events
+    left join (
+        select
+            event_id,
+            machine_rule
+        from same_work.fct_open_click_events
+        where is_machine and true
+    ) as machine_events
+        on
+            classified_events.event_source = 'tracking'
+            and classified_events.event_id = machine_events.event_id) as events_with_class
+),
+
 message_hours_aggregated as (
     select
         campaign_id,
@@ -862,6 +1037,8 @@ message_hours_aggregated as (
     cast(sum(case when event_source = 'feedback' and event_type = 'retry' then 1 else 0 end) as bigint) as retry_events,
     cast(sum(case when event_source = 'tracking' and event_type = 'open' then 1 else 0 end) as bigint) as opens,
     cast(sum(case when event_source = 'tracking' and event_type = 'click' then 1 else 0 end) as bigint) as clicks,
+    cast(sum(case when event_source = 'tracking' and event_type = 'open' and machine_rule is null then 1 else 0 end) as bigint) as human_opens,
+    cast(sum(case when event_source = 'tracking' and event_type = 'click' and machine_rule is null then 1 else 0 end) as bigint) as human_clicks,
     cast(sum(case when event_source = 'tracking' and event_type = 'unsubscribe' then 1 else 0 end) as bigint) as unsubscriptions,
     cast(sum(case when event_source = 'tracking' and event_type = 'spam_complaint' then 1 else 0 end) as bigint) as spam_complaints,
     cast(sum(case when event_source = 'tracking' and event_type = 'mirror_page' then 1 else 0 end) as bigint) as mirror_page_views,
@@ -942,7 +1119,7 @@ message_hours_aggregated as (
     max(case when event_source = 'feedback' then recipient_address_hash end) as recipient_address_hash,
     max(case when event_source = 'feedback' then recipient_domain end) as recipient_domain,
     max(platform) as platform
-    from events_to_aggregate
+    from classified_events
     group by campaign_id, execution_id, channel, message_id, date_trunc('hour', event_ts)
 ),
 
@@ -995,6 +1172,8 @@ final as (
         message_hours_aggregated.retry_events,
         message_hours_aggregated.opens,
         message_hours_aggregated.clicks,
+        message_hours_aggregated.human_opens,
+        message_hours_aggregated.human_clicks,
         message_hours_aggregated.unsubscriptions,
         message_hours_aggregated.spam_complaints,
         message_hours_aggregated.mirror_page_views,
@@ -1181,6 +1360,8 @@ single_hour_messages as (
         retry_events,
         opens,
         clicks,
+        human_opens,
+        human_clicks,
         unsubscriptions,
         spam_complaints,
         mirror_page_views,
@@ -1244,6 +1425,8 @@ multi_hour_messages as (
     cast(sum(retry_events) as bigint) as retry_events,
     cast(sum(opens) as bigint) as opens,
     cast(sum(clicks) as bigint) as clicks,
+    cast(sum(human_opens) as bigint) as human_opens,
+    cast(sum(human_clicks) as bigint) as human_clicks,
     cast(sum(unsubscriptions) as bigint) as unsubscriptions,
     cast(sum(spam_complaints) as bigint) as spam_complaints,
     cast(sum(mirror_page_views) as bigint) as mirror_page_views,
@@ -1390,6 +1573,8 @@ final as (
         retry_events,
         opens,
         clicks,
+        human_opens,
+        human_clicks,
         unsubscriptions,
         spam_complaints,
         mirror_page_views,
@@ -1496,6 +1681,8 @@ first_hour_messages as (
         cast(sum(case when opens > 0 then 1 else 0 end) as bigint) as first_hour_unique_opens,
         cast(sum(case when opens > 0 or clicks > 0 then 1 else 0 end) as bigint) as first_hour_estimated_unique_opens,
         cast(sum(case when clicks > 0 then 1 else 0 end) as bigint) as first_hour_unique_clicks,
+        cast(sum(case when human_opens > 0 then 1 else 0 end) as bigint) as first_hour_human_unique_opens,
+        cast(sum(case when human_clicks > 0 then 1 else 0 end) as bigint) as first_hour_human_unique_clicks,
         cast(sum(case when case when channel = 'push' then actions > 0 else clicks > 0 end then 1 else 0 end) as bigint) as first_hour_unique_channel_clicks,
         cast(sum(case when case channel
             when 'email' then opens > 0 or clicks > 0
@@ -1574,6 +1761,8 @@ hours_aggregated as (
         cast(sum(message_hours.retry_events) as bigint) as retry_events,
         cast(sum(message_hours.opens) as bigint) as opens,
         cast(sum(message_hours.clicks) as bigint) as clicks,
+        cast(sum(message_hours.human_opens) as bigint) as human_opens,
+        cast(sum(message_hours.human_clicks) as bigint) as human_clicks,
         cast(sum(message_hours.unsubscriptions) as bigint) as unsubscriptions,
         cast(sum(message_hours.spam_complaints) as bigint) as spam_complaints,
         cast(sum(message_hours.mirror_page_views) as bigint) as mirror_page_views,
@@ -1620,6 +1809,8 @@ final as (
         hours_aggregated.retry_events,
         hours_aggregated.opens,
         hours_aggregated.clicks,
+        hours_aggregated.human_opens,
+        hours_aggregated.human_clicks,
         hours_aggregated.unsubscriptions,
         hours_aggregated.spam_complaints,
         hours_aggregated.mirror_page_views,
@@ -1635,6 +1826,8 @@ final as (
         coalesce(first_hour_messages.first_hour_unique_opens, 0) as first_hour_unique_opens,
         coalesce(first_hour_messages.first_hour_estimated_unique_opens, 0) as first_hour_estimated_unique_opens,
         coalesce(first_hour_messages.first_hour_unique_clicks, 0) as first_hour_unique_clicks,
+        coalesce(first_hour_messages.first_hour_human_unique_opens, 0) as first_hour_human_unique_opens,
+        coalesce(first_hour_messages.first_hour_human_unique_clicks, 0) as first_hour_human_unique_clicks,
         coalesce(first_hour_messages.first_hour_unique_channel_clicks, 0) as first_hour_unique_channel_clicks,
         coalesce(first_hour_messages.first_hour_unique_reached, 0) as first_hour_unique_reached,
         coalesce(first_hour_messages.first_hour_unique_unsubscriptions, 0) as first_hour_unique_unsubscriptions,
@@ -1682,8 +1875,10 @@ create or replace table same_work.fct_link_click_hours as (
 -- One row per message x clicked URL x user agent x UTC hour with clicks: how many. The grain
 -- behind the top links of any period (period_top_links_between: distinct clickers of a link
 -- are distinct messages over the whole range) and the estimated forwards (distinct user
--- agents per clicking message). A click without a URL counts as 'unknown'.
--- Incremental: a message-hour with a newly loaded click is re-counted whole.
+-- agents per clicking message). A click without a URL counts as 'unknown'; human_clicks
+-- leaves out the clicks fct_open_click_events classifies as a machine's.
+-- Incremental: a message-hour with a newly loaded click is re-counted whole, and so is
+-- one a newly loaded send reaches (its class may change: rule soon_after_send).
 
 
 with
@@ -1701,6 +1896,24 @@ clicks_to_count as (
 ),
 
 
+-- Each click with its class (fct_open_click_events).
+classified_clicks as (
+    select * from (select
+        classified_events.*,
+        machine_events.machine_rule
+    from clicks_to_count as classified_events
+    left join (
+        select
+            event_id,
+            machine_rule
+        from same_work.fct_open_click_events
+        where is_machine and event_type = 'click'
+    ) as machine_events
+        on
+            classified_events.event_source = 'tracking'
+            and classified_events.event_id = machine_events.event_id) as clicks_with_class
+),
+
 final as (
     select
         md5(cast(campaign_id || '|' || execution_id || '|' || channel || '|' || message_id || '|' || cast(date_trunc('hour', event_ts) as TEXT) || '|' as TEXT)) as message_hour_key,
@@ -1713,8 +1926,9 @@ final as (
         date_trunc('hour', event_ts) as activity_hour,
         
         count(*) as clicks,
+        cast(sum(case when machine_rule is null then 1 else 0 end) as bigint) as human_clicks,
         max(_loaded_at) as last_loaded_at
-    from clicks_to_count
+    from classified_clicks
     group by
         campaign_id,
         execution_id,
@@ -1851,6 +2065,10 @@ deliveries_aggregated as (
     cast(sum(case when opens > 0 or clicks > 0 then 1 else 0 end) as bigint) as estimated_unique_opens,
     cast(sum(clicks) as bigint) as clicks,
     cast(sum(case when clicks > 0 then 1 else 0 end) as bigint) as unique_clicks,
+    cast(sum(human_opens) as bigint) as human_opens,
+    cast(sum(case when human_opens > 0 then 1 else 0 end) as bigint) as human_unique_opens,
+    cast(sum(human_clicks) as bigint) as human_clicks,
+    cast(sum(case when human_clicks > 0 then 1 else 0 end) as bigint) as human_unique_clicks,
     cast(sum(case when case when channel = 'push' then actions > 0 else clicks > 0 end then 1 else 0 end) as bigint) as unique_channel_clicks,
     cast(sum(case when case channel
             when 'email' then opens > 0 or clicks > 0
@@ -1967,6 +2185,10 @@ final as (
     estimated_unique_opens,
     clicks,
     unique_clicks,
+    human_opens,
+    human_unique_opens,
+    human_clicks,
+    human_unique_clicks,
     unique_channel_clicks,
     unique_reached,
     unsubscriptions,
@@ -1996,6 +2218,8 @@ final as (
     case when (sent) > 0 then cast((bounces) as double) / (sent) end as bounce_rate,
     case when (delivered) > 0 then cast((unique_opens) as double) / (delivered) end as open_rate,
     case when (delivered) > 0 then cast((unique_clicks) as double) / (delivered) end as click_rate,
+    case when (delivered) > 0 then cast((human_unique_opens) as double) / (delivered) end as human_open_rate,
+    case when (delivered) > 0 then cast((human_unique_clicks) as double) / (delivered) end as human_click_rate,
     case when (estimated_unique_opens) > 0 then cast((unique_clicks) as double) / (estimated_unique_opens) end as reactivity,
     case when (unique_opens) > 0 then cast((unique_clicks) as double) / (unique_opens) end as raw_reactivity,
     case when (unique_reached) > 0 then cast((unique_channel_clicks) as double) / (unique_reached) end as channel_reactivity,

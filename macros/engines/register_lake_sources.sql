@@ -40,7 +40,7 @@
 {% macro raw_table_columns() -%}
     {%- set event_keys = ['event_id', 'event_ts', 'ingested_at', 'campaign_id', 'execution_id', 'message_id', 'profile_id', 'channel'] -%}
     {{ return({
-        'message_feedback_events': event_keys + ['status', 'failure_type', 'reason', 'recipient_address', 'platform'],
+        'message_feedback_events': event_keys + ['status', 'failure_type', 'reason', 'recipient_address', 'platform', 'experiment_id', 'experiment_name', 'treatment_id', 'treatment_name'],
         'message_tracking_events': event_keys + ['interaction', 'url', 'element_id', 'offer_id', 'platform', 'user_agent', 'is_bot'],
         'offer_propositions': event_keys + ['offer_id'],
         'campaigns': ['campaign_id', 'campaign_name', 'campaign_type', 'created_at', 'ingested_at'],

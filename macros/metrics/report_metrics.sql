@@ -23,7 +23,8 @@
     `hourly`: besides every event metric, counted per clock hour from events by the live
     time series (an offer_event metric counts its events; a message metric with
     `of_event` counts the distinct messages with such an event). A message metric with `of_event` and no
-    `condition` counts the messages with at least one of those events. -#}
+    `condition` counts the messages with at least one of those events. `experiment`: a
+    success metric of the content experiments, counted per profile (experiment_success_metrics). -#}
 {% macro report_metrics() -%}
     {%- set reached -%}
         case channel
@@ -50,14 +51,14 @@
         {'name': 'retry_events', 'kind': 'event', 'source': 'feedback', 'event_type': 'retry', 'first_at': 'first_retry_at'},
         {'name': 'retries', 'kind': 'message', 'condition': "last_feedback_status = 'retry'", 'report': true, 'breakdown': true, 'campaign': true},
         {'name': 'opens', 'kind': 'event', 'source': 'tracking', 'event_type': 'open', 'first_at': 'first_open_at', 'report': true, 'breakdown': true, 'campaign': true},
-        {'name': 'unique_opens', 'kind': 'message', 'condition': 'opens > 0', 'report': true, 'breakdown': true},
+        {'name': 'unique_opens', 'kind': 'message', 'condition': 'opens > 0', 'report': true, 'breakdown': true, 'experiment': true},
         {'name': 'estimated_unique_opens', 'kind': 'message', 'condition': 'opens > 0 or clicks > 0', 'report': true, 'breakdown': true},
-        {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true, 'campaign': true},
-        {'name': 'unique_clicks', 'kind': 'message', 'condition': 'clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'first_at': 'first_click_at', 'report': true, 'breakdown': true, 'campaign': true, 'experiment': true},
+        {'name': 'unique_clicks', 'kind': 'message', 'condition': 'clicks > 0', 'report': true, 'breakdown': true, 'experiment': true},
         {'name': 'human_opens', 'kind': 'event', 'source': 'tracking', 'event_type': 'open', 'human': true, 'report': true, 'breakdown': true, 'campaign': true},
-        {'name': 'human_unique_opens', 'kind': 'message', 'condition': 'human_opens > 0', 'report': true, 'breakdown': true},
+        {'name': 'human_unique_opens', 'kind': 'message', 'condition': 'human_opens > 0', 'report': true, 'breakdown': true, 'experiment': true},
         {'name': 'human_clicks', 'kind': 'event', 'source': 'tracking', 'event_type': 'click', 'human': true, 'report': true, 'breakdown': true, 'campaign': true},
-        {'name': 'human_unique_clicks', 'kind': 'message', 'condition': 'human_clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'human_unique_clicks', 'kind': 'message', 'condition': 'human_clicks > 0', 'report': true, 'breakdown': true, 'experiment': true},
         {'name': 'unique_channel_clicks', 'kind': 'message', 'condition': "case when channel = 'push' then actions > 0 else clicks > 0 end", 'report': true, 'breakdown': true},
         {'name': 'unique_reached', 'kind': 'message', 'condition': reached, 'report': true, 'breakdown': true},
         {'name': 'unsubscriptions', 'kind': 'event', 'source': 'tracking', 'event_type': 'unsubscribe', 'first_at': 'first_unsubscribe_at', 'report': true, 'breakdown': true},

@@ -98,6 +98,11 @@
     {%- do alert_baseline_factor() -%}
     {%- do machine_seconds_after_send() -%}
     {%- do machine_user_agent_patterns() -%}
+    {%- do experiment_results_as_of_value() -%}
+    {%- do experiment_outcome_window_hours() -%}
+    {%- do experiment_confidence_level() -%}
+    {%- do experiment_rho_squared() -%}
+    {%- do experiment_baseline_treatments() -%}
     select 1
 {%- endmacro %}
 

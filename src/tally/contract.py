@@ -30,6 +30,10 @@ CONTRACT: dict[str, list[tuple[str, bool]]] = {
         ("reason", False),
         ("recipient_address", False),
         ("platform", False),
+        ("experiment_id", False),
+        ("experiment_name", False),
+        ("treatment_id", False),
+        ("treatment_name", False),
     ),
     "message_tracking_events": event_columns(
         ("interaction", True),

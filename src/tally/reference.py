@@ -22,6 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from tally.contract import ALLOWED_INTERACTIONS, CHANNELS, FAILURE_TYPES, STATUSES
+from tally.experiment_reference import DEFAULT_WINDOW_HOURS, EXPERIMENT_LOOK_COLUMNS, EXPERIMENT_RESULT_COLUMNS
+from tally.experiment_reference import results as experiment_results
 from tally.machine_reference import DEFAULT_SECONDS_AFTER_SEND, DEFAULT_USER_AGENT_PATTERNS, classify
 from tally.suppression_reference import suppression_states
 
@@ -156,6 +158,10 @@ class Event:
     user_agent: str | None = None
     is_bot: bool | None = None
     machine_rule: str | None = None
+    experiment_id: str | None = None
+    experiment_name: str | None = None
+    treatment_id: str | None = None
+    treatment_name: str | None = None
     content: tuple = field(default_factory=tuple)
 
 
@@ -219,6 +225,10 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
             reasons.append("missing_failure_type")
         if status in ("excluded", "error", "bounce") and reason is None:
             reasons.append("missing_reason")
+        for name in ("experiment_id", "treatment_id"):
+            value = get(name)
+            if value is not None and (len(value) > 255 or CONTROL.search(value) or value.startswith("=")):
+                reasons.append(f"invalid_{name}")
     if table == "message_tracking_events":
         interaction = enum(row.get("interaction"))
         if interaction is not None and interaction not in KNOWN_INTERACTIONS:
@@ -250,6 +260,10 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         offer_id=get("offer_id"),
         user_agent=get("user_agent"),
         is_bot=None if enum(row.get("is_bot")) is None else enum(row.get("is_bot")) in ("true", "1", "yes"),
+        experiment_id=get("experiment_id"),
+        experiment_name=get("experiment_name"),
+        treatment_id=get("treatment_id"),
+        treatment_name=get("treatment_name"),
     )
     event.content = (
         event.event_ts,
@@ -266,6 +280,10 @@ def validate(table: str, row: dict[str, str], loaded_at: datetime) -> tuple[list
         event.offer_id,
         get("user_agent"),
         event.is_bot,
+        event.experiment_id,
+        event.experiment_name,
+        event.treatment_id,
+        event.treatment_name,
     )
     return [], event
 
@@ -603,6 +621,21 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         help="an email or SMS open or click this many seconds after a send is a machine's (0: rule off)",
     )
     parser.add_argument(
+        "--experiments-out",
+        type=Path,
+        help="also write experiment_results (CSV) at --experiments-as-of here (tally.experiment_reference)",
+    )
+    parser.add_argument("--experiment-looks-out", type=Path, help="also write experiment_result_looks (CSV) here")
+    parser.add_argument(
+        "--experiments-as-of", help="UTC 'YYYY-MM-DD HH:MM:SS' the experiment results are as of (default: --report-as-of)"
+    )
+    parser.add_argument(
+        "--experiment-outcome-window-hours",
+        type=int,
+        default=DEFAULT_WINDOW_HOURS,
+        help="hours after its assignment within which a profile's success counts",
+    )
+    parser.add_argument(
         "--grain",
         choices=["delivery", "channel"],
         default="delivery",
@@ -633,6 +666,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         states = suppression_states(staged.events, args.soft_error_threshold, timedelta(hours=args.soft_error_spacing_hours))
         header = list(states[0]) if states else ["recipient_address_hash"]
         write_csv(args.suppression_out, header, states)
+    if args.experiments_out or args.experiment_looks_out:
+        moment = args.experiments_as_of or args.report_as_of
+        if not moment:
+            parser.error("--experiments-out needs --experiments-as-of (or --report-as-of)")
+        results, looks = experiment_results(
+            staged.events, datetime.strptime(moment, "%Y-%m-%d %H:%M:%S"), args.experiment_outcome_window_hours
+        )
+        if args.experiments_out:
+            write_csv(args.experiments_out, EXPERIMENT_RESULT_COLUMNS, results)
+        if args.experiment_looks_out:
+            write_csv(args.experiment_looks_out, EXPERIMENT_LOOK_COLUMNS, looks)
     if args.reconciliation_out:
         recon = [{"table_name": t} | c for t, c in staged.counts.items()]
         write_csv(args.reconciliation_out, list(recon[0]), recon)

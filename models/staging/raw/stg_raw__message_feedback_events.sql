@@ -20,6 +20,10 @@ staged as (
         platform,
         recipient_address_hash,
         recipient_domain,
+        experiment_id,
+        experiment_name,
+        treatment_id,
+        treatment_name,
         -- timestamps
         event_ts,
         ingested_at,

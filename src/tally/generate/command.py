@@ -21,6 +21,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--format", choices=["parquet", "csv"], default="parquet")
     parser.add_argument("--start", default="2026-11-01 00:00:00", help="UTC time of the first execution window")
     parser.add_argument("--days", type=int, default=14, help="days over which executions start")
+    parser.add_argument(
+        "--experiment-lift",
+        type=float,
+        default=events.DEFAULT_EXPERIMENT_LIFT,
+        help="true relative lift of treatment B's unique opens and clicks over treatment A's in the content "
+        f"experiments (default {events.DEFAULT_EXPERIMENT_LIFT}; 0 for A/A experiments)",
+    )
     parser.add_argument("--slices", type=int, default=1, help="split rows by arrival time into N successive loads")
     parser.add_argument("--threads", type=int, default=0, help="DuckDB threads (0 = all cores)")
     parser.add_argument("--memory-limit", default="8GiB", help="DuckDB memory limit")
@@ -40,13 +47,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parser.parse_args(argv)
     if args.events < 100:
         parser.error("--events must be at least 100")
+    if not -0.5 <= args.experiment_lift <= 2.5:
+        parser.error("--experiment-lift must be between -0.5 and 2.5 (treatment B's open rate stays a probability)")
     if args.layout != "flat" and args.slices > 1:
         parser.error("--slices applies to the flat layout only")
     started = time.perf_counter()
     con = duckdb.connect(config={"memory_limit": args.memory_limit, "preserve_insertion_order": False})
     if args.threads:
         con.execute(f"set threads = {int(args.threads)}")
-    events.build(con, args.events, args.seed, args.start, args.days)
+    events.build(con, args.events, args.seed, args.start, args.days, args.experiment_lift)
     raw_rows.assemble(con)
     if args.layout == "flat":
         counts = files.write(con, args.out, args.format, args.slices)

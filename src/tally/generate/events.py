@@ -34,15 +34,29 @@ def ts_text(expr: str) -> str:
     return f"strftime({expr}, '%Y-%m-%d %H:%M:%S')"
 
 
-def build(con: duckdb.DuckDBPyConnection, events: int, seed: int, start: str, days: int) -> None:
+# The true relative lift of treatment B's unique opens and unique clicks over treatment A's
+# in the generated content experiments (--experiment-lift).
+DEFAULT_EXPERIMENT_LIFT = 0.2
+
+
+def build(
+    con: duckdb.DuckDBPyConnection,
+    events: int,
+    seed: int,
+    start: str,
+    days: int,
+    experiment_lift: float = DEFAULT_EXPERIMENT_LIFT,
+) -> None:
     """The logical events as temp tables: campaigns, executions, messages and their
-    attributes, then the feedback, tracking and proposition events of each message."""
+    attributes, then the feedback, tracking and proposition events of each message.
+    `experiment_lift`: treatment B's true relative lift in the content experiments."""
     messages = max(60, int(events / EVENTS_PER_MESSAGE))
     campaigns = max(12, messages // 3000)
     profiles = max(20, messages // 3)
     con.execute(f"set variable seed = {int(seed)}")
     con.execute(f"set variable start_ts = timestamp '{start}'")
     con.execute(f"set variable span_seconds = {int(days) * 86400}")
+    con.execute(f"set variable experiment_lift = {float(experiment_lift)!r}")
     create_campaigns(con, campaigns)
     create_executions(con)
     create_messages(con, messages, profiles)
@@ -73,7 +87,9 @@ def create_campaigns(con: duckdb.DuckDBPyConnection, campaigns: int) -> None:
             case when {rand("ty")} < 0.6 then 'scheduled' when {rand("ty")} < 0.8 then 'api_triggered' else 'journey' end
                 as campaign_type,
             -- about 30% of email campaigns place offers (the first one always does)
-            channel = 'email' and (n = 0 or {rand("offers")} < 0.3) as has_offers
+            channel = 'email' and (n = 0 or {rand("offers")} < 0.3) as has_offers,
+            -- about 20% of email campaigns run a content experiment (the first one always does)
+            channel = 'email' and (n = 0 or {rand("experiment")} < 0.2) as has_experiment
         from base
         """
     )
@@ -92,7 +108,7 @@ def create_executions(con: duckdb.DuckDBPyConnection) -> None:
         )
         select
             row_number() over (order by n, execution_number) - 1 as execution_index,
-            campaign_id, channel, campaign_type, has_offers,
+            campaign_id, channel, campaign_type, has_offers, has_experiment,
             campaign_id || '_x' || cast(execution_number + 1 as varchar) as execution_id,
             getvariable('start_ts') + to_seconds(cast({rand("exstart", "n * 10 + execution_number")} * getvariable('span_seconds') as bigint))
                 as execution_started_at
@@ -109,7 +125,7 @@ def create_messages(con: duckdb.DuckDBPyConnection, messages: int, profiles: int
         create temp table message_rows as
         select
             m.range as n,
-            e.campaign_id, e.execution_id, e.channel, e.has_offers,
+            e.campaign_id, e.execution_id, e.channel, e.has_offers, e.has_experiment,
             'msg_' || cast(m.range as varchar) as message_id,
             cast(hash(getvariable('seed'), 'profile', m.range) % {profiles} as bigint) as profile_number,
             e.execution_started_at + to_seconds(cast({rand("send", "m.range")} * 3600 as bigint)) as sent_at,
@@ -131,11 +147,36 @@ def create_message_attributes(con: duckdb.DuckDBPyConnection) -> None:
         "['gmail.com', 'gmail.com', 'gmail.com', 'yahoo.com', 'outlook.com', 'hotmail.fr', 'orange.fr', 'free.fr', "
         "'example.org', 'company.co.uk']"
     )
+    # A content experiment assigns each profile once per campaign (sticky across its
+    # executions): 10% held out, then treatments A and B half and half; 1% of messages go
+    # out with the other treatment (a profile seen in two treatments). Treatment B lifts the
+    # opens and clicks by the chosen lift: its engagement draw is divided by 1 + lift.
+    con.execute(
+        f"""
+        create temp table message_arms as
+        select
+            *,
+            case when has_experiment then 'exp_' || campaign_id end as experiment_id,
+            case when has_experiment then
+                case
+                    when (hash(getvariable('seed'), 'arm', campaign_id, profile_number) % 1000) < 100 then 'holdout'
+                    when ((hash(getvariable('seed'), 'arm', campaign_id, profile_number) % 1000) < 550)
+                        <> ({rand("swap", "n")} < 0.01) then 'trt_a'
+                    else 'trt_b'
+                end
+            end as arm
+        from message_rows
+        """
+    )
     con.execute(
         f"""
         create temp table message_attributes as
         select
             *,
+            case when has_experiment then 'Subject line test (' || campaign_id || ')' end as experiment_name,
+            case when arm in ('trt_a', 'trt_b') then arm end as treatment_id,
+            case arm when 'trt_a' then 'Treatment A' when 'trt_b' then 'Treatment B' end as treatment_name,
+            case when arm = 'trt_b' then r_track / (1 + getvariable('experiment_lift')) else r_track end as r_engage,
             'prof_' || cast(profile_number as varchar) as profile_id,
             case channel
                 when 'email' then 'user.' || cast(profile_number as varchar) || '@'
@@ -150,7 +191,7 @@ def create_message_attributes(con: duckdb.DuckDBPyConnection) -> None:
                 when channel = 'web' then 'web'
             end as platform,
             case
-                when r_outcome < 0.02 then 'excluded'
+                when arm = 'holdout' or r_outcome < 0.02 then 'excluded'
                 when r_outcome < 0.03 then 'error'
                 else 'sent'
             end as outcome,
@@ -163,7 +204,7 @@ def create_message_attributes(con: duckdb.DuckDBPyConnection) -> None:
                 when r_post < 0.99625 then 'retry_bounce'
                 else 'retry_queued'
             end as path
-        from message_rows
+        from message_arms
         """
     )
 
@@ -176,6 +217,7 @@ def create_feedback(con: duckdb.DuckDBPyConnection) -> None:
         with outcome_events as (
             select *, outcome as status, sent_at as ts, 0 as step,
                 case
+                    when arm = 'holdout' then 'holdout'
                     when outcome = 'excluded' then ['suppressed', 'denylisted', 'missing_address', 'invalid_address',
                         'consent_missing', 'frequency_capped', 'duplicate'][1 + cast(r_track * 7 as int)]
                     when outcome = 'error' then ['technical_error', 'invalid_address', 'not_connected', 'refused'][1 + cast(r_track * 4 as int)]
@@ -205,11 +247,11 @@ def create_feedback(con: duckdb.DuckDBPyConnection) -> None:
             where m.outcome = 'sent'
         )
         select campaign_id, execution_id, message_id, profile_id, channel, status, failure_type, reason,
-               recipient_address, platform, ts, n, step
+               recipient_address, platform, ts, n, step, experiment_id, experiment_name, treatment_id, treatment_name
         from outcome_events
         union all
         select campaign_id, execution_id, message_id, profile_id, channel, status, failure_type, reason,
-               recipient_address, platform, ts, n, step
+               recipient_address, platform, ts, n, step, experiment_id, experiment_name, treatment_id, treatment_name
         from post_events
         """
     )
@@ -222,8 +264,8 @@ def create_tracking(con: duckdb.DuckDBPyConnection) -> None:
         create temp table tracking as
         with trackable as (
             select *,
-                case when channel = 'email' and r_track < 0.25 then 1 + cast(r_track2 * 4 as int) else 0 end as n_open,
-                case when channel = 'email' and (r_track < 0.032 or (r_track > 0.25 and r_track < 0.258)) then 1 + cast(r_track3 * 2 as int)
+                case when channel = 'email' and r_engage < 0.25 then 1 + cast(r_track2 * 4 as int) else 0 end as n_open,
+                case when channel = 'email' and (r_engage < 0.032 or (r_engage > 0.25 and r_engage < 0.258)) then 1 + cast(r_track3 * 2 as int)
                      when channel = 'sms' and r_track < 0.03 then 1
                      when channel = 'inapp' and r_track < 0.10 then 1
                      when channel = 'web' and r_track < 0.08 then 1 + cast(r_track3 * 2 as int)

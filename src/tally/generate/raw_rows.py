@@ -75,12 +75,13 @@ def create_raw_rows(con: duckdb.DuckDBPyConnection) -> None:
         select event_id, {ts_text("ts")} as event_ts, {ts_text("arrived_at")} as ingested_at, campaign_id, execution_id,
                message_id, profile_id, {noisy("channel", "fbc", "n")} as channel, {noisy("status", "fbs", "n * 16 + step")} as status,
                case when failure_type is not null then {noisy("failure_type", "fbf", "n")} end as failure_type,
-               reason, recipient_address, platform
+               reason, recipient_address, platform, experiment_id, experiment_name, treatment_id, treatment_name
         from fb_rows
         union all
         -- duplicates: the same event again, later (at-least-once delivery)
         select event_id, {ts_text("ts")}, {ts_text("arrived_at + to_seconds(cast(r_dup * 100000000 as bigint) % 86400 + 60)")},
-               campaign_id, execution_id, message_id, profile_id, channel, status, failure_type, reason, recipient_address, platform
+               campaign_id, execution_id, message_id, profile_id, channel, status, failure_type, reason, recipient_address, platform,
+               experiment_id, experiment_name, treatment_id, treatment_name
         from fb_rows where r_dup < 0.005
         """
     )
@@ -145,7 +146,7 @@ def add_bad_rows(con: duckdb.DuckDBPyConnection) -> None:
             case kind when 'invalid_failure_type' then 'medium' when 'bounce_without_failure_type' then null
                       when 'conflicting_duplicate' then 'soft' else failure_type end,
             case when kind = 'excluded_without_reason' then null when kind = 'conflicting_duplicate' then 'refused' else reason end,
-            recipient_address, platform
+            recipient_address, platform, experiment_id, experiment_name, treatment_id, treatment_name
         from bad_base
         where kind not in ('invalid_interaction', 'sms_open', 'direct_mail_tracking', 'proposition_without_offer')
         """

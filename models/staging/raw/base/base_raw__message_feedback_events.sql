@@ -18,6 +18,11 @@ cleaned as (
         {{ clean_text('execution_id') }} as execution_id,
         {{ clean_text('message_id') }} as message_id,
         {{ clean_text('profile_id') }} as profile_id,
+        {{ clean_text('experiment_id') }} as experiment_id,
+        {{ clean_text('treatment_id') }} as treatment_id,
+        -- names, as written
+        {{ clean_text('experiment_name') }} as experiment_name,
+        {{ clean_text('treatment_name') }} as treatment_name,
         -- enumerations
         {{ clean_enum('channel') }} as channel,
         {{ clean_enum('status') }} as status,
@@ -68,7 +73,9 @@ validated as {{ materialized_cte(not is_incremental()) }} (
             case when status not in ('excluded', 'error', 'sent', 'delivered', 'bounce', 'retry') then 'invalid_status' end,
             case when failure_type not in ('hard', 'soft', 'ignored') then 'invalid_failure_type' end,
             case when status = 'bounce' and failure_type is null then 'missing_failure_type' end,
-            case when status in ('excluded', 'error', 'bounce') and reason is null then 'missing_reason' end
+            case when status in ('excluded', 'error', 'bounce') and reason is null then 'missing_reason' end,
+            case when {{ malformed_id('experiment_id') }} then 'invalid_experiment_id' end,
+            case when {{ malformed_id('treatment_id') }} then 'invalid_treatment_id' end
         ), '') as validation_reasons,
         {{ content_hash([
             'event_ts',
@@ -81,7 +88,11 @@ validated as {{ materialized_cte(not is_incremental()) }} (
             'failure_type',
             'reason',
             'recipient_address_hash',
-            'platform'
+            'platform',
+            'experiment_id',
+            'experiment_name',
+            'treatment_id',
+            'treatment_name'
         ]) }} as content_hash
     from typed
 ),
@@ -118,6 +129,10 @@ final as (
         platform,
         recipient_address_hash,
         recipient_domain,
+        experiment_id,
+        experiment_name,
+        treatment_id,
+        treatment_name,
         event_ts_text,
         ingested_at_text,
         event_ts,

@@ -178,7 +178,8 @@ golden: install
 	$(SAMPLE_SALT) $(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode all --out $(GOLDEN)/expected_fct_deliveries.csv \
 		--suppression-out $(GOLDEN)/expected_fct_address_suppression_states.csv
 	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \
-		--out $(GOLDEN)/expected_live_delivery_statistics.csv --breakdowns-dir $(GOLDEN)/live
+		--out $(GOLDEN)/expected_live_delivery_statistics.csv --breakdowns-dir $(GOLDEN)/live \
+		--experiments-out $(GOLDEN)/expected_experiment_results.csv
 	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode period --period-start "$(SAMPLE_PERIOD_START)" \
 		--period-end "$(SAMPLE_PERIOD_END)" --out $(GOLDEN)/expected_period_delivery_report.csv --breakdowns-dir $(GOLDEN)/period
 	$(BIN)/tally golden --raw-dir $(SAMPLE_DIR) --mode live --report-as-of "$(SAMPLE_REPORT_AS_OF)" \

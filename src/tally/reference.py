@@ -595,7 +595,16 @@ def write_csv(path: Path, header: list[str], rows: Iterable[dict]) -> None:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(header)
         for row in rows:
-            writer.writerow(["" if row[c] is None else repr(row[c]) if isinstance(row[c], float) else row[c] for c in header])
+            writer.writerow([cell(row[c]) for c in header])
+
+
+def cell(value: object) -> object:
+    """A CSV cell: null empty, a float exactly (repr), a boolean as SQL writes it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value) if isinstance(value, float) else value
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:

@@ -54,6 +54,7 @@ EXCLUSIONS = {
     ("consent_missing", "email"): ("EmailNoConsent", "050101"),
     ("consent_missing", "push"): ("PushNoConsent", "050111"),
     ("consent_missing", "sms"): ("SMSNoConsent", "050104"),
+    **{("holdout", channel): ("ExperimentationHoldoutExclusion", "050018") for channel in ("email", "sms", "push")},
 }
 ALL_CHANNELS = contract.CHANNELS
 
@@ -158,12 +159,13 @@ def execution_block(extra: str = "") -> str:
     }}"""
 
 
-def profile_block() -> str:
-    return """{
+def profile_block(variant: str = "null") -> str:
+    return f"""{{
         'messageProfileID': message_id,
-        'channel': {'_id': channel_uri, '_type': replace(channel_uri, '/channels/', '/channel-types/')},
-        'isTestExecution': false
-    }"""
+        'channel': {{'_id': channel_uri, '_type': replace(channel_uri, '/channels/', '/channel-types/')}},
+        'isTestExecution': false,
+        'variant': {variant}
+    }}"""
 
 
 def feedback_select(typed: bool) -> str:
@@ -199,7 +201,7 @@ def feedback_select(typed: bool) -> str:
             {{
                 'customerJourneyManagement': {{
                     'messageExecution': {execution_block()},
-                    'messageProfile': {profile_block()},
+                    'messageProfile': {profile_block("case when treatment_id is not null then 'variant-' || treatment_id end")},
                     'emailChannelContext': case when recipient_address like '%@%' then {{
                         'address': recipient_address, 'namespace': 'email',
                         'domain': split_part(recipient_address, '@', -1)}} end,
@@ -312,10 +314,22 @@ def push_tracking_select(typed: bool) -> str:
 
 
 def entity_select(typed: bool) -> str:
-    """Two records per publication, as the platform writes them."""
+    """Two records per publication, as the platform writes them; a campaign that runs a
+    content experiment publishes one per treatment (its variant, the experiment and the
+    treatment)."""
     return f"""
+        with treatments as (
+            select distinct campaign_id, experiment_id, experiment_name, treatment_id, treatment_name
+            from rep_feedback
+            where experiment_id is not null and treatment_id is not null
+        ),
+        publications as (
+            select r.*, t.experiment_id, t.experiment_name, t.treatment_id, t.treatment_name
+            from rep_campaigns as r
+            left join treatments as t using (campaign_id)
+        )
         select
-            'entity-' || campaign_id || '-' || cast(copy as varchar) as "_id",
+            'entity-' || campaign_id || coalesce('-' || treatment_id, '') || '-' || cast(copy as varchar) as "_id",
             {{
                 'customerJourneyManagement': {{
                     'entities': {{
@@ -327,12 +341,18 @@ def entity_select(typed: bool) -> str:
                         'channelDetails': {{
                             'messageID': campaign_id || '-content-0',
                             'channel': {{'_id': {CHANNEL_URI.format(c="c.channel")}}},
-                            'messagePublishedAt': {ajo_timestamp("created_at", typed)}
-                        }}
+                            'messagePublishedAt': {ajo_timestamp("created_at", typed)},
+                            'variantID': case when treatment_id is not null then 'variant-' || treatment_id end,
+                            'variantName': case when treatment_id is not null then 'Variant ' || upper(right(treatment_id, 1)) end,
+                            'isMultiVariant': treatment_id is not null
+                        }},
+                        'experiment': case when experiment_id is not null then {{
+                            'experimentId': experiment_id, 'experimentName': experiment_name,
+                            'treatmentID': treatment_id, 'treatmentName': treatment_name}} end
                     }}
                 }}
             }} as "_experience"
-        from rep_campaigns as r
+        from publications as r
         inner join campaign_rows as c using (campaign_id)
         cross join range(2) as copies (copy)
         order by all

@@ -14,18 +14,38 @@ from tally import settings
 from tally.common import first_line, quote_literal
 from tally.contract import RAW_SCHEMA
 from tally.load import RefusedFile, flat
-from tally.load.ajo.mapping import mapping_sql, record_sql
+from tally.load.ajo.mapping import experiments_sql, mapping_sql, record_sql, unnamed_variants_sql
 from tally.load.ajo.schema import CJM, DATASETS, record_type
 from tally.load.ajo.stage import StagedFile, stage_file
 
 
+EXPERIMENT_TREATMENTS = f"{RAW_SCHEMA}.ajo_experiment_treatments"
+
+
 def ensure_ajo_tables(con: duckdb.DuckDBPyConnection) -> None:
     for dataset in DATASETS:
+        kept = record_type(dataset.schema)
         con.execute(
             f"create table if not exists {RAW_SCHEMA}.{dataset.records_table} (_load_id varchar, "
             f"_source_file varchar, _file_sha256 varchar, _loaded_at timestamp, event_id varchar, "
-            f"record {record_type(dataset.schema)})"
+            f"record {kept})"
         )
+        # A table kept before the mapping read more field paths gains them, null in the
+        # records kept before (a struct widened by name keeps every existing field).
+        current = con.execute(
+            "select data_type from duckdb_columns() where database_name = 'warehouse' and schema_name = ? "
+            "and table_name = ? and column_name = 'record'",
+            [RAW_SCHEMA, dataset.records_table],
+        ).fetchone()[0]
+        if current.replace('"', "").lower() != kept.replace('"', "").lower():
+            con.execute(f"alter table {RAW_SCHEMA}.{dataset.records_table} alter column record type {kept}")
+    # The Entity dataset's experiments per content message and variant: the Message Feedback
+    # mapping reads them to name a send's experiment and treatment (docs/decisions.md).
+    con.execute(
+        f"create table if not exists {EXPERIMENT_TREATMENTS} (message_id varchar, variant_id varchar, "
+        "experiment_id varchar, experiment_name varchar, treatment_id varchar, treatment_name varchar, "
+        "_load_id varchar, _source_file varchar, _loaded_at timestamp)"
+    )
     con.execute(
         f"create table if not exists {RAW_SCHEMA}._ajo_file_audit (load_id varchar, source_file varchar, "
         "file_sha256 varchar, dataset varchar, file_format varchar, records bigint, test_sends_withheld bigint, "
@@ -86,6 +106,19 @@ def land_file(
             continue
         started = time.perf_counter()
         rows = flat.append_rows(con, table, mapping_sql(item, table), load_id, str(item.path), loaded_at)
+        if table == "message_feedback_events":
+            unnamed = con.execute(unnamed_variants_sql(item)).fetchone()[0]
+            if unnamed:
+                print(
+                    f"{item.path}: {unnamed:,} records name a content variant but no Entity export loaded so far "
+                    "names its experiment: they land with no experiment. Load the Entity export first (or in the "
+                    "same call) to report them as experiment treatments."
+                )
+        if item.dataset.key == "entity":
+            con.execute(
+                f"insert into {EXPERIMENT_TREATMENTS} select *, ?, ?, cast(? as timestamp) from ({experiments_sql(item)})",
+                [load_id, str(item.path), loaded_at],
+            )
         con.execute(
             f"insert into {flat.AUDIT_TABLE} values (?, ?, ?, ?, ?, cast(? as timestamp))",
             [load_id, table, str(item.path), item.sha256, rows, loaded_at],
@@ -120,6 +153,8 @@ def load(warehouse: Path, table: str, files: list[Path], quiet: bool, keep_recor
         con.execute("set TimeZone = 'UTC'")
         started = time.perf_counter()
         staged = [stage_file(con, table, path.resolve(), index) for index, path in enumerate(files)]
+        # Entity exports first: the feedback of the same invocation reads their experiments.
+        staged.sort(key=lambda item: item.dataset.key != "entity")
         for item in staged:
             extra = f"; fields not read: {', '.join(item.ignored_fields[:6])}" if item.ignored_fields else ""
             if not quiet:

@@ -143,14 +143,65 @@ def feedback_sql(item: StagedFile, columns: list[str]) -> str:
         "mapped_platform": platform(
             [(p(f"{CJM}.pushChannelContext.platform"), PLATFORMS), (p("environment.operatingSystem"), OPERATING_SYSTEMS)]
         ),
+        "content_message_id": p(f"{CJM}.messageExecution.messageID"),
+        "variant": p(f"{CJM}.messageProfile.variant"),
     }
     select = {
         "status": "mapped_status",
         "reason": "mapped_reason",
         "recipient_address": "coalesce(email_address, case when channel = 'sms' then phone_identity end)",
         "platform": "mapped_platform",
+        # The experiment of the send's content message, and the treatment of its variant,
+        # from the Entity exports loaded so far (this invocation's first); a variant no
+        # Entity record names is kept as the treatment id of the content's experiment.
+        "experiment_id": "experiments.experiment_id",
+        "experiment_name": "experiments.experiment_name",
+        "treatment_id": "case when experiments.experiment_id is not null then coalesce(treatments.treatment_id, variant) end",
+        "treatment_name": "treatments.treatment_name",
     }
-    return f"{events_cte(item, extra)} select {select_list(columns, select)} from events where not is_test_send"
+    treatments_table = "warehouse.raw.ajo_experiment_treatments"
+    return (
+        f"{events_cte(item, extra)} select {select_list(columns, select)} from events "
+        f"left join (select message_id as content_id, min(experiment_id) as experiment_id, "
+        f"min(experiment_name) as experiment_name from {treatments_table} where experiment_id is not null group by message_id) "
+        "as experiments on experiments.content_id = events.content_message_id "
+        f"left join (select message_id as content_id, variant_id, min(treatment_id) as treatment_id, "
+        f"min(treatment_name) as treatment_name from {treatments_table} where variant_id is not null "
+        "group by message_id, variant_id) as treatments "
+        "on treatments.content_id = events.content_message_id and treatments.variant_id = events.variant "
+        "where not is_test_send"
+    )
+
+
+def unnamed_variants_sql(item: StagedFile) -> str:
+    """How many of a feedback file's records name a content variant whose experiment no
+    Entity export loaded so far names (they land with no experiment)."""
+    p = item.resolver.text
+    content = p(f"{CJM}.messageExecution.messageID")
+    return (
+        f"select count(*) from {item.source} where nullif(trim({p(f'{CJM}.messageProfile.variant')}), '') is not null "
+        f"and {content} not in (select message_id from warehouse.raw.ajo_experiment_treatments where message_id is not null)"
+    )
+
+
+def experiments_sql(item: StagedFile) -> str:
+    """The file's content messages that run an experiment: per message and variant, the
+    experiment and the treatment (distinct rows: the platform writes two records per
+    publication)."""
+    p = item.resolver.text
+    entities = f"{CJM}.entities"
+    return f"""
+        select distinct
+            {p(f"{entities}.channelDetails.messageID")} as message_id,
+            {p(f"{entities}.channelDetails.variantID")} as variant_id,
+            {p(f"{entities}.experiment.experimentId")} as experiment_id,
+            {p(f"{entities}.experiment.experimentName")} as experiment_name,
+            coalesce({p(f"{entities}.experiment.treatmentID")}, {p(f"{entities}.channelDetails.variantID")}) as treatment_id,
+            coalesce({p(f"{entities}.experiment.treatmentName")}, {p(f"{entities}.channelDetails.variantName")})
+                as treatment_name
+        from {item.source}
+        where nullif(trim({p(f"{entities}.experiment.experimentId")}), '') is not null
+    """
 
 
 def propositions_sql(item: StagedFile, columns: list[str]) -> str:

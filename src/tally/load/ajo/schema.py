@@ -56,7 +56,7 @@ EXECUTION_AND_PROFILE: dict[str, Node] = {
         ),
         "parentSourceMeta": texts("sourceID"),
     },
-    "messageProfile": {**texts("messageProfileID", "isTestExecution"), "channel": texts("_id")},
+    "messageProfile": {**texts("messageProfileID", "isTestExecution", "variant"), "channel": texts("_id")},
 }
 
 
@@ -116,7 +116,11 @@ ENTITY_SCHEMA: dict[str, Node] = {
                 "campaign": texts("campaignID", "name"),
                 "journey": texts("journeyID", "journeyVersionID", "journeyName", "journeyNameAndVersion"),
                 "orchestratedCampaign": texts("campaignID", "name"),
-                "channelDetails": {**texts("messageID", "messagePublishedAt"), "channel": texts("_id")},
+                "channelDetails": {
+                    **texts("messageID", "messagePublishedAt", "variantID", "variantName"),
+                    "channel": texts("_id"),
+                },
+                "experiment": texts("experimentId", "experimentName", "treatmentID", "treatmentName"),
                 "timestamp": texts("lastModifiedAt"),
             }
         }

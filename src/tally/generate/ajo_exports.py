@@ -19,7 +19,9 @@ What the platform's datasets cannot carry, and so the representable events leave
   so a proposition row has the record's id plus `#offer-<n>`, its time and arrival, and is
   duplicated only with it;
 * `campaign_type` other than `journey` (the Entity dataset does not tell scheduled from
-  API-triggered campaigns).
+  API-triggered campaigns);
+* the experiment of a campaign that has no Entity record (the two campaigns known only
+  from their events) or of a row without a campaign: the Entity records name experiments.
 """
 
 from __future__ import annotations
@@ -84,11 +86,18 @@ def build_representable(con: duckdb.DuckDBPyConnection) -> None:
             f.* replace (
                 case when lower(trim(f.channel)) in ('push', 'direct_mail') then null else f.recipient_address end
                     as recipient_address,
-                case when lower(trim(f.channel)) = 'web' then null else f.platform end as platform
+                case when lower(trim(f.channel)) = 'web' then null else f.platform end as platform,
+                -- an experiment is named by its campaign's Entity records: none for a campaign
+                -- known only from its events, or for a row without a campaign
+                case when c.campaign_id is not null then f.experiment_id end as experiment_id,
+                case when c.campaign_id is not null then f.experiment_name end as experiment_name,
+                case when c.campaign_id is not null then f.treatment_id end as treatment_id,
+                case when c.campaign_id is not null then f.treatment_name end as treatment_name
             ),
             case when lower(trim(f.status)) = 'sent' then o.offers end as offers
         from out_feedback as f
         left join sent_offers as o on o.event_id = f.event_id
+        left join out_campaigns as c on c.campaign_id = f.campaign_id
         """
     )
     con.execute(
@@ -159,7 +168,7 @@ def execution_block(extra: str = "") -> str:
     }}"""
 
 
-def profile_block(variant: str = "null") -> str:
+def profile_block(variant: str = "cast(null as varchar)") -> str:
     return f"""{{
         'messageProfileID': message_id,
         'channel': {{'_id': channel_uri, '_type': replace(channel_uri, '/channels/', '/channel-types/')}},

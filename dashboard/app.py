@@ -13,6 +13,7 @@ navigation = st.navigation(
         st.Page("live.py", title="Live report", default=True),
         st.Page("period.py", title="Period report", url_path="period"),
         st.Page("deliverability.py", title="Deliverability", url_path="deliverability"),
+        st.Page("experiments.py", title="Experiments", url_path="experiments"),
     ]
 )
 navigation.run()

@@ -9,6 +9,7 @@ import streamlit as st
 import data
 import widgets as w
 from banner import alerts_banner
+from experiment_panel import experiment_panel
 
 REFRESH_SECONDS = 120
 
@@ -249,10 +250,12 @@ def live_report() -> None:
     docs = data.column_docs("live_channel_statistics")
     tab_rows = data.query("select * from marts.live_channel_statistics where campaign_id = ?", [campaign])
     tiles_by_channel = {row["channel"]: row for row in tab_rows.to_dict("records")}
-    tabs = st.tabs(["Campaign", *data.CHANNELS.values()])
+    tabs = st.tabs(["Campaign", *data.CHANNELS.values(), "Experimentation"])
     with tabs[0]:
         campaign_tab(campaign)
-    for tab, (channel, title) in zip(tabs[1:], data.CHANNELS.items(), strict=True):
+    with tabs[-1]:
+        experiment_panel(campaign, "live_experiments")
+    for tab, (channel, title) in zip(tabs[1:-1], data.CHANNELS.items(), strict=True):
         with tab:
             if channel not in tiles_by_channel:
                 w.empty(f"{campaign_name} has no {title} events in the last 24 hours (channel not used in the window).")

@@ -72,8 +72,7 @@ def confidence_sequence(
         scale = n * rho2 + 1
         radius = np.where(
             defined,
-            np.sqrt(np.where(defined, variance, 1.0))
-            * np.sqrt(2 * scale / (n * n * rho2) * np.log(np.sqrt(scale) / alpha)),
+            np.sqrt(np.where(defined, variance, 1.0)) * np.sqrt(2 * scale / (n * n * rho2) * np.log(np.sqrt(scale) / alpha)),
             np.nan,
         )
         exponent = -(n * n * rho2 * difference * difference) / (2 * np.where(defined, variance, 1.0) * scale)
@@ -203,9 +202,14 @@ def results(
             base_totals = [0, 0, 0]
             running_lower, running_upper, running_p = -math.inf, math.inf, None
             for count, look in enumerate(sorted(looks_of[experiment_id]), start=1):
-                totals = [x + y for x, y in zip(totals, changes.get((experiment_id, treatment_id, name, look), [0, 0, 0]), strict=True)]
+                totals = [
+                    x + y for x, y in zip(totals, changes.get((experiment_id, treatment_id, name, look), [0, 0, 0]), strict=True)
+                ]
                 base_totals = [
-                    x + y for x, y in zip(base_totals, changes.get((experiment_id, info["baseline"], name, look), [0, 0, 0]), strict=True)
+                    x + y
+                    for x, y in zip(
+                        base_totals, changes.get((experiment_id, info["baseline"], name, look), [0, 0, 0]), strict=True
+                    )
                 ]
                 is_baseline = treatment_id == info["baseline"]
                 row = {

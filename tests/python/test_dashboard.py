@@ -81,7 +81,8 @@ def test_live_page_shows_the_marts_figures_for_every_campaign_and_tab(serving: P
     for campaign in campaigns:
         at.selectbox(key="live_campaign").set_value(campaign["campaign_id"]).run()
         assert not at.exception, (campaign["campaign_id"], at.exception)
-        assert [tab.label for tab in at.tabs] == ["Campaign", "Email", "In-app", "Push", "SMS", "Web", "Direct mail"]
+        labels = ["Campaign", "Email", "In-app", "Push", "SMS", "Web", "Direct mail", "Experimentation"]
+        assert [tab.label for tab in at.tabs] == labels
         shown = {metric.label: metric.value for metric in at.tabs[0].metric}
         assert shown == {
             "Audience": formatted("audience", campaign["audience"]),
@@ -181,6 +182,58 @@ def test_the_human_switch_shows_the_human_figures_on_both_report_pages(serving: 
     at.toggle(key="human_only").set_value(False).run()
     shown = {metric.label: metric.value for metric in at.metric}
     assert "Unique opens" in shown and "Human unique opens" not in shown
+
+
+def test_the_experimentation_tab_and_page_show_the_experiment_marts(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The live report's Experimentation tab for the sample's experiment campaign, and the
+    Experiments page: the per-treatment table is experiment_results' rows (every treatment,
+    its profiles and conversion rate), the verdict is in words, another metric and an
+    earlier day's end show experiment_results_as_of's rows; a campaign without an
+    experiment says so."""
+    at = app_test(serving, monkeypatch).run()
+    experiment = rows(serving, "select * from marts.experiment_results order by experiment_id limit 1")[0]
+    campaigns = [row["campaign_id"] for row in rows(serving, "select campaign_id from marts.live_campaign_statistics")]
+    assert experiment["campaign_id"] in campaigns
+    at.selectbox(key="live_campaign").set_value(experiment["campaign_id"]).run()
+    assert not at.exception, at.exception
+    tab = at.tabs[-1]
+    table = tab.dataframe[0].value
+    expected = rows(
+        serving,
+        "select treatment_id, profiles, conversion_rate from marts.experiment_results "
+        "where experiment_id = ? and success_metric = 'unique_opens' order by treatment_id",
+        [experiment["experiment_id"]],
+    )
+    shown = sorted(zip(table["treatment_id"], table["profiles"], table["conversion_rate"], strict=True))
+    assert shown == [(r["treatment_id"], r["profiles"], r["conversion_rate"]) for r in expected]
+    assert {"holdout", "trt_a", "trt_b"} <= set(table["treatment_id"])
+    assert any(word in tab.markdown[0].value for word in ("Inconclusive", "best treatment", "baseline"))
+    other = next(
+        c
+        for c in campaigns
+        if c not in {r["campaign_id"] for r in rows(serving, "select campaign_id from marts.experiment_results")}
+    )
+    at.selectbox(key="live_campaign").set_value(other).run()
+    assert "No content experiment in this campaign" in at.tabs[-1].info[0].value
+
+    at.switch_page("experiments.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="experiments_page_metric").set_value("clicks").run()
+    from datetime import date, datetime
+
+    at.date_input(key="experiments_page_day").set_value(date(2026, 11, 3)).run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    earlier = rows(
+        serving,
+        "select treatment_id, profiles, successes from marts.experiment_results_as_of(?) "
+        "where experiment_id = ? and success_metric = 'clicks' order by treatment_id",
+        [datetime(2026, 11, 3, 23, 59, 59), at.selectbox(key="experiments_page_experiment").value],
+    )
+    assert sorted(zip(table["treatment_id"], table["profiles"], table["successes"], strict=True)) == [
+        (r["treatment_id"], r["profiles"], r["successes"]) for r in earlier
+    ]
+    assert "Results as of 2026-11-03 23:59:59 UTC" in at.caption[0].value
 
 
 def test_deliverability_page_shows_the_suppression_marts(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -311,6 +364,7 @@ def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
                 ("/", "Campaign statistics", "live", "email", "Sending performance"),
                 ("/period", "Delivery overview", "period", None, "Top 10 links"),
                 ("/deliverability", "Suppression list now", "deliverability", None, "Suppressions per day"),
+                ("/experiments", "Success metric", "experiments", None, "Bounds of the difference over time"),
             ]:
                 page.goto(f"http://127.0.0.1:{port}{path}")
                 page.wait_for_selector(f"text={first}", timeout=60000)

@@ -82,7 +82,9 @@ def test_a_a_experiments_read_at_every_look_stay_within_the_level() -> None:
     for rate_0, rate_t, batch_0, batch_t, seed, counts in cases:
         sequence, _, _, fixed = ever_significant(simulate(rate_0, rate_t, batch_0, batch_t, seed, counts))
         share, fixed_share = sequence.mean(), fixed.mean()
-        print(f"A/A rate {rate_0} batches {batch_t}/{batch_0} counts={counts}: sequence {share:.4f}, fixed-horizon {fixed_share:.4f}")
+        print(
+            f"A/A rate {rate_0} batches {batch_t}/{batch_0} counts={counts}: sequence {share:.4f}, fixed-horizon {fixed_share:.4f}"
+        )
         assert share <= ALPHA + MARGIN, (rate_0, share)
         assert fixed_share > 2 * ALPHA, (rate_0, fixed_share)
 
@@ -97,7 +99,9 @@ def test_a_b_experiments_find_a_true_lift_in_its_direction() -> None:
         detected = sequence.mean()
         wrong_way = ((lower > 0) & (truth < 0) | (upper < 0) & (truth > 0)).mean()
         covered = ((lower <= truth) & (truth <= upper)).mean()
-        print(f"A/B {rate_0} -> {rate_t}: detected {detected:.4f}, wrong direction {wrong_way:.4f}, final bounds cover {covered:.4f}")
+        print(
+            f"A/B {rate_0} -> {rate_t}: detected {detected:.4f}, wrong direction {wrong_way:.4f}, final bounds cover {covered:.4f}"
+        )
         assert detected >= 0.8, detected
         assert wrong_way == 0.0, wrong_way
         assert covered >= DEFAULT_LEVEL - MARGIN, covered

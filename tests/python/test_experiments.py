@@ -72,12 +72,17 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """30,000 generated events whose experiments' treatment B lifts opens and clicks by 150 %."""
     folder = tmp_path_factory.mktemp("experiments")
     data = folder / "events"
-    run([*TALLY, "generate", "--events", "30000", "--days", "4", "--format", "csv", "--seed", "31"]
-        + ["--experiment-lift", "1.5", "--out", str(data)])
+    run(
+        [*TALLY, "generate", "--events", "30000", "--days", "4", "--format", "csv", "--seed", "31"]
+        + ["--experiment-lift", "1.5", "--out", str(data)]
+    )
     warehouse = folder / "w" / "warehouse.duckdb"
     for table in ("campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"):
         run([*TALLY, "load", "--quiet", "--table", table, str(data / f"{table}.csv")], warehouse)
-    dbt(["build", "--select", "+tag:experiments", "--indirect-selection", "cautious", "--vars", f"{{report_as_of: '{AS_OF}'}}"], warehouse)
+    dbt(
+        ["build", "--select", "+tag:experiments", "--indirect-selection", "cautious", "--vars", f"{{report_as_of: '{AS_OF}'}}"],
+        warehouse,
+    )
     return data, warehouse
 
 
@@ -88,8 +93,10 @@ def test_experiment_results_equal_the_reference_at_several_instants(built: tuple
     previous: dict[tuple, dict] = {}
     for instant in INSTANTS:
         out = tmp_path / f"reference-{instant[:10]}.csv"
-        run([*TALLY, "golden", "--raw-dir", str(data), "--out", str(tmp_path / "deliveries.csv")]
-            + ["--experiments-out", str(out), "--experiments-as-of", instant])
+        run(
+            [*TALLY, "golden", "--raw-dir", str(data), "--out", str(tmp_path / "deliveries.csv")]
+            + ["--experiments-out", str(out), "--experiments-as-of", instant]
+        )
         expected = reference_rows(out)
         assert expected, instant
         actual = rows_of(warehouse, f"select * from marts.experiment_results_as_of(timestamp '{instant}')")
@@ -106,12 +113,21 @@ def test_experiment_results_equal_the_reference_at_several_instants(built: tuple
 def test_the_looks_equal_the_reference(built: tuple[Path, Path], tmp_path: Path) -> None:
     data, warehouse = built
     out = tmp_path / "looks.csv"
-    run([*TALLY, "golden", "--raw-dir", str(data), "--out", str(tmp_path / "deliveries.csv")]
-        + ["--experiment-looks-out", str(out), "--experiments-as-of", AS_OF])
+    run(
+        [*TALLY, "golden", "--raw-dir", str(data), "--out", str(tmp_path / "deliveries.csv")]
+        + ["--experiment-looks-out", str(out), "--experiments-as-of", AS_OF]
+    )
     with out.open(newline="") as handle:
         expected = sorted(
-            (r["experiment_id"], r["treatment_id"], r["success_metric"], r["look_at"], int(r["profiles"]), int(r["successes"]),
-             round(float(r["lower_bound"]), 9) if r["lower_bound"] else None)
+            (
+                r["experiment_id"],
+                r["treatment_id"],
+                r["success_metric"],
+                r["look_at"],
+                int(r["profiles"]),
+                int(r["successes"]),
+                round(float(r["lower_bound"]), 9) if r["lower_bound"] else None,
+            )
             for r in csv.DictReader(handle)
         )
     actual = sorted(
@@ -137,9 +153,13 @@ def test_the_lift_is_found_and_the_arms_are_reported(built: tuple[Path, Path]) -
     large = [v for v in verdicts if v[3] >= 400]
     assert large and all(v[1] == "treatment_wins" and v[2] == "trt_b" for v in large), verdicts
     assert not query(warehouse, "select 1 from marts.experiment_results where is_holdout and is_best_treatment")
-    crossed = query(warehouse, "select sum(profiles_seen_in_other_treatments) from marts.experiment_results where success_metric = 'clicks'")
+    crossed = query(
+        warehouse, "select sum(profiles_seen_in_other_treatments) from marts.experiment_results where success_metric = 'clicks'"
+    )
     assert crossed[0][0] > 0
-    holdouts = query(warehouse, "select count(*) from marts.experiment_results where is_holdout and successes = 0 and profiles > 0")
+    holdouts = query(
+        warehouse, "select count(*) from marts.experiment_results where is_holdout and successes = 0 and profiles > 0"
+    )
     assert holdouts[0][0] > 0
 
 
@@ -173,19 +193,41 @@ def test_the_assignment_rules_from_events_written_for_them(tmp_path: Path) -> No
     for profile, (sends, opens) in cases.items():
         for index, (hours, status, reason, treatment) in enumerate(sends):
             ts = (T0 + hours * hour).strftime("%Y-%m-%d %H:%M:%S")
-            feedback.append({
-                "event_id": f"f_{profile}_{index}", "event_ts": ts, "ingested_at": ts, "campaign_id": "c1",
-                "execution_id": "x1", "message_id": f"m_{profile}_{index}", "profile_id": profile, "channel": "email",
-                "status": status, "reason": reason, "experiment_id": "exp1", "experiment_name": "Subject test",
-                "treatment_id": treatment, "treatment_name": f"Treatment {treatment.upper()}" if treatment else "",
-            })
+            feedback.append(
+                {
+                    "event_id": f"f_{profile}_{index}",
+                    "event_ts": ts,
+                    "ingested_at": ts,
+                    "campaign_id": "c1",
+                    "execution_id": "x1",
+                    "message_id": f"m_{profile}_{index}",
+                    "profile_id": profile,
+                    "channel": "email",
+                    "status": status,
+                    "reason": reason,
+                    "experiment_id": "exp1",
+                    "experiment_name": "Subject test",
+                    "treatment_id": treatment,
+                    "treatment_name": f"Treatment {treatment.upper()}" if treatment else "",
+                }
+            )
         for index, (hours, message) in enumerate(opens):
             ts = (T0 + hours * hour).strftime("%Y-%m-%d %H:%M:%S")
-            tracking.append({
-                "event_id": f"t_{profile}_{index}", "event_ts": ts, "ingested_at": ts, "campaign_id": "c1", "execution_id": "x1",
-                "message_id": f"m_{profile}_{message}", "profile_id": profile, "channel": "email", "interaction": "open",
-                "url": "", "user_agent": BROWSER,
-            })
+            tracking.append(
+                {
+                    "event_id": f"t_{profile}_{index}",
+                    "event_ts": ts,
+                    "ingested_at": ts,
+                    "campaign_id": "c1",
+                    "execution_id": "x1",
+                    "message_id": f"m_{profile}_{message}",
+                    "profile_id": profile,
+                    "channel": "email",
+                    "interaction": "open",
+                    "url": "",
+                    "user_agent": BROWSER,
+                }
+            )
     for name, columns, rows in (("message_feedback_events", FEEDBACK, feedback), ("message_tracking_events", TRACKING, tracking)):
         with (raw / f"{name}.csv").open("w", newline="") as handle:
             writer = csv.DictWriter(handle, columns)
@@ -194,8 +236,21 @@ def test_the_assignment_rules_from_events_written_for_them(tmp_path: Path) -> No
     warehouse = tmp_path / "w" / "warehouse.duckdb"
     for name in ("message_feedback_events", "message_tracking_events"):
         run([*TALLY, "load", "--quiet", "--table", name, str(raw / f"{name}.csv")], warehouse)
-    dbt(["build", "--select", "+tag:experiments", "--indirect-selection", "cautious", "--vars", "{report_as_of: '2026-11-03 00:00:00'}"], warehouse)
-    arms = dict(query(warehouse, "select profile_id, treatment_id || ':' || treatments_seen from marts.fct_experiment_assignments"))
+    dbt(
+        [
+            "build",
+            "--select",
+            "+tag:experiments",
+            "--indirect-selection",
+            "cautious",
+            "--vars",
+            "{report_as_of: '2026-11-03 00:00:00'}",
+        ],
+        warehouse,
+    )
+    arms = dict(
+        query(warehouse, "select profile_id, treatment_id || ':' || treatments_seen from marts.fct_experiment_assignments")
+    )
     assert arms == {"p_first_a": "a:2", "p_holdout": "holdout:1", "p_late_open": "b:1", "p_tie": "a:2", "p_plain_b": "b:1"}
     results = {
         (t, m): (p, s, x)
@@ -210,6 +265,8 @@ def test_the_assignment_rules_from_events_written_for_them(tmp_path: Path) -> No
     assert results[("b", "unique_opens")] == (2, 1, 0)
     assert results[("holdout", "unique_opens")] == (1, 0, 0)
     out = tmp_path / "reference.csv"
-    run([*TALLY, "golden", "--raw-dir", str(raw), "--out", str(tmp_path / "d.csv"), "--experiments-out", str(out)]
-        + ["--experiments-as-of", "2026-11-03 00:00:00"])
+    run(
+        [*TALLY, "golden", "--raw-dir", str(raw), "--out", str(tmp_path / "d.csv"), "--experiments-out", str(out)]
+        + ["--experiments-as-of", "2026-11-03 00:00:00"]
+    )
     assert_equal_to_reference(rows_of(warehouse, "select * from marts.experiment_results"), reference_rows(out), "cases")

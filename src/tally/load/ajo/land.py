@@ -18,7 +18,6 @@ from tally.load.ajo.mapping import experiments_sql, mapping_sql, record_sql, unn
 from tally.load.ajo.schema import CJM, DATASETS, record_type
 from tally.load.ajo.stage import StagedFile, stage_file
 
-
 EXPERIMENT_TREATMENTS = f"{RAW_SCHEMA}.ajo_experiment_treatments"
 
 

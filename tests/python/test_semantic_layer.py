@@ -155,3 +155,35 @@ def test_every_metric_through_metricflow_equals_the_report(warehouse: Path, tmp_
             if (got is None) != (want is None) or (got is not None and not math.isclose(got, want, abs_tol=1e-9)):
                 differences.append((key_value, metric, got, want))
     assert not differences, differences[:20]
+
+
+def test_experiment_assignments_through_metricflow_equal_the_results(warehouse: Path, tmp_path: Path) -> None:
+    """Profiles assigned per experiment treatment through MetricFlow, over all of the
+    sample's time, equal experiment_results.profiles_assigned (and the profiles seen in
+    several treatments, the results' profiles_seen_in_other_treatments)."""
+    out = tmp_path / "experiments.csv"
+    env = dict(project_env(warehouse), DBT_TARGET="readonly")
+    metrics = "experiment_profiles_assigned,experiment_profiles_in_several_treatments"
+    command = [str(Path(PYTHON).with_name("mf")), "query", "--metrics", metrics, "--group-by", "experiment_treatment"]
+    result = subprocess.run([*command, "--csv", str(out)], cwd=REPO, env=env, capture_output=True, text=True)
+    assert result.returncode == 0 and out.exists(), result.stdout[-3000:] + result.stderr[-3000:]
+    with out.open() as handle:
+        answered = {
+            row["experiment_treatment"]: (
+                float(row["experiment_profiles_assigned"]),
+                float(row["experiment_profiles_in_several_treatments"]),
+            )
+            for row in csv.DictReader(handle)
+        }
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        expected = {
+            key: (float(assigned), float(crossed))
+            for key, assigned, crossed in con.execute(
+                "select experiment_id || '|' || treatment_id, profiles_assigned, profiles_seen_in_other_treatments "
+                "from marts.experiment_results where success_metric = 'unique_opens'"
+            ).fetchall()
+        }
+    finally:
+        con.close()
+    assert expected and answered == expected

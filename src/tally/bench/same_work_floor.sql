@@ -28,6 +28,11 @@ cleaned as (
         nullif(trim(execution_id), '') as execution_id,
         nullif(trim(message_id), '') as message_id,
         nullif(trim(profile_id), '') as profile_id,
+        nullif(trim(experiment_id), '') as experiment_id,
+        nullif(trim(treatment_id), '') as treatment_id,
+        -- names, as written
+        nullif(trim(experiment_name), '') as experiment_name,
+        nullif(trim(treatment_name), '') as treatment_name,
         -- enumerations
         lower(nullif(trim(channel), '')) as channel,
         lower(nullif(trim(status), '')) as status,
@@ -123,9 +128,11 @@ validated as materialized (
             case when status not in ('excluded', 'error', 'sent', 'delivered', 'bounce', 'retry') then 'invalid_status' end,
             case when failure_type not in ('hard', 'soft', 'ignored') then 'invalid_failure_type' end,
             case when status = 'bounce' and failure_type is null then 'missing_failure_type' end,
-            case when status in ('excluded', 'error', 'bounce') and reason is null then 'missing_reason' end
+            case when status in ('excluded', 'error', 'bounce') and reason is null then 'missing_reason' end,
+            case when (length(experiment_id) > 255 or regexp_matches(experiment_id, '[\x00-\x1f\x7f]') or experiment_id like '=%') then 'invalid_experiment_id' end,
+            case when (length(treatment_id) > 255 or regexp_matches(treatment_id, '[\x00-\x1f\x7f]') or treatment_id like '=%') then 'invalid_treatment_id' end
         ), '') as validation_reasons,
-        md5(cast(coalesce('v' || cast(event_ts as TEXT), 'n') || '|' || coalesce('v' || cast(campaign_id as TEXT), 'n') || '|' || coalesce('v' || cast(execution_id as TEXT), 'n') || '|' || coalesce('v' || cast(message_id as TEXT), 'n') || '|' || coalesce('v' || cast(profile_id as TEXT), 'n') || '|' || coalesce('v' || cast(channel as TEXT), 'n') || '|' || coalesce('v' || cast(status as TEXT), 'n') || '|' || coalesce('v' || cast(failure_type as TEXT), 'n') || '|' || coalesce('v' || cast(reason as TEXT), 'n') || '|' || coalesce('v' || cast(recipient_address_hash as TEXT), 'n') || '|' || coalesce('v' || cast(platform as TEXT), 'n') as TEXT)) as content_hash
+        md5(cast(coalesce('v' || cast(event_ts as TEXT), 'n') || '|' || coalesce('v' || cast(campaign_id as TEXT), 'n') || '|' || coalesce('v' || cast(execution_id as TEXT), 'n') || '|' || coalesce('v' || cast(message_id as TEXT), 'n') || '|' || coalesce('v' || cast(profile_id as TEXT), 'n') || '|' || coalesce('v' || cast(channel as TEXT), 'n') || '|' || coalesce('v' || cast(status as TEXT), 'n') || '|' || coalesce('v' || cast(failure_type as TEXT), 'n') || '|' || coalesce('v' || cast(reason as TEXT), 'n') || '|' || coalesce('v' || cast(recipient_address_hash as TEXT), 'n') || '|' || coalesce('v' || cast(platform as TEXT), 'n') || '|' || coalesce('v' || cast(experiment_id as TEXT), 'n') || '|' || coalesce('v' || cast(experiment_name as TEXT), 'n') || '|' || coalesce('v' || cast(treatment_id as TEXT), 'n') || '|' || coalesce('v' || cast(treatment_name as TEXT), 'n') as TEXT)) as content_hash
     from typed
 ),
 
@@ -181,6 +188,10 @@ final as (
         platform,
         recipient_address_hash,
         recipient_domain,
+        experiment_id,
+        experiment_name,
+        treatment_id,
+        treatment_name,
         event_ts_text,
         ingested_at_text,
         event_ts,
@@ -656,6 +667,10 @@ staged as (
         platform,
         recipient_address_hash,
         recipient_domain,
+        experiment_id,
+        experiment_name,
+        treatment_id,
+        treatment_name,
         -- timestamps
         event_ts,
         ingested_at,

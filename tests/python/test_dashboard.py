@@ -221,19 +221,26 @@ def test_the_experimentation_tab_and_page_show_the_experiment_marts(serving: Pat
     at.selectbox(key="experiments_page_metric").set_value("clicks").run()
     from datetime import date, datetime
 
-    at.date_input(key="experiments_page_day").set_value(date(2026, 11, 3)).run()
+    at.date_input(key="experiments_page_day").set_value(date(2026, 11, 2)).run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
     earlier = rows(
         serving,
         "select treatment_id, profiles, successes from marts.experiment_results_as_of(?) "
         "where experiment_id = ? and success_metric = 'clicks' order by treatment_id",
-        [datetime(2026, 11, 3, 23, 59, 59), at.selectbox(key="experiments_page_experiment").value],
+        [datetime(2026, 11, 2, 23, 59, 59), at.selectbox(key="experiments_page_experiment").value],
     )
+    final = rows(
+        serving,
+        "select treatment_id, profiles, successes from marts.experiment_results "
+        "where experiment_id = ? and success_metric = 'clicks' order by treatment_id",
+        [at.selectbox(key="experiments_page_experiment").value],
+    )
+    assert earlier != final  # the earlier day shows fewer profiles
     assert sorted(zip(table["treatment_id"], table["profiles"], table["successes"], strict=True)) == [
         (r["treatment_id"], r["profiles"], r["successes"]) for r in earlier
     ]
-    assert "Results as of 2026-11-03 23:59:59 UTC" in at.caption[0].value
+    assert "Results as of 2026-11-02 23:59:59 UTC" in at.caption[0].value
 
 
 def test_deliverability_page_shows_the_suppression_marts(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:

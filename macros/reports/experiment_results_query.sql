@@ -105,6 +105,7 @@
     {%- set rho2 = experiment_rho_squared() -%}
     {%- set baselines = experiment_baseline_treatments() -%}
     {%- set window_hours = experiment_outcome_window_hours() -%}
+    {%- set unique_metrics = experiment_success_metrics() | selectattr('unique') | map(attribute='name') | list -%}
     {%- set double = type_double() -%}
 with
 
@@ -356,16 +357,37 @@ looks as (
     from differences
 ),
 
+-- a difference of two shares lies in [-1, 1]: a unique metric's bounds are cut there (the
+-- sequence intersected with what is known for certain; 0 stays in or out as it was)
+bounded as (
+    select
+        *,
+        case
+            -- greatest and least skip nulls: no bounds stay no bounds
+            when look_radius is null then null
+            when success_metric in ({{ sql_string_list(unique_metrics) }})
+                then greatest(-1.0, difference - look_radius)
+            else difference - look_radius
+        end as look_lower,
+        case
+            when look_radius is null then null
+            when success_metric in ({{ sql_string_list(unique_metrics) }})
+                then least(1.0, difference + look_radius)
+            else difference + look_radius
+        end as look_upper
+    from looks
+),
+
 running as (
     select
         *,
-        difference - look_radius as look_lower_bound,
-        difference + look_radius as look_upper_bound,
-        max(difference - look_radius) over (
+        look_lower as look_lower_bound,
+        look_upper as look_upper_bound,
+        max(look_lower) over (
             partition by experiment_id, treatment_id, success_metric
             order by look_at rows between unbounded preceding and current row
         ) as lower_bound,
-        min(difference + look_radius) over (
+        min(look_upper) over (
             partition by experiment_id, treatment_id, success_metric
             order by look_at rows between unbounded preceding and current row
         ) as upper_bound,
@@ -377,7 +399,7 @@ running as (
             partition by experiment_id, treatment_id, success_metric
             order by look_at rows between unbounded preceding and current row
         ) as {{ dbt.type_bigint() }}) as looks
-    from looks
+    from bounded
 ),
 
 final as (

@@ -34,6 +34,7 @@ SUCCESS_METRICS = (
     ("human_unique_opens", "open", True, True),
     ("human_unique_clicks", "click", True, True),
 )
+UNIQUE_METRICS = {name for name, _, _, unique in SUCCESS_METRICS if unique}
 
 _HEAD = ["experiment_id", "experiment_name", "campaign_id", "first_assigned_at", "treatment_id", "treatment_name"]
 _HEAD += ["is_holdout", "is_baseline", "baseline_treatment_id", "success_metric"]
@@ -239,6 +240,8 @@ def results(
                     difference, p_look = float(d), float(p)
                     if not math.isnan(float(r)):
                         lower, upper = difference - float(r), difference + float(r)
+                        if name in UNIQUE_METRICS:  # a difference of two shares lies in [-1, 1]
+                            lower, upper = max(-1.0, lower), min(1.0, upper)
                 if lower is not None:
                     running_lower, running_upper = max(running_lower, lower), min(running_upper, upper)
                 if p_look is not None:

@@ -33,7 +33,9 @@ experiment_profiles as (
         count(*) as profiles_assigned,
         sum(
             case
-                when {{ dbt.dateadd('hour', experiment_outcome_window_hours(), 'assignments.assigned_at') }} <= as_of.results_as_of
+                when
+                    {{ epoch_microseconds('assignments.assigned_at') }} + {{ experiment_outcome_window_hours() * 3600000000 }}
+                    <= {{ epoch_microseconds('as_of.results_as_of') }}
                     then 1
                 else 0
             end

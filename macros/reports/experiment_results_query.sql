@@ -80,11 +80,13 @@
     {{ return(resolved) }}
 {%- endmacro %}
 
-{#- The look that first sees a change at `column`: the end of its UTC hour (an instant on
-    the hour is its own hour's end), or the report instant when that comes first. -#}
-{% macro _experiment_look_at(column, as_of) -%}
+{#- The look that first sees a change at `column` (a timestamp; `column_us`, the same instant
+    in epoch microseconds, exact on every engine): the end of its UTC hour (an instant on the
+    hour is its own hour's end), or the report instant when that comes first. -#}
+{% macro _experiment_look_at(column, column_us, as_of) -%}
     case
-        when {{ dbt.date_trunc('hour', column) }} = {{ column }} and {{ column }} < {{ as_of }} then {{ column }}
+        when {{ column_us }} % 3600000000 = 0 and {{ column_us }} < {{ epoch_microseconds(as_of) }}
+            then {{ dbt.date_trunc('hour', column) }}
         when {{ dbt.dateadd('hour', 1, dbt.date_trunc('hour', column)) }} < {{ as_of }}
             then {{ dbt.dateadd('hour', 1, dbt.date_trunc('hour', column)) }}
         else {{ as_of }}
@@ -119,7 +121,9 @@ assignments as (
         treatment_name,
         is_holdout,
         assigned_at,
-        {{ dbt.dateadd('hour', window_hours, 'assigned_at') }} as matured_at
+        -- Spark's dateadd drops the fraction of a second: compare in microseconds
+        {{ dbt.dateadd('hour', window_hours, 'assigned_at') }} as matured_at,
+        {{ epoch_microseconds('assigned_at') }} + {{ window_hours * 3600000000 }} as matured_us
     from {{ relation('fct_experiment_assignments') }}
     where assigned_at <= {{ as_of }}
 ),
@@ -127,7 +131,7 @@ assignments as (
 -- a profile counts once its outcome window has passed, with every success in the window
 matured as (
     select * from assignments
-    where matured_at <= {{ as_of }}
+    where matured_us <= {{ epoch_microseconds(as_of) }}
 ),
 
 outcomes as (
@@ -136,13 +140,14 @@ outcomes as (
         matured.treatment_id,
         outcomes.success_metric,
         outcomes.success_rank,
-        matured.matured_at
+        matured.matured_at,
+        matured.matured_us
     from {{ relation('fct_experiment_outcomes') }} as outcomes
     inner join matured
         on
             outcomes.experiment_id = matured.experiment_id
             and outcomes.profile_id = matured.profile_id
-    where outcomes.occurred_at <= matured.matured_at
+    where {{ epoch_microseconds('outcomes.occurred_at') }} <= matured.matured_us
 ),
 
 success_metrics as (
@@ -159,7 +164,7 @@ changes as (
         matured.experiment_id,
         matured.treatment_id,
         success_metrics.success_metric,
-        {{ _experiment_look_at('matured.matured_at', as_of) }} as look_at,
+        {{ _experiment_look_at('matured.matured_at', 'matured.matured_us', as_of) }} as look_at,
         1 as new_profiles,
         0 as new_successes,
         0 as new_squares
@@ -170,7 +175,7 @@ changes as (
         experiment_id,
         treatment_id,
         success_metric,
-        {{ _experiment_look_at('matured_at', as_of) }} as look_at,
+        {{ _experiment_look_at('matured_at', 'matured_us', as_of) }} as look_at,
         0 as new_profiles,
         1 as new_successes,
         -- a profile's k-th success raises its squared value from (k-1)^2 to k^2

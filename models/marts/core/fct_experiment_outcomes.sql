@@ -58,10 +58,10 @@ metric_events as (
 ranked as (
     select
         *,
-        row_number() over (
+        cast(row_number() over (
             partition by experiment_id, profile_id, success_metric
             order by event_ts, event_id
-        ) as success_rank
+        ) as {{ dbt.type_bigint() }}) as success_rank
     from metric_events
 ),
 

@@ -61,7 +61,7 @@ def craft_second_targeting(feedback: Path) -> tuple[str, str]:
                 crafted = dict(first, event_id="crafted_second_targeting", status="error", reason="crafted")
                 crafted.update(event_ts=later["event_ts"], ingested_at=later["ingested_at"], profile_id=later["profile_id"])
                 with feedback.open("a", newline="") as handle:
-                    csv.DictWriter(handle, fieldnames=list(rows[0])).writerow(crafted)
+                    csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n").writerow(crafted)
                 return first["execution_id"], first["message_id"]
     raise AssertionError("the sample has no delivery with messages sent in two hours")
 

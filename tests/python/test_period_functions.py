@@ -193,8 +193,19 @@ def test_functions_are_published_and_answer_the_same_there(built: dict[str, Path
                 "and function_type = 'table_macro'"
             ).fetchall()
         }
-        assert names == set(STATIC_MARTS.values())
-        for function in sorted(names):
+        # the period functions and the experiments' (content experiments at any instant)
+        assert names == set(STATIC_MARTS.values()) | {"experiment_results_as_of"}
+        experiment_answers = []
+        for catalog in ("working", "serving"):
+            con.execute(f"use {catalog}")
+            experiment_answers.append(
+                con.execute(
+                    f"select count(*), sum(hash(columns(*))) from marts.experiment_results_as_of(timestamp '{end}')"
+                ).fetchone()
+            )
+        con.execute("use memory")
+        assert experiment_answers[0] == experiment_answers[1] and experiment_answers[0][0] > 0
+        for function in sorted(set(STATIC_MARTS.values())):
             answers = []
             for catalog in ("working", "serving"):
                 con.execute(f"use {catalog}")

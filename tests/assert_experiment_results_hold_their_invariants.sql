@@ -52,7 +52,7 @@ result_totals as (
         success_metric,
         sum(profiles) as profiles,
         sum(profiles_assigned) as profiles_assigned,
-        sum(case when is_baseline then 1 else 0 end) as baselines
+        {{ count_where('is_baseline') }} as baselines
     from results
     group by experiment_id, success_metric
 ),

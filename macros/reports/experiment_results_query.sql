@@ -466,8 +466,7 @@ assigned as (
         experiment_id,
         treatment_id,
         cast(count(*) as {{ dbt.type_bigint() }}) as profiles_assigned,
-        cast(sum(case when first_other_treatment_at <= {{ as_of }} then 1 else 0 end) as {{ dbt.type_bigint() }})
-            as profiles_seen_in_other_treatments
+        {{ count_where('first_other_treatment_at <= ' ~ as_of) }} as profiles_seen_in_other_treatments
     from {{ relation('fct_experiment_assignments') }}
     where assigned_at <= {{ as_of }}
     group by experiment_id, treatment_id

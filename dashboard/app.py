@@ -8,6 +8,7 @@ import widgets as w
 
 st.set_page_config(page_title="Messaging reports", layout="wide")
 w.human_switch()
+w.zone_switch()
 navigation = st.navigation(
     [
         st.Page("live.py", title="Live report", default=True),

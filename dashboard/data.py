@@ -11,7 +11,7 @@ always reads the newest publish, and never takes a lock a refresh needs.
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +79,13 @@ def age_text(moment: datetime | None) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min ago"
     return f"{seconds / 3600:.1f} h ago"
+
+
+# A period as the functions' arguments: (first day, day after the last, zone). The
+# functions read a DATE as that day's midnight in report_timezone (docs/reports.md).
+Bounds = tuple[date, date, str]
+
+
+def period_arguments(first: date, last: date, zone: str) -> Bounds:
+    """[first, last] as calendar days in `zone`: the arguments of every period_*_between."""
+    return first, last + timedelta(days=1), zone

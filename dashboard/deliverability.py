@@ -5,7 +5,7 @@ their address was suppressed (period_suppression_exclusions_between)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import streamlit as st
 
@@ -39,25 +39,26 @@ def suppression_now() -> None:
         w.table(by_rule, data.column_docs("suppression_list"))
 
 
-def suppression_flow(bounds: tuple[datetime, datetime]) -> None:
+def suppression_flow(bounds: data.Bounds) -> None:
     daily = data.query(
         "select day, cast(sum(newly_suppressed) as bigint) as newly_suppressed, cast(sum(released) as bigint) as released, "
         "cast(sum(suppressed_at_day_end) as bigint) as suppressed_at_day_end "
-        "from marts.period_suppression_daily_between(?, ?) group by day order by day",
+        "from marts.period_suppression_daily_between(?, ?, report_timezone := ?) group by day order by day",
         list(bounds),
     )
     w.section(
-        "Suppressions per day", "UTC days: addresses newly suppressed, released (sent to again), suppressed at the day's end."
+        "Suppressions per day",
+        f"Calendar days in {bounds[2]}: addresses newly suppressed, released (sent to again), suppressed at the day's end.",
     )
     if daily.empty:
         w.empty("No suppression began, lasted or ended in the period.")
         return
-    w.line_chart(daily, "day", ["newly_suppressed", "released", "suppressed_at_day_end"], "day (UTC)")
+    w.line_chart(daily, "day", ["newly_suppressed", "released", "suppressed_at_day_end"], f"day ({bounds[2]})")
     domains = data.query(
         "select channel, recipient_domain, cast(sum(newly_suppressed) as bigint) as newly_suppressed, "
         "cast(sum(released) as bigint) as released, "
         "cast(max(suppressed_at_day_end) filter (where day = ?) as bigint) as suppressed_at_end "
-        "from marts.period_suppression_daily_between(?, ?) group by channel, recipient_domain "
+        "from marts.period_suppression_daily_between(?, ?, report_timezone := ?) group by channel, recipient_domain "
         "order by newly_suppressed desc, suppressed_at_end desc",
         [daily["day"].max(), *bounds],
     )
@@ -65,11 +66,11 @@ def suppression_flow(bounds: tuple[datetime, datetime]) -> None:
     w.table(domains, data.column_docs("period_suppression_daily"))
 
 
-def suppression_exclusions(bounds: tuple[datetime, datetime]) -> None:
+def suppression_exclusions(bounds: data.Bounds) -> None:
     exclusions = data.query(
         "select campaign_id, execution_id, channel, excluded_for_suppression, excluded_after_hard_bounce, "
         "excluded_after_soft_errors, excluded_after_spam_complaint, excluded_unexplained, suppressed_addresses "
-        "from marts.period_suppression_exclusions_between(?, ?) order by excluded_for_suppression desc, campaign_id",
+        "from marts.period_suppression_exclusions_between(?, ?, report_timezone := ?) order by excluded_for_suppression desc, campaign_id",
         list(bounds),
     )
     w.section(
@@ -88,13 +89,14 @@ def deliverability() -> None:
         return
     span = data.one("select cast(max(activity_hour) as date) as last_day from marts.fct_message_hours")
     last_day = span["last_day"] if span and span["last_day"] is not None else date.today()
-    chosen = st.date_input("Period (UTC days)", value=(last_day - timedelta(days=6), last_day), key="deliverability_dates")
+    zone = w.zone()
+    chosen = st.date_input(f"Period (days in {zone})", value=(last_day - timedelta(days=6), last_day), key="deliverability_dates")
     suppression_now()
     if not isinstance(chosen, tuple) or len(chosen) != 2:
         w.empty("Pick the period's last day too.")
         return
-    bounds = (datetime.combine(chosen[0], time()), datetime.combine(chosen[1] + timedelta(days=1), time()))
-    st.caption(f"[{bounds[0]:%Y-%m-%d %H:%M}, {bounds[1]:%Y-%m-%d %H:%M}) UTC")
+    bounds = data.period_arguments(chosen[0], chosen[1], zone)
+    st.caption(f"{chosen[0]} to {chosen[1]}, calendar days in {zone}")
     suppression_flow(bounds)
     suppression_exclusions(bounds)
 

@@ -46,15 +46,20 @@ def campaign_tab(campaign: str) -> None:
     w.table(tabs, data.column_docs("live_channel_statistics"))
 
 
+# A UTC hour as wall-clock time in the chosen zone (bound as the first parameter), in SQL.
+LOCAL_HOUR = "timezone(?, timezone('UTC', hour_start))"
+
+
 def hourly(campaign: str, channel: str, columns: list[str], title: str) -> None:
     columns = w.activity(columns)
+    zone = w.zone()
     frame = data.query(
-        f"select hour_start, {', '.join(columns)} from marts.live_channel_timeseries "
+        f"select {LOCAL_HOUR} as hour_start, {', '.join(columns)} from marts.live_channel_timeseries "
         "where campaign_id = ? and channel = ? order by hour_start",
-        [campaign, channel],
+        [zone, campaign, channel],
     )
-    w.section(title, "Per clock hour of the last 24 hours (UTC).")
-    w.line_chart(frame, "hour_start", columns, "hour (UTC)")
+    w.section(title, f"Per clock hour of the last 24 hours ({zone}).")
+    w.line_chart(frame, "hour_start", columns, f"hour ({zone})")
 
 
 def executions(campaign: str, channel: str, columns: list[str], title: str) -> None:
@@ -110,6 +115,7 @@ def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
     )
     w.section("Bounce categories")
     w.kpi_tiles(tiles, ["hard_bounces", "soft_bounces", "ignored_bounces"], docs)
+    bounces_by_email(campaign)
     reasons(campaign, "email", "bounce", "Bounce reasons")
     hourly(
         campaign,
@@ -145,10 +151,31 @@ def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
         w.section("Offer statistics")
         w.table(offers, data.column_docs("live_offers"))
         over_time = data.query(
-            f"select hour_start, {offer_sums} from marts.live_offers where campaign_id = ? group by hour_start order by hour_start",
-            [campaign],
+            f"select {LOCAL_HOUR} as hour_start, {offer_sums} from marts.live_offers where campaign_id = ? "
+            "group by hour_start order by hour_start",
+            [w.zone(), campaign],
         )
-        w.line_chart(over_time, "hour_start", ["offers_sent", impressions, clicks], "hour (UTC)")
+        w.line_chart(over_time, "hour_start", ["offers_sent", impressions, clicks], f"hour ({w.zone()})")
+
+
+def bounces_by_email(campaign: str) -> None:
+    """ "Hard bounce et bounce - par e-mail" (001 §email-live): each email of the campaign
+    (an execution) with its bounces by category."""
+    frame = data.query(
+        "select execution_id, execution_started_at, sent, bounces, hard_bounces, soft_bounces, ignored_bounces, bounce_rate "
+        "from marts.live_delivery_statistics where campaign_id = ? and channel = 'email' and bounces > 0 "
+        "order by bounces desc, execution_started_at",
+        [campaign],
+    )
+    w.section("Hard bounces and bounces by email", "Each email (execution) with bounces in the last 24 hours, by category.")
+    if frame.empty:
+        w.empty("No email bounced in the last 24 hours.")
+        return
+    left, right = st.columns(2)
+    with left:
+        w.bar_chart(frame, "execution_id", "hard_bounces")
+    with right:
+        w.table(frame, data.column_docs("live_delivery_statistics"))
 
 
 def interactions(campaign: str, channel: str, title: str, by_element: bool) -> None:
@@ -203,7 +230,8 @@ def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 def sms_tab(campaign: str, tiles: dict, docs: dict) -> None:
     w.kpi_tiles(tiles, w.activity(["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"]), docs)
-    executions(campaign, "sms", ["targeted", "excluded", "sent", "bounces", "errors", "clicks"], "SMS statistics")
+    # "Ciblés": "profils ... qualifiés en tant que profils cibles" (003 §sms-statistics): profiles, `audience`.
+    executions(campaign, "sms", ["audience", "excluded", "sent", "bounces", "errors", "clicks"], "SMS statistics")
     hourly(campaign, "sms", ["sent", "bounces", "errors"], "Performance by date")
     reasons(campaign, "sms", "error", "Error reasons")
     reasons(campaign, "sms", "exclusion", "Exclusion reasons")
@@ -217,8 +245,9 @@ def web_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 
 def direct_mail_tab(campaign: str, tiles: dict, docs: dict) -> None:
-    w.kpi_tiles(tiles, ["targeted", "sent", "errors", "excluded"], docs)
-    executions(campaign, "direct_mail", ["targeted", "sent", "errors", "excluded"], "Sending statistics")
+    # "Ciblés": "profils de personnes qui sont qualifiés en tant que profils cibles" (003 §direct-mail-sending).
+    w.kpi_tiles(tiles, ["audience", "sent", "errors", "excluded"], docs)
+    executions(campaign, "direct_mail", ["audience", "sent", "errors", "excluded"], "Sending statistics")
     reasons(campaign, "direct_mail", "error", "Error reasons")
     reasons(campaign, "direct_mail", "exclusion", "Exclusion reasons")
 

@@ -4,9 +4,8 @@ for a whole campaign tab, section by section as the platform's period report lay
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
@@ -15,28 +14,8 @@ import widgets as w
 from banner import alerts_banner
 
 ALL_EXECUTIONS = "All executions"
-# Zones a whole number of hours from UTC, where calendar days are exact (docs/widget-map.md).
-ZONES = [
-    "UTC",
-    "Europe/London",
-    "Europe/Paris",
-    "Europe/Berlin",
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "Asia/Tokyo",
-    "Australia/Brisbane",
-]
 COHORT = "Send cohort: executions started in the period, all their events"
 EVENT_TIME = "Event time: what happened in the period"
-
-
-def utc_bounds(first: date, last: date, zone: str) -> tuple[datetime, datetime]:
-    """[first 00:00, last + 1 day 00:00) in `zone`, as naive UTC timestamps."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(first, time(), tz).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    end = datetime.combine(last + timedelta(days=1), time(), tz).astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
-    return start, end
 
 
 def scope_filter(execution: str | None) -> tuple[str, list[Any]]:
@@ -45,15 +24,15 @@ def scope_filter(execution: str | None) -> tuple[str, list[Any]]:
     return "campaign_id = ? and channel = ? and execution_id = ?", [execution]
 
 
-def summary_row(campaign: str, channel: str, execution: str | None, bounds: tuple[datetime, datetime], basis: str) -> dict | None:
+def summary_row(campaign: str, channel: str, execution: str | None, bounds: data.Bounds, basis: str) -> dict | None:
     if execution is None:  # a campaign tab: every execution on the channel, event time
         return data.one(
-            "select * from marts.period_channel_report_between(?, ?) where campaign_id = ? and channel = ?",
+            "select * from marts.period_channel_report_between(?, ?, report_timezone := ?) where campaign_id = ? and channel = ?",
             [*bounds, campaign, channel],
         )
     function = "period_delivery_cohort_between" if basis == COHORT else "period_delivery_report_between"
     return data.one(
-        f"select * from marts.{function}(?, ?) where campaign_id = ? and channel = ? and execution_id = ?",
+        f"select * from marts.{function}(?, ?, report_timezone := ?) where campaign_id = ? and channel = ? and execution_id = ?",
         [*bounds, campaign, channel, execution],
     )
 
@@ -99,9 +78,9 @@ def delivery_summary(row: dict, channel: str, docs: dict, reasons_frame) -> None
         )
 
 
-def non_deliverables(where: str, parameters: list, bounds: tuple[datetime, datetime]) -> None:
+def non_deliverables(where: str, parameters: list, bounds: data.Bounds) -> None:
     by_type = data.query(
-        f"select reason, reason_label, cast(sum(events) as bigint) as events from marts.period_non_deliverables_between(?, ?) "
+        f"select reason, reason_label, cast(sum(events) as bigint) as events from marts.period_non_deliverables_between(?, ?, report_timezone := ?) "
         f"where {where} and reason_kind in ('error', 'bounce') group by reason, reason_label order by events desc",
         [*bounds, *parameters],
     )
@@ -115,7 +94,7 @@ def non_deliverables(where: str, parameters: list, bounds: tuple[datetime, datet
     with right:
         w.table(by_type, data.column_docs("period_non_deliverables"))
     by_domain = data.query(
-        f"select recipient_domain, cast(sum(events) as bigint) as events from marts.period_non_deliverables_between(?, ?) "
+        f"select recipient_domain, cast(sum(events) as bigint) as events from marts.period_non_deliverables_between(?, ?, report_timezone := ?) "
         f"where {where} and reason_kind in ('error', 'bounce') group by recipient_domain order by events desc",
         [*bounds, *parameters],
     )
@@ -123,7 +102,7 @@ def non_deliverables(where: str, parameters: list, bounds: tuple[datetime, datet
     w.table(by_domain, data.column_docs("period_non_deliverables"))
 
 
-def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bounds: tuple[datetime, datetime]) -> None:
+def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bounds: data.Bounds) -> None:
     w.section("Tracking indicators")
     w.kpi_tiles(
         row, w.activity(["success", "unique_opens", "opens", "unsubscriptions", "mirror_page_views", "estimated_forwards"]), docs
@@ -131,7 +110,7 @@ def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bou
     domains = data.query(
         f"select recipient_domain, cast(sum(sent) as bigint) as sent, cast(sum(spam_complaints) as bigint) as spam_complaints, "
         f"cast(sum(openers) as bigint) as openers, cast(sum(clickers) as bigint) as clickers "
-        f"from marts.period_domain_statistics_between(?, ?) where {where} group by recipient_domain order by sent desc",
+        f"from marts.period_domain_statistics_between(?, ?, report_timezone := ?) where {where} group by recipient_domain order by sent desc",
         [*bounds, *parameters],
     )
     domains["recipient_raw_reactivity"] = (domains["clickers"] / domains["openers"]).where(domains["openers"] > 0)
@@ -139,20 +118,20 @@ def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bou
     w.table(domains, data.column_docs("period_domain_statistics"))
 
 
-def clickstream(campaign: str, channel: str, execution: str | None, bounds: tuple[datetime, datetime], zone: str) -> None:
+def clickstream(campaign: str, channel: str, execution: str | None, bounds: data.Bounds, zone: str) -> None:
     # Human only: the links' human clicks beside the ranks (which follow all clicks, as the page's).
     clicks, unique_clicks = w.activity(["clicks", "unique_clicks"])
     if execution is None:
         links = data.query(
             f"select link_rank, url, {clicks}, share_of_clickers, share_of_clicks, {unique_clicks} "
-            "from marts.period_campaign_top_links_between(?, ?) where campaign_id = ? and channel = ? and link_rank <= 10 "
+            "from marts.period_campaign_top_links_between(?, ?, report_timezone := ?) where campaign_id = ? and channel = ? and link_rank <= 10 "
             "order by link_rank",
             [*bounds, campaign, channel],
         )
     else:
         links = data.query(
             f"select link_rank, url, {clicks}, share_of_clickers, share_of_clicks, {unique_clicks} "
-            "from marts.period_top_links_between(?, ?) where campaign_id = ? and channel = ? and execution_id = ? "
+            "from marts.period_top_links_between(?, ?, report_timezone := ?) where campaign_id = ? and channel = ? and execution_id = ? "
             "and link_rank <= 10 order by link_rank",
             [*bounds, campaign, channel, execution],
         )
@@ -168,7 +147,7 @@ def clickstream(campaign: str, channel: str, execution: str | None, bounds: tupl
         f"select activity_date, cast(sum({opens}) as bigint) as {opens}, cast(sum({clicks}) as bigint) as {clicks} "
         f"from marts.period_engagement_daily_between(?, ?, report_timezone := ?) where {where} "
         f"group by activity_date order by activity_date",
-        [*bounds, zone, campaign, channel, *extra],
+        [*bounds, campaign, channel, *extra],
     )
     w.section("Opens and clicks over time", f"Per calendar day in {zone}.")
     if daily.empty:
@@ -205,29 +184,29 @@ def period_report() -> None:
     executions = [ALL_EXECUTIONS, *deliveries.loc[deliveries["channel"] == channel, "execution_id"]]
     execution_choice = scope.selectbox("Delivery", executions, key="period_execution")
     execution = None if execution_choice == ALL_EXECUTIONS else execution_choice
-    chosen = dates.date_input("Period", value=(last_day - timedelta(days=6), last_day), key="period_dates")
-    zone = dates.selectbox("Time zone of the days", ZONES, key="period_zone")
+    chosen = dates.date_input(f"Period (days in {w.zone()})", value=(last_day - timedelta(days=6), last_day), key="period_dates")
+    zone = w.zone()
     if not isinstance(chosen, tuple) or len(chosen) != 2:
         w.empty("Pick the period's last day too.")
         return
-    bounds = utc_bounds(chosen[0], chosen[1], zone)
+    bounds = data.period_arguments(chosen[0], chosen[1], zone)
     basis = COHORT if execution is not None else EVENT_TIME
     if execution is not None:
         basis = st.radio("Count", [COHORT, EVENT_TIME], horizontal=True, key="period_basis")
-    st.caption(
-        f"[{bounds[0]:%Y-%m-%d %H:%M}, {bounds[1]:%Y-%m-%d %H:%M}) UTC · "
-        + ("campaign tab: every execution on the channel, event time" if execution is None else basis)
-    )
     row = summary_row(campaign, channel, execution, bounds, basis)
+    scope_text = "campaign tab: every execution on the channel, event time" if execution is None else basis
     if row is None:
+        st.caption(f"{chosen[0]} to {chosen[1]} ({zone}) · {scope_text}")
         w.empty(f"No {data.CHANNELS[channel]} activity for this {'delivery' if execution else 'campaign'} in the period.")
         return
+    st.caption(f"[{row['period_start']:%Y-%m-%d %H:%M}, {row['period_end']:%Y-%m-%d %H:%M}) UTC · {scope_text}")
     docs = data.column_docs("period_delivery_report")
     where, extra = scope_filter(execution)
     parameters = [campaign, channel, *extra]
     rejected = data.query(
-        f"select reason, reason_label, cast(sum(events) as bigint) as rejected from marts.period_non_deliverables_between(?, ?) "
-        f"where {where} and reason_kind = 'exclusion' group by reason, reason_label order by rejected desc",
+        "select reason, reason_label, cast(sum(events) as bigint) as rejected "
+        f"from marts.period_non_deliverables_between(?, ?, report_timezone := ?) where {where} and reason_kind = 'exclusion' "
+        "group by reason, reason_label order by rejected desc",
         [*bounds, *parameters],
     )
     delivery_summary(row, channel, docs, rejected)

@@ -24,6 +24,20 @@ HUMAN_TWINS = {
     "offer_clicks": "human_offer_clicks",
 }
 HUMAN_ONLY_KEY = "human_only"
+ZONE_KEY = "report_zone"
+# Zones a whole number of hours from UTC: their calendar days and clock hours are exact
+# (the facts are per UTC hour; docs/reports.md).
+ZONES = [
+    "UTC",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Chicago",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Australia/Brisbane",
+]
 
 
 def human_switch() -> None:
@@ -36,6 +50,22 @@ def human_switch() -> None:
         "known user agents, several links clicked in one second, a few seconds after the send): "
         "each figure shows its human_* twin.",
     )
+
+
+def zone_switch() -> None:
+    """The sidebar's time zone, which every page reads: days and hours are shown in it."""
+    st.session_state.setdefault(ZONE_KEY, ZONES[0])
+    st.sidebar.selectbox(
+        "Time zone",
+        ZONES,
+        key=ZONE_KEY,
+        help="Calendar days and clock hours of every chart and period are in this zone; "
+        "the functions group in it (report_timezone), nothing is converted here.",
+    )
+
+
+def zone() -> str:
+    return st.session_state.get(ZONE_KEY, ZONES[0])
 
 
 def activity(columns: Sequence[str]) -> list[str]:

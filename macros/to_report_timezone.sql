@@ -16,3 +16,17 @@
 {% macro spark__to_timezone(column, timezone_sql) -%}
     from_utc_timestamp({{ column }}, {{ timezone_sql }})
 {%- endmacro %}
+
+{#- The inverse: a wall-clock time in the zone `timezone_sql` as a UTC timestamp (a local
+    midnight of a DST day gives the instant that day starts). -#}
+{% macro from_timezone(column, timezone_sql) -%}
+    {{ return(adapter.dispatch('from_timezone')(column, timezone_sql)) }}
+{%- endmacro %}
+
+{% macro default__from_timezone(column, timezone_sql) -%}
+    (({{ column }} at time zone {{ timezone_sql }}) at time zone 'UTC')
+{%- endmacro %}
+
+{% macro spark__from_timezone(column, timezone_sql) -%}
+    to_utc_timestamp({{ column }}, {{ timezone_sql }})
+{%- endmacro %}

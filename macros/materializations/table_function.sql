@@ -1,12 +1,13 @@
 {#- A model whose SQL is the body of a table function: on DuckDB a table macro
-    `<schema>.<model>(arguments)` (config `arguments`, default period_start, period_end),
+    `<schema>.<model>(arguments)` (config `arguments`, default period_function_arguments():
+    period_start, period_end, report_timezone := 'UTC'),
     which BI tools call as `select * from marts.period_x_between(start, end)`. The body
     must name the relations it reads without their database (unqualified_ref), so the
     function works in any file the marts are copied to (the serving file). The arguments
     are also recorded in the warehouse's table_functions relation (a mart) so the publish
     step and BI users can see each signature. -#}
 {% materialization table_function, adapter='duckdb' %}
-    {%- set arguments = config.get('arguments', ['period_start', 'period_end']) -%}
+    {%- set arguments = config.get('arguments', period_function_arguments()) -%}
     {%- set target = this.include(database=false) -%}
     {{ run_hooks(pre_hooks) }}
     {%- do adapter.create_schema(this) -%}

@@ -1,10 +1,11 @@
 {#- A period's opens, clicks, unsubscriptions and spam complaints per delivery and
-    calendar day in `timezone_sql` (a SQL expression naming an IANA zone), from the
+    calendar day in the window's time zone (window.timezone, a SQL expression naming an
+    IANA zone: var report_timezone, or the function's argument), from the
     window's message hours (exact for zones whole hours from UTC); days from the delivery's
     first to its last day with activity are all present, empty ones as zeros. Unique counts
     are distinct messages that day (not additive across days); human_* the same without
     the machines' opens and clicks. -#}
-{% macro engagement_daily_query(window, timezone_sql) -%}
+{% macro engagement_daily_query(window) -%}
 with
 
 message_hours as (
@@ -24,7 +25,7 @@ hours_dated as (
         human_clicks,
         unsubscriptions,
         spam_complaints,
-        cast({{ to_timezone('activity_hour', timezone_sql) }} as date) as activity_date
+        cast({{ to_timezone('activity_hour', window.timezone) }} as date) as activity_date
     from message_hours
 ),
 

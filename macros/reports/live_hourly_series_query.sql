@@ -141,6 +141,8 @@ hours_filled as (
 final as (
     select
         *,
+        {{ to_report_timezone('hour_start') }} as hour_start_local,
+        '{{ report_timezone() }}' as report_timezone,
         {{ delivery_derived_metrics() }},
         {{ window_bounds_columns(window) }}
     from hours_filled

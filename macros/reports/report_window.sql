@@ -64,8 +64,8 @@
     unset bound is unbounded). Validates the vars; the period marts read the window of
     period_vars_window() below, whose bounds are these rounded down to the hour. -#}
 {% macro in_period_window(column) -%}
-    {%- set start = _parse_timestamp_var('period_start', allow_date=true) -%}
-    {%- set end = _parse_timestamp_var('period_end', allow_date=true) -%}
+    {%- set start = period_var_utc('period_start') -%}
+    {%- set end = period_var_utc('period_end') -%}
     {%- if start is not none and end is not none and start >= end -%}
         {{ exceptions.raise_compiler_error("Invalid vars: period_start (" ~ start ~ ") must be before period_end (" ~ end ~ ")") }}
     {%- endif -%}
@@ -152,19 +152,34 @@
         'bounds_columns': ['period_start', 'period_end'],
         'messages_model': messages_model,
         'add_up_delivery_hours': add_up_delivery_hours and messages_model is none,
+        'timezone': "'UTC'",
     }) }}
 {%- endmacro %}
 
 {#- The static period marts' window: the validated vars period_start and period_end; their
     message rows are materialised once (int_messages_in_period_window) for all of them. -#}
 {% macro period_vars_window(messages_model='int_messages_in_period_window') -%}
-    {%- set start = _parse_timestamp_var('period_start', allow_date=true) -%}
-    {%- set end = _parse_timestamp_var('period_end', allow_date=true) -%}
-    {{ return(period_report_window(
+    {%- set start = period_var_utc('period_start') -%}
+    {%- set end = period_var_utc('period_end') -%}
+    {%- set window = period_report_window(
         none if start is none else _timestamp_literal(start),
         none if end is none else _timestamp_literal(end),
         messages_model=messages_model,
-    )) }}
+    ) -%}
+    {%- do window.update({'timezone': "'" ~ report_timezone() ~ "'"}) -%}
+    {{ return(window) }}
+{%- endmacro %}
+
+{#- A period var as a UTC datetime, read as the table functions read their bounds: a
+    'YYYY-MM-DD HH:MM:SS' value is UTC, a 'YYYY-MM-DD' value that day's midnight in var
+    report_timezone (UTC by default). -#}
+{% macro period_var_utc(name) -%}
+    {%- set parsed = _parse_timestamp_var(name, allow_date=true) -%}
+    {%- if parsed is not none and (var(name) | string | trim | length) == 10 and report_timezone() != 'UTC' -%}
+        {%- set local = modules.pytz.timezone(report_timezone()).localize(parsed) -%}
+        {%- set parsed = local.astimezone(modules.pytz.utc).replace(tzinfo=none) -%}
+    {%- endif -%}
+    {{ return(parsed) }}
 {%- endmacro %}
 
 {#- One input of a window, as a relation or a subquery, which callers alias
@@ -380,7 +395,7 @@
 {#- The window's bounds as the report's first columns (window_start/window_end for live,
     period_start/period_end for period; null when unbounded). -#}
 {% macro window_bounds_columns(window) -%}
-    {%- for bound in [window.start, window.end] -%}
+    {%- for bound in [window.get('start_shown', window.start), window.get('end_shown', window.end)] -%}
     {% if bound is none %}cast(null as {{ dbt.type_timestamp() }}){% else %}{{ bound }}{% endif %} as {{ window.bounds_columns[loop.index0] }}
     {%- if not loop.last %},
     {% endif %}

@@ -44,7 +44,7 @@ final as (
 select * from final
 {%- endmacro %}
 
-{#- Per UTC day, channel and recipient domain: the addresses newly suppressed that day (a
+{#- Per calendar day (in the window's time zone), channel and recipient domain: the addresses newly suppressed that day (a
     suppression began), released (a send ended one), and suppressed at the day's end (or
     at the window's end, inside the last day). Days run from the window's start to its
     end, cut to the hours that hold events, so an unbounded window and one wider than the
@@ -93,26 +93,42 @@ window_bounds as (
     from data_span
 ),
 
--- The day of the window's last instant (an end at midnight ends the day before).
+-- The days are calendar days in the window's time zone (window.timezone: var
+-- report_timezone, or the function's argument), from the day of the first instant to the
+-- day of the last (an end at local midnight ends the day before); each day is cut to the
+-- window, and a DST day is 23 or 25 hours long.
+local_bounds as (
+    select
+        first_instant,
+        end_instant,
+        {{ to_timezone('first_instant', window.timezone) }} as local_first,
+        {{ to_timezone('end_instant', window.timezone) }} as local_end
+    from window_bounds
+),
+
 bounds as (
     select
         first_instant,
         end_instant,
+        cast(local_first as date) as first_day,
         cast(
             case
-                when {{ dbt.date_trunc('day', 'end_instant') }} = end_instant then {{ dbt.dateadd('day', -1, 'end_instant') }}
-                else end_instant
+                when {{ dbt.date_trunc('day', 'local_end') }} = local_end then {{ dbt.dateadd('day', -1, 'local_end') }}
+                else local_end
             end as date
         ) as last_day
-    from window_bounds
+    from local_bounds
 ),
 
 days as (
     select
         day_series.day,
-        greatest(cast(day_series.day as {{ dbt.type_timestamp() }}), bounds.first_instant) as day_start,
-        least({{ dbt.dateadd('day', 1, 'cast(day_series.day as ' ~ dbt.type_timestamp() ~ ')') }}, bounds.end_instant) as day_end
-    from ({{ day_series("(select cast(first_instant as date) from bounds)", "(select last_day from bounds)") }}) as day_series
+        greatest({{ from_timezone('cast(day_series.day as ' ~ dbt.type_timestamp() ~ ')', window.timezone) }}, bounds.first_instant) as day_start,
+        least(
+            {{ from_timezone(dbt.dateadd('day', 1, 'cast(day_series.day as ' ~ dbt.type_timestamp() ~ ')'), window.timezone) }},
+            bounds.end_instant
+        ) as day_end
+    from ({{ day_series("(select first_day from bounds)", "(select last_day from bounds)") }}) as day_series
     cross join bounds
 ),
 

@@ -33,7 +33,7 @@ CHANNEL_TILES = {
     "push": ["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"],
     "sms": ["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"],
     "web": ["impressions", "unique_impressions", "interactions", "channel_reactivity"],
-    "direct_mail": ["targeted", "sent", "errors", "excluded"],
+    "direct_mail": ["audience", "sent", "errors", "excluded"],
 }
 TAB_ORDER = ["email", "inapp", "push", "sms", "web", "direct_mail"]
 

@@ -17,7 +17,7 @@ functions as (
     {%- for node in functions %}
     select
         '{{ node.name }}' as function_name,
-        '{{ node.config.get("arguments", ["period_start", "period_end"]) | join(", ") | replace("'", "''") }}' as arguments,
+        '{{ node.config.get("arguments", period_function_arguments()) | join(", ") | replace("'", "''") }}' as arguments,
         '{{ node.name | replace("_between", "") | replace("_as_of", "") }}' as static_relation,
         '{{ node.description | replace("\n", " ") | replace("'", "''") | trim }}' as description
     {%- if not loop.last %}

@@ -1,4 +1,4 @@
 {{ config(materialized='table_function') }}
 
 -- period_campaign_top_links for any range: select * from marts.period_campaign_top_links_between(start, end)
-{{ top_links_query(period_report_window('period_start', 'period_end'), 'channel') }}
+{{ top_links_query(period_function_window(), 'channel') }}

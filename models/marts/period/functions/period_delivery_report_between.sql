@@ -1,4 +1,4 @@
 {{ config(materialized='table_function') }}
 
 -- period_delivery_report for any range: select * from marts.period_delivery_report_between(start, end)
-{{ delivery_report_query(period_report_window('period_start', 'period_end'), 'delivery') }}
+{{ delivery_report_query(period_function_window(), 'delivery') }}

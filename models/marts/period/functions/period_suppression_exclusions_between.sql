@@ -1,4 +1,4 @@
 {{ config(materialized='table_function') }}
 
 -- period_suppression_exclusions for any range: select * from marts.period_suppression_exclusions_between(start, end)
-{{ suppression_exclusions_query(period_report_window('period_start', 'period_end')) }}
+{{ suppression_exclusions_query(period_function_window()) }}

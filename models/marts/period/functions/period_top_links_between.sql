@@ -1,4 +1,4 @@
 {{ config(materialized='table_function') }}
 
 -- period_top_links for any range: select * from marts.period_top_links_between(start, end)
-{{ top_links_query(period_report_window('period_start', 'period_end'), 'delivery') }}
+{{ top_links_query(period_function_window(), 'delivery') }}

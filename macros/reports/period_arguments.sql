@@ -101,7 +101,8 @@
     end)
 {%- endmacro %}
 
-{#- A bound as a UTC timestamp, or the error of an end before the start. The report's
+{#- A bound as a UTC timestamp, or the error of an end before the start (or of a NULL
+    zone, which the other bounds would not notice with timestamp bounds). The report's
     filters use it: the error is raised where a scan reads a row, and while planning when
     the arguments are constants (DuckDB folds it before it drops scans a filter proves
     empty). What stays silent: reversed bounds passed as parameters with another filter
@@ -116,6 +117,8 @@
 
 {% macro duckdb__ordered_period_argument(argument) -%}
     (case
+        when report_timezone is null
+            then {{ period_argument_error("'report_timezone is NULL; pass an IANA name such as ''UTC'' or ''Europe/Paris'' (select name from pg_timezone_names())'") }}
         when {{ period_argument_utc('period_end', 'report_timezone') }} < {{ period_argument_utc('period_start', 'report_timezone') }}
             then {{ period_argument_error("'period_end (' || cast(period_end as varchar) || ') is before period_start (' || cast(period_start as varchar) || ')'") }}
         else {{ period_argument_utc(argument, 'report_timezone') }}

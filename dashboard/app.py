@@ -12,6 +12,7 @@ w.zone_switch()
 navigation = st.navigation(
     [
         st.Page("live.py", title="Live report", default=True),
+        st.Page("delivery.py", title="Live delivery", url_path="delivery"),
         st.Page("period.py", title="Period report", url_path="period"),
         st.Page("deliverability.py", title="Deliverability", url_path="deliverability"),
         st.Page("experiments.py", title="Experiments", url_path="experiments"),

@@ -1,5 +1,6 @@
-"""The open alerts (marts.live_alerts) as a banner at the top of every page: critical ones
-as an error box, warnings as a warning box, each alert listed in an expander."""
+"""What every page shows first: the open alerts (marts.live_alerts) as a banner, critical
+ones as an error box, warnings as a warning box, each alert listed in an expander; and, on
+the live pages, the window and the freshness of the publish."""
 
 from __future__ import annotations
 
@@ -27,3 +28,21 @@ def alerts_banner() -> None:
     (st.error if critical else st.warning)(text)
     with st.expander("Open alerts"):
         w.table(alerts, data.column_docs("live_alerts"), key="alerts_table")
+
+
+def freshness() -> None:
+    status = data.publish_status()
+    if status is None:
+        w.empty("The published file has no status row yet: publish once with `make publish` or a refresh.")
+        return
+    st.caption(
+        f"Window ({status['window_start']:%Y-%m-%d %H:%M:%S}, {status['window_end']:%Y-%m-%d %H:%M:%S}] UTC, "
+        f"events at least 2 minutes old · data as of {status['report_as_of']:%Y-%m-%d %H:%M:%S} UTC · "
+        f"published {data.age_text(status['published_at'])} · newest event counted "
+        f"{'-' if status['newest_event_at'] is None else format(status['newest_event_at'], '%H:%M:%S')}"
+    )
+    if status["failures_since_publish"]:
+        st.warning(
+            f"The last {status['failures_since_publish']} refresh(es) failed; showing the previous publish. "
+            f"Last failure: {status['last_failure']}"
+        )

@@ -8,28 +8,10 @@ import streamlit as st
 
 import data
 import widgets as w
-from banner import alerts_banner
+from banner import alerts_banner, freshness
 from experiment_panel import experiment_panel
 
 REFRESH_SECONDS = 120
-
-
-def freshness() -> None:
-    status = data.publish_status()
-    if status is None:
-        w.empty("The published file has no status row yet: publish once with `make publish` or a refresh.")
-        return
-    st.caption(
-        f"Window ({status['window_start']:%Y-%m-%d %H:%M:%S}, {status['window_end']:%Y-%m-%d %H:%M:%S}] UTC, "
-        f"events at least 2 minutes old · data as of {status['report_as_of']:%Y-%m-%d %H:%M:%S} UTC · "
-        f"published {data.age_text(status['published_at'])} · newest event counted "
-        f"{'-' if status['newest_event_at'] is None else format(status['newest_event_at'], '%H:%M:%S')}"
-    )
-    if status["failures_since_publish"]:
-        st.warning(
-            f"The last {status['failures_since_publish']} refresh(es) failed; showing the previous publish. "
-            f"Last failure: {status['last_failure']}"
-        )
 
 
 def campaign_tab(campaign: str) -> None:
@@ -63,14 +45,29 @@ def hourly(campaign: str, channel: str, columns: list[str], title: str) -> None:
 
 
 def executions(campaign: str, channel: str, columns: list[str], title: str) -> None:
+    """The per-execution table, with the pages' "Heure d'exécution" filter: pick one or more
+    executions by their start time (in the sidebar's zone); none picked shows them all."""
     columns = w.activity(columns)
+    zone = w.zone()
     frame = data.query(
-        f"select execution_id, execution_started_at, is_sent_in_window, {', '.join(columns)} "
-        "from marts.live_delivery_statistics where campaign_id = ? and channel = ? order by execution_started_at",
-        [campaign, channel],
+        f"select execution_id, timezone(?, timezone('UTC', execution_started_at)) as execution_started_at, is_sent_in_window, "
+        f"{', '.join(columns)} from marts.live_delivery_statistics where campaign_id = ? and channel = ? "
+        "order by execution_started_at",
+        [zone, campaign, channel],
     )
-    w.section(title, "One row per execution (a run of a recurring message).")
-    w.table(frame, data.column_docs("live_delivery_statistics"))
+    w.section(title, f"One row per execution (a run of a recurring message); start times in {zone}.")
+    starts = {
+        row["execution_id"]: f"{row['execution_started_at']:%Y-%m-%d %H:%M} · {row['execution_id']}"
+        for row in frame.to_dict("records")
+    }
+    picked = st.multiselect(
+        "Execution time",
+        list(starts),
+        format_func=starts.get,
+        key=f"executions_{channel}",
+        placeholder="All executions",
+    )
+    w.table(frame[frame["execution_id"].isin(picked)] if picked else frame, data.column_docs("live_delivery_statistics"))
 
 
 def reasons(campaign: str, channel: str, kind: str, title: str) -> None:
@@ -202,11 +199,13 @@ def inapp_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 
 def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
+    # Délivrés and Rebonds "par rapport au nombre total de messages envoyés" (002, 003 §push-sending-summary).
     w.kpi_tiles(
         tiles,
-        w.activity(["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"]),
+        w.activity(["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "opens", "actions", "engagements"]),
         docs,
     )
+    w.kpi_tiles(tiles, ["unique_channel_clicks", "channel_reactivity"], docs)
     hourly(campaign, "push", ["delivered", "bounces", "errors"], "Sending performance")
     executions(campaign, "push", ["targeted", "excluded", "sent", "delivered", "bounces", "errors", "opens"], "Push statistics")
     hourly(campaign, "push", ["opens", "actions", "engagements", "bounces", "delivered", "errors"], "Sending summary")
@@ -229,7 +228,12 @@ def push_tab(campaign: str, tiles: dict, docs: dict) -> None:
 
 
 def sms_tab(campaign: str, tiles: dict, docs: dict) -> None:
-    w.kpi_tiles(tiles, w.activity(["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"]), docs)
+    # Délivrés "par rapport au nombre total de messages envoyés" (004, SMS).
+    w.kpi_tiles(
+        tiles,
+        w.activity(["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "clicks", "channel_reactivity"]),
+        docs,
+    )
     # "Ciblés": "profils ... qualifiés en tant que profils cibles" (003 §sms-statistics): profiles, `audience`.
     executions(campaign, "sms", ["audience", "excluded", "sent", "bounces", "errors", "clicks"], "SMS statistics")
     hourly(campaign, "sms", ["sent", "bounces", "errors"], "Performance by date")

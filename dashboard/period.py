@@ -46,7 +46,13 @@ def delivery_summary(row: dict, channel: str, docs: dict, reasons_frame) -> None
             docs,
         )
     else:
-        w.kpi_tiles(row, ["sent", "delivered", "delivered_rate", "execution_errors", "unique_channel_clicks"], docs)
+        # Erreurs with their rate: over the messages to deliver, of which errors are a part
+        # (the page says "par rapport au nombre total de messages envoyés"; errors are never sent).
+        w.kpi_tiles(
+            row,
+            ["sent", "delivered", "delivered_rate", "execution_errors", "execution_error_rate", "unique_channel_clicks"],
+            docs,
+        )
     w.section("Initial target audience")
     w.kpi_tiles(row, ["initial_audience", "messages_to_deliver", "rejected_by_rules"], docs)
     if not reasons_frame.empty:
@@ -118,7 +124,30 @@ def tracking_indicators(row: dict, docs: dict, where: str, parameters: list, bou
     w.table(domains, data.column_docs("period_domain_statistics"))
 
 
-def clickstream(campaign: str, channel: str, execution: str | None, bounds: data.Bounds, zone: str) -> None:
+def click_distribution(campaign: str, channel: str, execution: str | None, urls: list[str], utc_range: tuple, zone: str) -> None:
+    """Clicks over time per link (the top five), per hour or per day in `zone`, from the link
+    click hours over the period the functions answered (`utc_range`: their period_start and
+    period_end, UTC)."""
+    clicks = w.one_activity("clicks")
+    grain = st.radio("Click distribution", ["Per hour", "Per day"], horizontal=True, key="click_grain")
+    bucket = "hour" if grain == "Per hour" else "day"
+    where, extra = scope_filter(execution)
+    frame = data.query(
+        f"select date_trunc('{bucket}', timezone(?, timezone('UTC', activity_hour))) as clicked_at, url, "
+        f"cast(sum({clicks}) as bigint) as {clicks} from marts.fct_link_click_hours "
+        f"where {where} and activity_hour >= ? and activity_hour < ? and url in ({', '.join('?' for _ in urls)}) "
+        "group by clicked_at, url order by clicked_at",
+        [zone, campaign, channel, *extra, *utc_range, *urls],
+    )
+    w.section("Click distribution over time", f"The top {len(urls)} links' clicks {grain.lower()} ({zone}).")
+    if frame.empty:
+        w.empty("No clicks on these links in the period.")
+        return
+    wide = frame.pivot_table(index="clicked_at", columns="url", values=clicks, aggfunc="sum", fill_value=0).reset_index()
+    w.line_chart(wide, "clicked_at", [url for url in urls if url in wide.columns], f"{bucket} ({zone})")
+
+
+def clickstream(campaign: str, channel: str, execution: str | None, bounds: data.Bounds, zone: str, utc_range: tuple) -> None:
     # Human only: the links' human clicks beside the ranks (which follow all clicks, as the page's).
     clicks, unique_clicks = w.activity(["clicks", "unique_clicks"])
     if execution is None:
@@ -141,6 +170,7 @@ def clickstream(campaign: str, channel: str, execution: str | None, bounds: data
     else:
         w.bar_chart(links, "url", clicks)
         w.table(links, data.column_docs("period_top_links"))
+        click_distribution(campaign, channel, execution, list(links["url"][:5]), utc_range, zone)
     where, extra = scope_filter(execution)
     opens = w.one_activity("opens")
     daily = data.query(
@@ -213,7 +243,7 @@ def period_report() -> None:
     if channel == "email":
         non_deliverables(where, parameters, bounds)
         tracking_indicators(row, docs, where, parameters, bounds)
-    clickstream(campaign, channel, execution, bounds, zone)
+    clickstream(campaign, channel, execution, bounds, zone, (row["period_start"], row["period_end"]))
 
 
 st.title("Period report", help="Any date range, answered at query time by the period_*_between functions.")

@@ -30,8 +30,19 @@ SAMPLE_VARS = '{report_as_of: "2026-11-04 06:00:00", period_start: "2026-11-02 0
 CHANNEL_TILES = {
     "email": ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"],
     "inapp": ["impressions", "unique_impressions", "interactions", "channel_reactivity"],
-    "push": ["sent", "delivered", "opens", "actions", "engagements", "unique_channel_clicks", "channel_reactivity"],
-    "sms": ["sent", "delivered", "bounces", "errors", "clicks", "channel_reactivity"],
+    "push": [
+        "sent",
+        "delivered",
+        "delivered_rate",
+        "bounces",
+        "bounce_rate",
+        "opens",
+        "actions",
+        "engagements",
+        "unique_channel_clicks",
+        "channel_reactivity",
+    ],
+    "sms": ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "clicks", "channel_reactivity"],
     "web": ["impressions", "unique_impressions", "interactions", "channel_reactivity"],
     "direct_mail": ["audience", "sent", "errors", "excluded"],
 }
@@ -152,6 +163,95 @@ def test_period_page_shows_the_functions_figures(serving: Path, monkeypatch: pyt
         assert shown["Sent"] == formatted("sent", event_time[0]["sent"])
         at.radio(key="period_basis").set_value(at.radio(key="period_basis").options[0]).run()
     assert seen >= 3
+
+
+def test_the_live_controls_filter_executions_show_one_delivery_and_label_hours_in_a_zone(
+    serving: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The email statistics' "Execution time" filter keeps the picked execution's row; the
+    sidebar's zone shows start times in it (Tokyo: UTC+9, the mart's UTC plus 9 hours);
+    the Live delivery page shows one delivery's tiles and reasons, the marts' values."""
+    from datetime import timedelta
+
+    at = app_test(serving, monkeypatch).run()
+    email = rows(
+        serving,
+        "select campaign_id from marts.live_delivery_statistics where channel = 'email' group by campaign_id "
+        "having count(*) >= 2 order by count(*) desc, campaign_id limit 1",
+    )[0]["campaign_id"]
+    executions = rows(
+        serving,
+        "select * from marts.live_delivery_statistics where campaign_id = ? and channel = 'email' order by execution_started_at",
+        [email],
+    )
+    at.selectbox(key="report_zone").set_value("Asia/Tokyo").run()
+    at.selectbox(key="live_campaign").set_value(email).run()
+    assert not at.exception, at.exception
+
+    def statistics_table():
+        return next(frame.value for frame in at.tabs[1].dataframe if "unsubscriptions" in frame.value.columns)
+
+    assert len(statistics_table()) == len(executions)
+    picked = executions[-1]
+    at.multiselect(key="executions_email").select(picked["execution_id"]).run()
+    assert not at.exception, at.exception
+    table = statistics_table()
+    assert list(table["execution_id"]) == [picked["execution_id"]]
+    assert table["execution_started_at"].iloc[0].to_pydatetime() == picked["execution_started_at"] + timedelta(hours=9)
+    assert int(table["sent"].iloc[0]) == picked["sent"]
+
+    at.switch_page("delivery.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="delivery_campaign").set_value(email).run()
+    at.selectbox(key="delivery_channel").set_value("email").run()
+    at.selectbox(key="delivery_execution").set_value(picked["execution_id"]).run()
+    assert not at.exception, at.exception
+    shown = {metric.label: metric.value for metric in at.metric}
+    for column in ["sent", "delivered", "delivered_rate", "bounces", "bounce_rate", "errors", "opens", "clicks"]:
+        assert shown[column.replace("_", " ").capitalize()] == formatted(column, picked[column]), column
+    reasons = rows(
+        serving,
+        "select reason, events from marts.live_delivery_reasons where campaign_id = ? and execution_id = ? and channel = 'email' "
+        "order by reason_kind, events desc",
+        [email, picked["execution_id"]],
+    )
+    if reasons:
+        table = at.dataframe[-1].value
+        assert sorted(zip(table["reason"], table["events"], strict=True)) == sorted((r["reason"], r["events"]) for r in reasons)
+    else:
+        assert any("No error, exclusion or bounce" in info.value for info in at.info)
+
+
+def test_period_pages_pass_the_zone_to_the_functions(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Days in New York: the period page's bounds are New York midnights (the DST change of
+    2026-11-01 included: 04:00 then 05:00 UTC), and its figures the functions' called with
+    the dates and the zone; the click distribution renders per hour and per day."""
+    from datetime import date
+
+    at = app_test(serving, monkeypatch).run()
+    at.selectbox(key="report_zone").set_value("America/New_York").run()
+    at.switch_page("period.py").run()
+    at.date_input(key="period_dates").set_value((date(2026, 11, 1), date(2026, 11, 7))).run()
+    campaign = rows(serving, "select campaign_id from marts.fct_deliveries where channel = 'email' order by campaign_id limit 1")[
+        0
+    ]["campaign_id"]
+    at.selectbox(key="period_campaign").set_value(campaign).run()
+    at.selectbox(key="period_channel").set_value("email").run()
+    assert not at.exception, at.exception
+    assert at.caption[0].value.startswith("[2026-11-01 04:00, 2026-11-08 05:00) UTC")
+    expected = rows(
+        serving,
+        "select * from marts.period_channel_report_between(date '2026-11-01', date '2026-11-08', report_timezone := 'America/New_York') "
+        "where campaign_id = ? and channel = 'email'",
+        [campaign],
+    )[0]
+    shown = {metric.label: metric.value for metric in at.metric}
+    assert shown["Sent"] == formatted("sent", expected["sent"]) and shown["Delivered"] == formatted(
+        "delivered", expected["delivered"]
+    )
+    assert "Click distribution over time" in [header.value for header in at.subheader]
+    at.radio(key="click_grain").set_value("Per day").run()
+    assert not at.exception, at.exception
 
 
 def test_the_human_switch_shows_the_human_figures_on_both_report_pages(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -371,12 +471,13 @@ def test_real_browser_renders_each_page(serving: Path, tmp_path: Path) -> None:
                 ("/", "Campaign statistics", "live", "email", "Sending performance"),
                 ("/period", "Delivery overview", "period", None, "Top 10 links"),
                 ("/deliverability", "Suppression list now", "deliverability", None, "Suppressions per day"),
+                ("/delivery", "Live delivery", "delivery", None, "Over the last 24 hours"),
                 ("/experiments", "Success metric", "experiments", None, "Bounds of the difference over time"),
             ]:
                 page.goto(f"http://127.0.0.1:{port}{path}")
                 page.wait_for_selector(f"text={first}", timeout=60000)
                 if setup == "email":  # an email campaign's Email tab: charts and tables
-                    page.locator('[data-testid="stSelectbox"]').first.click()
+                    page.locator('[data-testid="stSelectbox"]').filter(has_text="Campaign").first.click()
                     page.get_by_role("option", name="EMAIL scheduled campaign #0 (cmp_00000)").click()
                     page.get_by_role("tab", name="Email").click()
                 page.wait_for_selector(f"text={marker}", timeout=60000)

@@ -73,6 +73,7 @@ def bounds_chart(looks: pd.DataFrame) -> None:
     )
     zero = alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(strokeDash=[4, 4]).encode(y="zero:Q")
     st.altair_chart(band + line + zero, width="stretch")
+    w.data_download(looks, ["treatment_id", "look_at", "profiles", "difference", "lower_bound", "upper_bound"])
 
 
 def experiment_panel(campaign: str | None, key: str) -> None:

@@ -3,6 +3,7 @@ with the metric definitions dbt holds (shown as tooltips), and empty states that
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -128,6 +129,16 @@ def line_chart(frame: pd.DataFrame, x: str, columns: Sequence[str], x_title: str
         )
     )
     st.altair_chart(chart, width="stretch")
+    data_download(frame, [x, *columns])
+
+
+def data_download(frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """A chart's data as a CSV download beside it (tables have their own, in the table's
+    toolbar). Keyed by the chart's columns and data: two charts of one page differ in one."""
+    text = frame[list(columns)].to_csv(index=False)
+    name = "_".join(str(column) for column in columns)[:80]
+    digest = hashlib.sha1(f"{name}\n{text}".encode()).hexdigest()[:12]
+    st.download_button("Chart data (CSV)", text, file_name=f"{name}.csv", mime="text/csv", key=f"csv_{digest}", type="tertiary")
 
 
 def bar_chart(frame: pd.DataFrame, category: str, value: str) -> None:
@@ -141,6 +152,7 @@ def bar_chart(frame: pd.DataFrame, category: str, value: str) -> None:
         )
     )
     st.altair_chart(chart, width="stretch")
+    data_download(frame, [category, value])
 
 
 def campaign_picker(campaigns: pd.DataFrame, key: str, container: Any = st) -> tuple[str, str]:

@@ -225,7 +225,8 @@ def test_the_live_controls_filter_executions_show_one_delivery_and_label_hours_i
 def test_period_pages_pass_the_zone_to_the_functions(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Days in New York: the period page's bounds are New York midnights (the DST change of
     2026-11-01 included: 04:00 then 05:00 UTC), and its figures the functions' called with
-    the dates and the zone; the click distribution renders per hour and per day."""
+    the dates and the zone; the click distribution renders per hour and per day; on every
+    page each chart has its CSV download."""
     from datetime import date
 
     at = app_test(serving, monkeypatch).run()
@@ -252,6 +253,12 @@ def test_period_pages_pass_the_zone_to_the_functions(serving: Path, monkeypatch:
     assert "Click distribution over time" in [header.value for header in at.subheader]
     at.radio(key="click_grain").set_value("Per day").run()
     assert not at.exception, at.exception
+    # Every chart's data downloads as CSV (tables have the download in their own toolbar).
+    for page in ["period.py", "live.py", "delivery.py", "deliverability.py", "experiments.py"]:
+        at.switch_page(page).run()
+        charts, downloads = at.get("vega_lite_chart"), at.get("download_button")
+        assert charts and len(downloads) == len(charts), (page, len(charts), len(downloads))
+        assert {button.proto.label for button in downloads} == {"Chart data (CSV)"}
 
 
 def test_the_human_switch_shows_the_human_figures_on_both_report_pages(serving: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "watch": Command("tally.refresh.command:watch_main", "live refresh as a service: refresh as files land in DIR"),
     "publish": Command("tally.refresh.command:publish_main", "publish the current marts to the serving file BI tools read"),
     "report": Command("tally.report:main", "print the headline report from the marts"),
+    "export": Command("tally.export:main", "write the period or live report as CSV, Parquet or one HTML file"),
     "alerts": Command("tally.alerts:main", "print the open alerts of the newest publish; exit 1 while one is open"),
     "generate": Command("tally.generate.command:main", "write generated events (flat files, or the platform's exports)"),
     "golden": Command("tally.reference:main", "the independent reference: expected numbers from raw files"),

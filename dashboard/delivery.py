@@ -34,7 +34,8 @@ SERIES = {
 
 def delivery_reasons(campaign: str, execution: str, channel: str) -> None:
     frame = data.query(
-        "select reason_kind, reason, reason_label, failure_type, events, share_of_kind from marts.live_delivery_reasons "
+        "select reason_kind, reason, reason_label, failure_type, events, share_of_kind, "
+        "reason_kind || ': ' || reason_label as kind_and_reason from marts.live_delivery_reasons "
         "where campaign_id = ? and execution_id = ? and channel = ? order by reason_kind, events desc",
         [campaign, execution, channel],
     )
@@ -44,9 +45,9 @@ def delivery_reasons(campaign: str, execution: str, channel: str) -> None:
         return
     left, right = st.columns(2)
     with left:
-        w.bar_chart(frame, "reason_label", "events")
+        w.bar_chart(frame, "kind_and_reason", "events")
     with right:
-        w.table(frame, data.column_docs("live_delivery_reasons"))
+        w.table(frame.drop(columns="kind_and_reason"), data.column_docs("live_delivery_reasons"))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

@@ -46,12 +46,13 @@
     for the static marts; a null bound is unbounded (-infinity / infinity, so the same
     conditions hold), shown as null in period_start/period_end.
 
-    Each bound raises the first rule the arguments break where the report evaluates it:
-    one CASE, each condition and message once, since the expression is repeated wherever
-    the report uses a bound (planning time grows with it). For constant valid arguments it
-    folds to a constant the scans prune on. (A separate check row is not enough: DuckDB
-    drops it with the report when a filter proves the report empty, and a UNION with it
-    stops the caller's filters from reaching the report.) -#}
+    The bounds raise the rules the arguments break where the report evaluates them, in two
+    places, because the expressions are repeated wherever the report uses a bound and
+    DuckDB plans every copy (docs/decisions.md, "Time zones and query-time arguments"):
+    the filters carry only the rules that can make a report empty (ordered_period_argument:
+    an end before the start, a NULL zone), the period_start/period_end columns every rule
+    (checked_period_argument). For constant valid arguments both fold to constants the
+    scans prune on. -#}
 {% macro period_function_window() -%}
     {%- set window = period_report_window(none, none) -%}
     {%- set bounds = {} -%}
@@ -82,22 +83,18 @@
 {% macro duckdb__checked_period_argument(argument) -%}
     {%- set accepted = "('DATE', 'TIMESTAMP', 'TIMESTAMP WITH TIME ZONE', 'TIMESTAMP_S', 'TIMESTAMP_MS', 'TIMESTAMP_NS', 'VARCHAR', 'NULL', '\"NULL\"')" -%}
     {%- set hint = "; pass a TIMESTAMP (UTC), a TIMESTAMP WITH TIME ZONE, a DATE (a day in report_timezone), text ''YYYY-MM-DD'' (a day in report_timezone) or ''YYYY-MM-DD HH:MM:SS[+offset]'' (UTC unless an offset or zone follows), or NULL (unbounded)" -%}
-    {%- set text = 'trim(cast(' ~ argument ~ ' as varchar))' -%}
     {%- set quoted = "'''' || cast(" ~ argument ~ " as varchar) || ''''" -%}
-    {%- set error_type = dbt.type_timestamp() -%}
     (case
         {%- for other in ['period_start', 'period_end'] %}
         when typeof({{ other }}) not in {{ accepted }}
-            then cast('period function: {{ other }} has type ' || typeof({{ other }}) || '{{ hint }}' as {{ error_type }})
+            then {{ period_argument_error("'" ~ other ~ " has type ' || typeof(" ~ other ~ ") || '" ~ hint ~ "'") }}
         {%- endfor %}
         when {{ argument }} is not null and {{ period_argument_utc(argument, "'UTC'") }} is null
-            then cast('period function: {{ argument }} ' || {{ quoted }} || ' is not a timestamp{{ hint }}' as {{ error_type }})
+            then {{ period_argument_error("'" ~ argument ~ " ' || " ~ quoted ~ " || ' is not a timestamp" ~ hint ~ "'") }}
         {#- timezone() raises DuckDB's own error for a zone it does not know, naming it. #}
         when timezone(cast(report_timezone as varchar), timestamp '2000-01-01 00:00:00') is null
-            then cast('period function: report_timezone is NULL; pass an IANA name such as ''UTC'' or ''Europe/Paris'' (select name from pg_timezone_names())' as {{ error_type }})
-        when {{ period_argument_utc('period_end', 'report_timezone') }} < {{ period_argument_utc('period_start', 'report_timezone') }}
-            then cast('period function: period_end (' || cast(period_end as varchar) || ') is before period_start (' || cast(period_start as varchar) || ')' as {{ error_type }})
-        else {{ period_argument_utc(argument, 'report_timezone') }}
+            then {{ period_argument_error(null_zone_message()) }}
+        else {{ ordered_period_argument(argument) }}
     end)
 {%- endmacro %}
 
@@ -118,7 +115,7 @@
 {% macro duckdb__ordered_period_argument(argument) -%}
     (case
         when report_timezone is null
-            then {{ period_argument_error("'report_timezone is NULL; pass an IANA name such as ''UTC'' or ''Europe/Paris'' (select name from pg_timezone_names())'") }}
+            then {{ period_argument_error(null_zone_message()) }}
         when {{ period_argument_utc('period_end', 'report_timezone') }} < {{ period_argument_utc('period_start', 'report_timezone') }}
             then {{ period_argument_error("'period_end (' || cast(period_end as varchar) || ') is before period_start (' || cast(period_start as varchar) || ')'") }}
         else {{ period_argument_utc(argument, 'report_timezone') }}
@@ -130,4 +127,8 @@
     filter would cost planning time, and is not folded while planning. -#}
 {% macro period_argument_error(message_sql) -%}
     cast('period function: ' || {{ message_sql }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro null_zone_message() -%}
+    'report_timezone is NULL; pass an IANA name such as ''UTC'' or ''Europe/Paris'' (select name from pg_timezone_names())'
 {%- endmacro %}

@@ -93,9 +93,13 @@ with
 
 {% for name, bounds in ranges.items() -%}
 {%- for grain, function in functions.items() -%}
+{#- On a short span a range computed from the data's edges can end before it starts: the
+    rollup is then empty, and the function, which refuses reversed bounds, is called with
+    the empty range [start, start) instead. -#}
 {%- set call_bounds = [
     bounds[0] if bounds[0] is not none else "cast('1900-01-01' as " ~ dbt.type_timestamp() ~ ")",
-    bounds[1] if bounds[1] is not none else "cast('3000-01-01' as " ~ dbt.type_timestamp() ~ ")",
+    ('greatest(' ~ bounds[0] ~ ', ' ~ bounds[1] ~ ')') if bounds[0] is not none and bounds[1] is not none
+        else (bounds[1] if bounds[1] is not none else "cast('3000-01-01' as " ~ dbt.type_timestamp() ~ ")"),
 ] %}
 {{ name }}_{{ grain }}_function as (
     select function_rows.* exclude (period_start, period_end)

@@ -43,11 +43,9 @@ def delivery_reasons(campaign: str, execution: str, channel: str) -> None:
     if frame.empty:
         w.empty("No error, exclusion or bounce for this delivery in the last 24 hours.")
         return
-    left, right = st.columns(2)
-    with left:
-        w.bar_chart(frame, "kind_and_reason", "events")
-    with right:
-        w.table(frame.drop(columns="kind_and_reason"), data.column_docs("live_delivery_reasons"))
+    w.chart_beside_table(
+        frame, "kind_and_reason", "events", data.column_docs("live_delivery_reasons"), frame.drop(columns="kind_and_reason")
+    )
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

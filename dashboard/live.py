@@ -80,11 +80,7 @@ def reasons(campaign: str, channel: str, kind: str, title: str) -> None:
     if frame.empty:
         w.empty(f"No {kind} in the last 24 hours.")
         return
-    left, right = st.columns(2)
-    with left:
-        w.bar_chart(frame, "reason_label", "events")
-    with right:
-        w.table(frame, data.column_docs("live_channel_reasons"))
+    w.chart_beside_table(frame, "reason_label", "events", data.column_docs("live_channel_reasons"))
 
 
 def email_tab(campaign: str, tiles: dict, docs: dict) -> None:
@@ -168,11 +164,7 @@ def bounces_by_email(campaign: str) -> None:
     if frame.empty:
         w.empty("No email bounced in the last 24 hours.")
         return
-    left, right = st.columns(2)
-    with left:
-        w.bar_chart(frame, "execution_id", "hard_bounces")
-    with right:
-        w.table(frame, data.column_docs("live_delivery_statistics"))
+    w.chart_beside_table(frame, "execution_id", "hard_bounces", data.column_docs("live_delivery_statistics"))
 
 
 def interactions(campaign: str, channel: str, title: str, by_element: bool) -> None:

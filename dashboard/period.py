@@ -94,11 +94,7 @@ def non_deliverables(where: str, parameters: list, bounds: data.Bounds) -> None:
     if by_type.empty:
         w.empty("No errors or bounces in the period.")
         return
-    left, right = st.columns(2)
-    with left:
-        w.bar_chart(by_type, "reason_label", "events")
-    with right:
-        w.table(by_type, data.column_docs("period_non_deliverables"))
+    w.chart_beside_table(by_type, "reason_label", "events", data.column_docs("period_non_deliverables"))
     by_domain = data.query(
         f"select recipient_domain, cast(sum(events) as bigint) as events from marts.period_non_deliverables_between(?, ?, report_timezone := ?) "
         f"where {where} and reason_kind in ('error', 'bounce') group by recipient_domain order by events desc",

@@ -155,6 +155,18 @@ def bar_chart(frame: pd.DataFrame, category: str, value: str) -> None:
     data_download(frame, [category, value])
 
 
+def chart_beside_table(
+    frame: pd.DataFrame, category: str, value: str, docs: dict[str, str], table_frame: pd.DataFrame | None = None
+) -> None:
+    """A bar chart of `value` per `category` on the left, the rows as a table on the right
+    (`table_frame` when the table shows other columns than the chart)."""
+    left, right = st.columns(2)
+    with left:
+        bar_chart(frame, category, value)
+    with right:
+        table(frame if table_frame is None else table_frame, docs)
+
+
 def campaign_picker(campaigns: pd.DataFrame, key: str, container: Any = st) -> tuple[str, str]:
     """A campaign selectbox over rows of campaign_id and campaign_name, shown as 'name (id)';
     returns the chosen id and its name."""

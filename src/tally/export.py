@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import re
 import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -103,15 +102,11 @@ def section_query(section: Section, kind: str, campaign: str | None, start: str,
     return f"select {columns} from {relation}{where} order by {section.order}", parameters
 
 
-def file_stem(section: Section) -> str:
-    return re.sub(r"[^a-z0-9_]", "_", section.name)
-
-
 def write_files(con: duckdb.DuckDBPyConnection, queries: list[tuple[Section, str, list]], out: Path, fmt: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for section, sql, parameters in queries:
-        path = out / f"{file_stem(section)}.{fmt}"
+        path = out / f"{section.name}.{fmt}"
         relation = con.sql(sql, params=parameters)
         if fmt == "csv":
             relation.write_csv(str(path))
@@ -159,7 +154,7 @@ def write_html(
         result = con.execute(sql, parameters)
         columns = [d[0] for d in result.description]
         rows = result.fetchall()
-        parts.append(f'<h2 id="{file_stem(section)}">{html.escape(section.title)} ({len(rows):,} rows)</h2>')
+        parts.append(f'<h2 id="{section.name}">{html.escape(section.title)} ({len(rows):,} rows)</h2>')
         if not rows:
             parts.append("<p>No rows.</p>")
             continue

@@ -1,5 +1,6 @@
 -- A campaign's funnel over the period window, per channel and execution: targeted ->
--- sent -> delivered -> opened -> clicked, with each step's conversion from the previous.
+-- sent -> delivered -> opened -> clicked, with each step's conversion from the previous
+-- (each a share of the messages that reached the step before: the report's rates).
 -- dbt compile --select campaign_funnel --vars '{analysis_campaign_id: cmp_0001}'
 with
 
@@ -19,9 +20,9 @@ funnel as (
         estimated_unique_opens,
         unique_clicks,
         {{ safe_divide('sent', 'targeted') }} as sent_of_targeted,
-        {{ safe_divide('delivered', 'sent') }} as delivered_of_sent,
-        {{ safe_divide('estimated_unique_opens', 'delivered') }} as opened_of_delivered,
-        {{ safe_divide('unique_clicks', 'estimated_unique_opens') }} as clicked_of_opened
+        delivered_rate as delivered_of_sent,
+        open_rate as opened_of_delivered,
+        reactivity as clicked_of_opened
     from deliveries
 )
 

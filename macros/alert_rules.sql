@@ -1,20 +1,14 @@
 {#- The alerts' vars, validated (live_alerts): a bad value stops the run with a message
-    naming the var. Each rate: its numerator count and the counts its denominator adds up,
-    as live_delivery_statistics and live_recipient_domains name them. -#}
+    naming the var. Each rate: its numerator and its denominator, message counts of
+    report_metrics() (a proportion of the messages of the window that had the event the
+    rate is out of), as live_delivery_statistics and live_recipient_domains name them. -#}
 {% macro alert_rates() -%}
     {{ return([
-        {'name': 'bounce_rate', 'numerator': 'bounces', 'denominator': ['sent']},
-        {'name': 'complaint_rate', 'numerator': 'spam_complaints', 'denominator': ['delivered']},
-        {'name': 'error_rate', 'numerator': 'errors', 'denominator': ['errors', 'sent']},
-        {'name': 'unsubscribe_rate', 'numerator': 'unsubscriptions', 'denominator': ['delivered']},
+        {'name': 'bounce_rate', 'numerator': 'sent_messages_bounced', 'denominator': 'sent_messages'},
+        {'name': 'complaint_rate', 'numerator': 'delivered_messages_complained', 'denominator': 'delivered_messages'},
+        {'name': 'error_rate', 'numerator': 'attempted_messages_errored', 'denominator': 'attempted_messages'},
+        {'name': 'unsubscribe_rate', 'numerator': 'delivered_messages_unsubscribed', 'denominator': 'delivered_messages'},
     ]) }}
-{%- endmacro %}
-
-{#- A rate's denominator over the counts of `relation`: its columns added up. -#}
-{% macro alert_denominator(rate, relation) -%}
-    {%- for column in rate.denominator -%}
-    {{ relation }}.{{ column }}{% if not loop.last %} + {% endif %}
-    {%- endfor -%}
 {%- endmacro %}
 
 {#- {rate name: {'warning': level, 'critical': level}} from var alert_thresholds. -#}

@@ -86,6 +86,21 @@
         {'name': 'messages_to_deliver', 'kind': 'derived', 'expression': 'errors + sent', 'report': true},
         {'name': 'success', 'kind': 'derived', 'expression': 'delivered', 'report': true},
         {'name': 'execution_errors', 'kind': 'derived', 'expression': 'errors + bounces', 'report': true},
+        {'name': 'sent_messages', 'kind': 'message', 'condition': 'sent > 0', 'report': true, 'breakdown': true},
+        {'name': 'sent_messages_delivered', 'kind': 'message', 'condition': 'sent > 0 and delivered > 0', 'report': true, 'breakdown': true},
+        {'name': 'sent_messages_bounced', 'kind': 'message', 'condition': 'sent > 0 and bounces > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages', 'kind': 'message', 'condition': 'delivered > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages_opened', 'kind': 'message', 'condition': 'delivered > 0 and opens > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages_clicked', 'kind': 'message', 'condition': 'delivered > 0 and clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages_human_opened', 'kind': 'message', 'condition': 'delivered > 0 and human_opens > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages_human_clicked', 'kind': 'message', 'condition': 'delivered > 0 and human_clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages_complained', 'kind': 'message', 'condition': 'delivered > 0 and spam_complaints > 0', 'report': true, 'breakdown': true},
+        {'name': 'delivered_messages_unsubscribed', 'kind': 'message', 'condition': 'delivered > 0 and unsubscriptions > 0', 'report': true, 'breakdown': true},
+        {'name': 'opened_messages_clicked', 'kind': 'message', 'condition': 'opens > 0 and clicks > 0', 'report': true, 'breakdown': true},
+        {'name': 'attempted_messages', 'kind': 'message', 'condition': 'errors > 0 or sent > 0 or bounces > 0', 'report': true, 'breakdown': true},
+        {'name': 'attempted_messages_delivered', 'kind': 'message', 'condition': '(errors > 0 or sent > 0 or bounces > 0) and delivered > 0', 'report': true, 'breakdown': true},
+        {'name': 'attempted_messages_errored', 'kind': 'message', 'condition': 'errors > 0', 'report': true, 'breakdown': true},
+        {'name': 'attempted_messages_failed', 'kind': 'message', 'condition': 'errors > 0 or bounces > 0', 'report': true, 'breakdown': true},
     ] -%}
     {%- for metric in metrics if metric.of_event is defined and metric.condition is not defined -%}
         {%- do metric.update({'condition': metric.of_event ~ ' > 0'}) -%}
@@ -113,22 +128,27 @@
 {%- endmacro %}
 
 {#- The rates, numerator over denominator (metrics of the list), null where the
-    denominator is 0; `report` and `breakdown` as for the metrics. -#}
+    denominator is 0; `report` and `breakdown` as for the metrics. Each is a proportion:
+    its denominator counts the messages of a population in the window (sent, delivered,
+    opened, to deliver) and its numerator those of them that also meet the rate's condition
+    in the window, so no data and no window cut puts a rate above 1 (a rate of event counts,
+    delivered events over sent events, does when the sends fell before the window). The
+    populations and numerators are message metrics of the list, shown beside the rates. -#}
 {% macro report_rates() -%}
     {{ return([
-        {'name': 'delivered_rate', 'numerator': 'delivered', 'denominator': 'sent', 'report': true, 'breakdown': true},
-        {'name': 'bounce_rate', 'numerator': 'bounces', 'denominator': 'sent', 'report': true, 'breakdown': true},
-        {'name': 'open_rate', 'numerator': 'unique_opens', 'denominator': 'delivered', 'report': true, 'breakdown': true},
-        {'name': 'click_rate', 'numerator': 'unique_clicks', 'denominator': 'delivered', 'report': true, 'breakdown': true},
-        {'name': 'human_open_rate', 'numerator': 'human_unique_opens', 'denominator': 'delivered', 'report': true, 'breakdown': true},
-        {'name': 'human_click_rate', 'numerator': 'human_unique_clicks', 'denominator': 'delivered', 'report': true, 'breakdown': true},
+        {'name': 'delivered_rate', 'numerator': 'sent_messages_delivered', 'denominator': 'sent_messages', 'report': true, 'breakdown': true},
+        {'name': 'bounce_rate', 'numerator': 'sent_messages_bounced', 'denominator': 'sent_messages', 'report': true, 'breakdown': true},
+        {'name': 'open_rate', 'numerator': 'delivered_messages_opened', 'denominator': 'delivered_messages', 'report': true, 'breakdown': true},
+        {'name': 'click_rate', 'numerator': 'delivered_messages_clicked', 'denominator': 'delivered_messages', 'report': true, 'breakdown': true},
+        {'name': 'human_open_rate', 'numerator': 'delivered_messages_human_opened', 'denominator': 'delivered_messages', 'report': true, 'breakdown': true},
+        {'name': 'human_click_rate', 'numerator': 'delivered_messages_human_clicked', 'denominator': 'delivered_messages', 'report': true, 'breakdown': true},
         {'name': 'reactivity', 'numerator': 'unique_clicks', 'denominator': 'estimated_unique_opens', 'report': true, 'breakdown': true},
-        {'name': 'raw_reactivity', 'numerator': 'unique_clicks', 'denominator': 'unique_opens', 'report': true, 'breakdown': true},
+        {'name': 'raw_reactivity', 'numerator': 'opened_messages_clicked', 'denominator': 'unique_opens', 'report': true, 'breakdown': true},
         {'name': 'channel_reactivity', 'numerator': 'unique_channel_clicks', 'denominator': 'unique_reached', 'report': true, 'breakdown': true},
         {'name': 'recipient_raw_reactivity', 'numerator': 'clickers', 'denominator': 'openers', 'breakdown': true},
-        {'name': 'success_rate', 'numerator': 'success', 'denominator': 'messages_to_deliver', 'report': true},
-        {'name': 'error_rate', 'numerator': 'errors', 'denominator': 'messages_to_deliver', 'report': true},
-        {'name': 'execution_error_rate', 'numerator': 'execution_errors', 'denominator': 'messages_to_deliver', 'report': true},
-        {'name': 'new_quarantine_rate', 'numerator': 'new_quarantines', 'denominator': 'messages_to_deliver', 'report': true},
+        {'name': 'success_rate', 'numerator': 'attempted_messages_delivered', 'denominator': 'attempted_messages', 'report': true},
+        {'name': 'error_rate', 'numerator': 'attempted_messages_errored', 'denominator': 'attempted_messages', 'report': true},
+        {'name': 'execution_error_rate', 'numerator': 'attempted_messages_failed', 'denominator': 'attempted_messages', 'report': true},
+        {'name': 'new_quarantine_rate', 'numerator': 'new_quarantines', 'denominator': 'attempted_messages', 'report': true},
     ]) }}
 {%- endmacro %}

@@ -75,6 +75,21 @@ COUNT_COLUMNS = [
     "human_unique_opens",
     "human_clicks",
     "human_unique_clicks",
+    "sent_messages",
+    "sent_messages_delivered",
+    "sent_messages_bounced",
+    "delivered_messages",
+    "delivered_messages_opened",
+    "delivered_messages_clicked",
+    "delivered_messages_human_opened",
+    "delivered_messages_human_clicked",
+    "delivered_messages_complained",
+    "delivered_messages_unsubscribed",
+    "opened_messages_clicked",
+    "attempted_messages",
+    "attempted_messages_delivered",
+    "attempted_messages_errored",
+    "attempted_messages_failed",
 ]
 RATE_COLUMNS = [
     "delivered_rate",
@@ -85,6 +100,7 @@ RATE_COLUMNS = [
     "raw_reactivity",
     "channel_reactivity",
     "success_rate",
+    "error_rate",
     "execution_error_rate",
     "new_quarantine_rate",
     "human_open_rate",
@@ -384,6 +400,26 @@ def count_messages(s: dict, messages: dict[tuple, list[Event]], channel: str) ->
         s["unique_forwards"] += "forward" in kinds
         s["unique_channel_clicks"] += ("action" if channel == "push" else "click") in kinds
         s["unique_reached"] += bool((kinds | feedback_kinds) & REACHED[channel])
+        # The rates' populations: a rate counts the messages of its population (those with
+        # a send, a delivery, an open, an attempt in the window) that also meet its
+        # condition in the window, so it is a proportion whatever the window cuts.
+        sent, delivered = "sent" in feedback_kinds, "delivered" in feedback_kinds
+        attempted = bool(feedback_kinds & {"error", "sent", "bounce"})
+        s["sent_messages"] += sent
+        s["sent_messages_delivered"] += sent and delivered
+        s["sent_messages_bounced"] += sent and "bounce" in feedback_kinds
+        s["delivered_messages"] += delivered
+        s["delivered_messages_opened"] += delivered and "open" in kinds
+        s["delivered_messages_clicked"] += delivered and "click" in kinds
+        s["delivered_messages_human_opened"] += delivered and "open" in human
+        s["delivered_messages_human_clicked"] += delivered and "click" in human
+        s["delivered_messages_complained"] += delivered and "spam_complaint" in kinds
+        s["delivered_messages_unsubscribed"] += delivered and "unsubscribe" in kinds
+        s["opened_messages_clicked"] += "open" in kinds and "click" in kinds
+        s["attempted_messages"] += attempted
+        s["attempted_messages_delivered"] += attempted and delivered
+        s["attempted_messages_errored"] += "error" in feedback_kinds
+        s["attempted_messages_failed"] += bool(feedback_kinds & {"error", "bounce"})
         for e in message_events:
             if e.table == "message_tracking_events" and e.kind == "click":
                 clicking.add(message_key)
@@ -403,18 +439,19 @@ def add_totals_and_rates(s: dict, channel: str) -> None:
     s["audience"] = len(s.pop("_profiles"))
     s["messages_to_deliver"] = s["errors"] + s["sent"]
     s["execution_errors"] = s["errors"] + s["bounces"]
-    s["delivered_rate"] = ratio(s["delivered"], s["sent"])
-    s["bounce_rate"] = ratio(s["bounces"], s["sent"])
-    s["open_rate"] = ratio(s["unique_opens"], s["delivered"])
-    s["click_rate"] = ratio(s["unique_clicks"], s["delivered"])
-    s["human_open_rate"] = ratio(s["human_unique_opens"], s["delivered"])
-    s["human_click_rate"] = ratio(s["human_unique_clicks"], s["delivered"])
+    s["delivered_rate"] = ratio(s["sent_messages_delivered"], s["sent_messages"])
+    s["bounce_rate"] = ratio(s["sent_messages_bounced"], s["sent_messages"])
+    s["open_rate"] = ratio(s["delivered_messages_opened"], s["delivered_messages"])
+    s["click_rate"] = ratio(s["delivered_messages_clicked"], s["delivered_messages"])
+    s["human_open_rate"] = ratio(s["delivered_messages_human_opened"], s["delivered_messages"])
+    s["human_click_rate"] = ratio(s["delivered_messages_human_clicked"], s["delivered_messages"])
     s["reactivity"] = ratio(s["unique_clicks"], s["estimated_unique_opens"])
-    s["raw_reactivity"] = ratio(s["unique_clicks"], s["unique_opens"])
+    s["raw_reactivity"] = ratio(s["opened_messages_clicked"], s["unique_opens"])
     s["channel_reactivity"] = ratio(s["unique_channel_clicks"], s["unique_reached"])
-    s["success_rate"] = ratio(s["delivered"], s["messages_to_deliver"])
-    s["execution_error_rate"] = ratio(s["execution_errors"], s["messages_to_deliver"])
-    s["new_quarantine_rate"] = ratio(s["new_quarantines"], s["messages_to_deliver"])
+    s["success_rate"] = ratio(s["attempted_messages_delivered"], s["attempted_messages"])
+    s["error_rate"] = ratio(s["attempted_messages_errored"], s["attempted_messages"])
+    s["execution_error_rate"] = ratio(s["attempted_messages_failed"], s["attempted_messages"])
+    s["new_quarantine_rate"] = ratio(s["new_quarantines"], s["attempted_messages"])
 
 
 def delivery_statistics(

@@ -1,9 +1,7 @@
 {#- The contract's and the pages' invariants on any relation holding report statistics
     (delivery_statistics_columns): each is checked where the relation has its columns (a
     per-domain breakdown has no forwards, say). Fails with every row that breaks one,
-    naming it. Rates that are not bounded by construction in an event-time window (a
-    delivery or an open of a message sent before the window) are checked by
-    delivery_rates_in_unit_interval on the rows where they are. -#}
+    naming it. Every rate of report_rates() is checked against its population. -#}
 {% test delivery_invariants(model) %}
 {%- set present = adapter.get_columns_in_relation(model) | map(attribute='name') | map('lower') | list -%}
 {%- set checks = [
@@ -32,12 +30,19 @@
     ('audience_within_messages', ['audience', 'messages'], 'audience <= messages'),
     ('messages_to_deliver_is_targeted_minus_excluded', ['messages_to_deliver', 'targeted', 'excluded'], 'messages_to_deliver = targeted - excluded'),
     ('execution_errors_are_errors_plus_bounces', ['execution_errors', 'errors', 'bounces'], 'execution_errors = errors + bounces'),
-    ('reactivity_in_unit_interval', ['reactivity'], 'reactivity is null or reactivity between 0 and 1'),
-    ('channel_reactivity_in_unit_interval', ['channel_reactivity'], 'channel_reactivity is null or channel_reactivity between 0 and 1'),
-    ('recipient_raw_reactivity_in_unit_interval', ['recipient_raw_reactivity'], 'recipient_raw_reactivity is null or recipient_raw_reactivity between 0 and 1'),
-    ('raw_reactivity_at_least_recipient_raw_reactivity', ['raw_reactivity', 'recipient_raw_reactivity'], 'raw_reactivity is null or recipient_raw_reactivity is null or raw_reactivity >= recipient_raw_reactivity'),
-    ('delivered_rate_null_iff_nothing_sent', ['sent', 'delivered_rate'], '(sent = 0) = (delivered_rate is null)'),
+    ('sent_messages_within_sent', ['sent_messages', 'sent'], 'sent_messages <= sent'),
+    ('delivered_messages_within_delivered', ['delivered_messages', 'delivered'], 'delivered_messages <= delivered'),
+    ('attempted_messages_within_messages', ['attempted_messages', 'messages'], 'attempted_messages <= messages'),
+    ('attempted_messages_cover_sent_messages', ['attempted_messages', 'sent_messages'], 'attempted_messages >= sent_messages'),
+    ('new_quarantines_are_hard_bounced_messages', ['new_quarantines', 'hard_bounces', 'attempted_messages'], 'new_quarantines <= hard_bounces and new_quarantines <= attempted_messages'),
 ] -%}
+{#- Every rate: a proportion of its population, so in [0, 1] on any data and any window,
+    and null exactly where its population is empty. #}
+{%- for rate in report_rates() %}
+{%- do checks.append((rate.name ~ '_in_unit_interval', [rate.name], rate.name ~ ' is null or ' ~ rate.name ~ ' between 0 and 1')) %}
+{%- do checks.append((rate.name ~ '_within_population', [rate.numerator, rate.denominator], rate.numerator ~ ' between 0 and ' ~ rate.denominator)) %}
+{%- do checks.append((rate.name ~ '_null_iff_no_population', [rate.name, rate.denominator], '(' ~ rate.denominator ~ ' = 0) = (' ~ rate.name ~ ' is null)')) %}
+{%- endfor %}
 with
 
 checked as (

@@ -130,6 +130,28 @@ REFERENCE_COLUMNS = [
     "click_rate",
     "reactivity",
     "raw_reactivity",
+    "channel_reactivity",
+    "success_rate",
+    "error_rate",
+    "execution_error_rate",
+    "new_quarantine_rate",
+    "human_open_rate",
+    "human_click_rate",
+    "sent_messages",
+    "sent_messages_delivered",
+    "sent_messages_bounced",
+    "delivered_messages",
+    "delivered_messages_opened",
+    "delivered_messages_clicked",
+    "delivered_messages_human_opened",
+    "delivered_messages_human_clicked",
+    "delivered_messages_complained",
+    "delivered_messages_unsubscribed",
+    "opened_messages_clicked",
+    "attempted_messages",
+    "attempted_messages_delivered",
+    "attempted_messages_errored",
+    "attempted_messages_failed",
 ]
 
 
@@ -217,5 +239,66 @@ def test_functions_are_published_and_answer_the_same_there(built: dict[str, Path
             con.execute("use memory")
             assert answers[0] == answers[1], function
             assert answers[0][0] > 0, function
+    finally:
+        con.close()
+
+
+def proportion_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """The columns of a relation that are proportions: rates, reactivities and shares."""
+    names = [row[0] for row in con.execute(f"describe {relation}").fetchall()]
+    return [name for name in names if name.endswith("rate") or "reactivity" in name or name.startswith("share_of")]
+
+
+def test_every_rate_is_a_proportion_on_generated_data(built: dict[str, Path]) -> None:
+    """Every rate, reactivity and share of every mart (the live window cuts the generated
+    sends; late bounces, opens days later, clicks without a tracked open, in-app and web
+    messages with tracking and no delivery event) and of every period function over ranges
+    that cut through deliveries is in [0, 1] or null. The data holds what broke the former
+    event-count rates, so this test can fail: a delivery with more unique clicks in a
+    range than delivery events (the former click_rate above 1)."""
+    warehouse = built["warehouse"]
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        relations = [
+            f"marts.{name}"
+            for (name,) in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+            ).fetchall()
+        ]
+        for start, end in random_ranges(warehouse):
+            relations += [
+                f"marts.{function}(timestamp '{start}', timestamp '{end}')" for function in sorted(set(STATIC_MARTS.values()))
+            ]
+            relations.append(f"marts.experiment_results_as_of(timestamp '{end}')")
+        checked: dict[str, int] = {}
+        outside = []
+        for relation in relations:
+            columns = proportion_columns(con, f"select * from {relation}")
+            # An experiment's conversion rate for `clicks` is clicks per profile, a mean (its
+            # documented meaning); every other success metric's is a share of profiles.
+            where = " where success_metric != 'clicks'" if "experiment_result" in relation else ""
+            for column in columns:
+                low, high, rows = con.execute(
+                    f"select min({column}), max({column}), count({column}) from {relation}{where}"
+                ).fetchone()
+                checked[column] = checked.get(column, 0) + rows
+                if rows and (low < 0 or high > 1):
+                    outside.append((relation, column, low, high))
+        assert not outside, outside
+        # Every rate was seen with values (an alert's needs an alert: none on this data).
+        assert {column for column, rows in checked.items() if rows == 0} <= {"rate", "baseline_rate"}, checked
+        assert {"delivered_rate", "click_rate", "raw_reactivity", "new_quarantine_rate", "share_of_kind"} <= set(checked)
+        # The former definitions break on this data (unique clicks over delivery events).
+        broken = con.execute(
+            "select count(*) from marts.live_delivery_statistics where delivered > 0 and unique_clicks > delivered"
+        ).fetchone()[0]
+        broken += sum(
+            con.execute(
+                f"select count(*) from marts.period_delivery_report_between(timestamp '{start}', timestamp '{end}') "
+                "where delivered > 0 and unique_clicks > delivered"
+            ).fetchone()[0]
+            for start, end in random_ranges(warehouse)
+        )
+        assert broken > 0
     finally:
         con.close()

@@ -12,10 +12,10 @@
 {%- set levels = alert_thresholds() %}
 {%- set min_volume = alert_min_volume() %}
 {%- set factor = alert_baseline_factor() %}
-{#- The counts the rates read: their numerators and the counts their denominators add up. #}
+{#- The counts the rates read: their numerators and denominators. #}
 {%- set counts = [] %}
 {%- for rate in alert_rates() %}
-{%- for count in [rate.numerator] + rate.denominator if count not in counts %}
+{%- for count in [rate.numerator, rate.denominator] if count not in counts %}
 {%- do counts.append(count) %}
 {%- endfor %}
 {%- endfor %}
@@ -76,13 +76,15 @@ scoped_counts as (
 ),
 
 -- The same counts before the window: per campaign and channel (a delivery's baseline),
--- and per channel.
+-- and per channel. The hour facts count each message in its first active hour, with its
+-- events over all history: the baseline is the rate of the messages that began in those
+-- days, a proportion as the window's is.
 baseline_counts as (
     select
         campaign_id,
         channel,
         {%- for count in counts %}
-        {{ sum_count(count) }} as {{ count }}{% if not loop.last %},{% endif %}
+        {{ sum_count('first_hour_' ~ count) }} as {{ count }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from delivery_hours
     group by campaign_id, channel
@@ -91,7 +93,7 @@ baseline_counts as (
         cast(null as {{ dbt.type_string() }}) as campaign_id,
         channel,
         {%- for count in counts %}
-        {{ sum_count(count) }} as {{ count }}{% if not loop.last %},{% endif %}
+        {{ sum_count('first_hour_' ~ count) }} as {{ count }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     from delivery_hours
     group by channel
@@ -107,9 +109,9 @@ rates as (
         scoped.recipient_domain,
         '{{ rate.name }}' as metric,
         scoped.{{ rate.numerator }} as numerator,
-        {{ alert_denominator(rate, 'scoped') }} as denominator,
+        scoped.{{ rate.denominator }} as denominator,
         baseline.{{ rate.numerator }} as baseline_numerator,
-        {{ alert_denominator(rate, 'baseline') }} as baseline_denominator,
+        baseline.{{ rate.denominator }} as baseline_denominator,
         cast({{ levels[rate.name].warning }} as {{ type_double() }}) as warning_level,
         cast({{ levels[rate.name].critical }} as {{ type_double() }}) as critical_level
     from scoped_counts as scoped

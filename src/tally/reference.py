@@ -33,6 +33,25 @@ PRECEDENCE = {"excluded": 1, "error": 2, "sent": 3, "retry": 4, "delivered": 5, 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 ABSOLUTE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z?$")
+# Each rate's population and numerator (message counts: docs/decisions.md, "Rates are
+# proportions"), in the reports beside the rates.
+RATE_PART_COLUMNS = [
+    "sent_messages",
+    "sent_messages_delivered",
+    "sent_messages_bounced",
+    "delivered_messages",
+    "delivered_messages_opened",
+    "delivered_messages_clicked",
+    "delivered_messages_human_opened",
+    "delivered_messages_human_clicked",
+    "delivered_messages_complained",
+    "delivered_messages_unsubscribed",
+    "opened_messages_clicked",
+    "attempted_messages",
+    "attempted_messages_delivered",
+    "attempted_messages_errored",
+    "attempted_messages_failed",
+]
 COUNT_COLUMNS = [
     "targeted",
     "excluded",
@@ -75,21 +94,7 @@ COUNT_COLUMNS = [
     "human_unique_opens",
     "human_clicks",
     "human_unique_clicks",
-    "sent_messages",
-    "sent_messages_delivered",
-    "sent_messages_bounced",
-    "delivered_messages",
-    "delivered_messages_opened",
-    "delivered_messages_clicked",
-    "delivered_messages_human_opened",
-    "delivered_messages_human_clicked",
-    "delivered_messages_complained",
-    "delivered_messages_unsubscribed",
-    "opened_messages_clicked",
-    "attempted_messages",
-    "attempted_messages_delivered",
-    "attempted_messages_errored",
-    "attempted_messages_failed",
+    *RATE_PART_COLUMNS,
 ]
 RATE_COLUMNS = [
     "delivered_rate",

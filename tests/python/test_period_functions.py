@@ -15,6 +15,7 @@ import pytest
 
 import compare
 from conftest import TALLY, dbt, load_folder, run
+from tally.reference import COUNT_COLUMNS, RATE_COLUMNS
 
 # dbt builds per random period.
 pytestmark = pytest.mark.slow
@@ -94,65 +95,8 @@ def test_each_between_function_equals_a_build_for_that_range(built: dict[str, Pa
     assert not failures, f"seed {SEED}: (start, end, mart, rows, (only static, only function)): {failures}"
 
 
-REFERENCE_COLUMNS = [
-    "targeted",
-    "excluded",
-    "errors",
-    "sent",
-    "delivered",
-    "bounces",
-    "hard_bounces",
-    "soft_bounces",
-    "ignored_bounces",
-    "retries",
-    "opens",
-    "unique_opens",
-    "estimated_unique_opens",
-    "clicks",
-    "unique_clicks",
-    "unsubscriptions",
-    "spam_complaints",
-    "mirror_page_views",
-    "forwards",
-    "impressions",
-    "unique_impressions",
-    "dismissals",
-    "other_interactions",
-    "interactions",
-    "actions",
-    "engagements",
-    "offers_sent",
-    "audience",
-    "new_quarantines",
-    "delivered_rate",
-    "bounce_rate",
-    "open_rate",
-    "click_rate",
-    "reactivity",
-    "raw_reactivity",
-    "channel_reactivity",
-    "success_rate",
-    "error_rate",
-    "execution_error_rate",
-    "new_quarantine_rate",
-    "human_open_rate",
-    "human_click_rate",
-    "sent_messages",
-    "sent_messages_delivered",
-    "sent_messages_bounced",
-    "delivered_messages",
-    "delivered_messages_opened",
-    "delivered_messages_clicked",
-    "delivered_messages_human_opened",
-    "delivered_messages_human_clicked",
-    "delivered_messages_complained",
-    "delivered_messages_unsubscribed",
-    "opened_messages_clicked",
-    "attempted_messages",
-    "attempted_messages_delivered",
-    "attempted_messages_errored",
-    "attempted_messages_failed",
-]
+# Every column the reference computes.
+REFERENCE_COLUMNS = COUNT_COLUMNS + RATE_COLUMNS
 
 
 @pytest.mark.parametrize("grain", ["delivery", "channel"])

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from conftest import DBT, PYTHON, REPO, dbt, load_folder, project_env, run
+from tally.reference import RATE_PART_COLUMNS
 
 # A dbt build, then MetricFlow queries.
 pytestmark = pytest.mark.slow
@@ -63,21 +64,7 @@ METRICS = [
     "messages_to_deliver",
     "success",
     "execution_errors",
-    "sent_messages",
-    "sent_messages_delivered",
-    "sent_messages_bounced",
-    "delivered_messages",
-    "delivered_messages_opened",
-    "delivered_messages_clicked",
-    "delivered_messages_human_opened",
-    "delivered_messages_human_clicked",
-    "delivered_messages_complained",
-    "delivered_messages_unsubscribed",
-    "opened_messages_clicked",
-    "attempted_messages",
-    "attempted_messages_delivered",
-    "attempted_messages_errored",
-    "attempted_messages_failed",
+    *RATE_PART_COLUMNS,
     "delivered_rate",
     "bounce_rate",
     "open_rate",

@@ -1,5 +1,6 @@
 -- One recipient domain's deliverability per day over all history: sent, delivered,
--- bounces by type, and rates (shares of the messages first sent that day: the send cohort). Change the domain with --vars '{analysis_domain: gmail.com}'.
+-- bounces by type, and rates (shares of the messages first sent that day: the send
+-- cohort). Change the domain with --vars '{analysis_domain: gmail.com}'.
 with
 
 messages as (

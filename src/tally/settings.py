@@ -31,9 +31,10 @@ REPO_ROOT = project_dir()
 DEFAULT_WAREHOUSE = REPO_ROOT / "warehouse" / "warehouse.duckdb"
 # The working file stays readable by the DuckDB 1.5 builds some tools embed.
 WAREHOUSE_CONFIG = {"storage_compatibility_version": "v1.5.0"}
-# The serving file is written in the oldest storage format, so BI drivers embedding
-# DuckDB 1.x (JDBC, ODBC, Node, DBeaver) open it.
-SERVING_STORAGE_VERSION = "v1.0.0"
+# The serving file is written in an old storage format, so BI drivers embedding
+# DuckDB 1.2 to 1.5 (JDBC, ODBC, Node, DBeaver) open it. Not v1.0.0: DuckDB 2.0 updating
+# a v1.0.0 catalog in place wrote files 1.4.1 refused (docs/operations.md, "File versions").
+SERVING_STORAGE_VERSION = "v1.2.0"
 
 
 def warehouse_path() -> Path:

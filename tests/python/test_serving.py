@@ -1,5 +1,5 @@
 """Serving: readers querying continuously during refreshes see no error and consistent
-answers; the published file is read-only for BI, holds marts only, and opens in DuckDB 1.x."""
+answers; the published file is read-only for BI, holds marts only, and opens in DuckDB 1.x (1.2 and later)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Each step prints what it did and how long it took. Why the steps are what they a
   --report-as-of is given), published in marts.publish_status with the publish time, the
   newest event counted and the last failed refresh, so readers can show "data as of".
 * BI never opens the working warehouse. The marts are published into a new small serving
-  catalog (DuckDB v1.0 storage format, marts only: no raw data, no PII) that atomically
+  catalog (DuckDB v1.2 storage format, marts only: no raw data, no PII) that atomically
   replaces the previous one with os.replace; the large facts are views over immutable
   Parquet day files beside it (serving.duckdb.parts/), of which a refresh writes only the
   days its new events touch. A failed refresh publishes nothing new: the previous marts

@@ -1,4 +1,4 @@
-"""The publish: the working warehouse's marts into a new serving catalog (DuckDB v1.0 storage
+"""The publish: the working warehouse's marts into a new serving catalog (DuckDB v1.2 storage
 format, marts only: no raw data, no PII) that atomically replaces the previous one, with a
 status row saying what it holds; a failed refresh only records its failure.
 

@@ -213,7 +213,20 @@ $(ENGINES_BIN)/.installed: requirements-engines.txt pyproject.toml
 	$(ENGINES_BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-install-engines: $(ENGINES_BIN)/.installed
+# Delta Lake's jars from Maven Central (engines-jars.txt: coordinates and SHA-256), where
+# profiles.yml's spark.jars finds them; a jar whose sum differs stops the install.
+ENGINES_JARS := $(ENGINES_VENV)/jars
+$(ENGINES_JARS)/.installed: engines-jars.txt $(ENGINES_BIN)/.installed
+	mkdir -p $(ENGINES_JARS)
+	grep -v '^#' engines-jars.txt | while read -r artifact sum; do \
+		name=$$(echo "$$artifact" | cut -d: -f2)-$$(echo "$$artifact" | cut -d: -f3).jar; \
+		mvn --batch-mode --quiet dependency:copy -Dartifact="$$artifact" -DoutputDirectory=$(ENGINES_JARS) \
+			-Dmdep.useBaseVersion=true || exit 1; \
+		echo "$$sum  $(ENGINES_JARS)/$$name" | sha256sum --check --quiet || exit 1; \
+	done
+	touch $@
+
+install-engines: $(ENGINES_BIN)/.installed $(ENGINES_JARS)/.installed
 
 ## The bundled sample on Spark (local session, Debian's JDK): load it into the lake, dbt build with every test.
 build-spark: install-engines

@@ -2,12 +2,15 @@
 and read every mart back as rows.
 
 Run by `make test-engines` with .venv-engines (dbt-duckdb, dbt-postgres, dbt-spark and
-PySpark side by side). Spark's tables are Parquet files under its work folder: they are read
-back with DuckDB, so no second Spark session (nor its Derby metastore lock) is needed.
+PySpark side by side). Spark's tables are Delta tables (or Parquet ones with
+spark_file_format: parquet) under its work folder: they are read back with DuckDB, the
+Parquet files of the table's current version as its Delta log lists them, so no second
+Spark session (nor its Derby metastore lock) is needed.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
@@ -20,6 +23,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import duckdb
 import pytest
@@ -190,7 +194,7 @@ class SparkEngine(Engine):
         return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.endswith(("__dbt_batch", "__dbt_rebuilt")))
 
     def rows(self, schema: str, table: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-        files = [str(p) for p in (self._folder(schema) / table).rglob("*.parquet") if not p.name.startswith((".", "_"))]
+        files = [str(p) for p in table_files(self._folder(schema) / table)]
         if not files:
             return [], []
         con = duckdb.connect()
@@ -200,6 +204,40 @@ class SparkEngine(Engine):
             return [d[0] for d in cursor.description], cursor.fetchall()
         finally:
             con.close()
+
+
+def delta_files(table: Path) -> list[Path] | None:
+    """The data files of a Delta table's current version, replayed from its log (`add` and
+    `remove` actions of every commit, in order); None when the folder is no Delta table.
+    Refuses what this replay cannot read: a log whose early commits were cleaned up behind a
+    checkpoint, and deletion vectors (rows deleted inside a file)."""
+    log_folder = table / "_delta_log"
+    if not log_folder.is_dir():
+        return None
+    commits = sorted(log_folder.glob("[0-9]*.json"))
+    if not commits or int(commits[0].stem) != 0 or int(commits[-1].stem) != len(commits) - 1:
+        raise AssertionError(f"{table}: the Delta log does not start at version 0 or has gaps")
+    active: dict[str, Path] = {}
+    for commit in commits:
+        for line in commit.read_text().splitlines():
+            action = json.loads(line)
+            if "add" in action:
+                if action["add"].get("deletionVector"):
+                    raise AssertionError(f"{table}: deletion vectors are not read here")
+                # Paths are relative URIs: a partition value's space or colon is %-encoded.
+                active[action["add"]["path"]] = table / unquote(action["add"]["path"])
+            elif "remove" in action:
+                active.pop(action["remove"]["path"], None)
+    return sorted(active.values())
+
+
+def table_files(table: Path) -> list[Path]:
+    """The Parquet files holding a Spark table's rows now: its Delta log's, or, for a plain
+    Parquet table, every visible Parquet file in its folder."""
+    files = delta_files(table)
+    if files is not None:
+        return files
+    return [p for p in table.rglob("*.parquet") if not p.name.startswith((".", "_"))]
 
 
 def normalise(value: Any) -> Any:

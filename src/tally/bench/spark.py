@@ -9,7 +9,12 @@ For --events N it:
    counts and unique counts straight from the raw tables, deduplicated on event_id) in
    Spark SQL over the same lake, in a fresh local session of the same size, best of two;
 5. with --with-duckdb, the same on DuckDB for the same files (load, models-only build,
-   floor), so both engines' overheads come from one run on one machine.
+   floor), so both engines' overheads come from one run on one machine;
+6. with --incremental-slices K, the events are generated in K slices of arrival time: the
+   first K-1 are loaded before the full build, the last one after it, and an incremental
+   `dbt run` (models only) is timed on it: what a refresh of newly arrived events costs.
+--file-format chooses the Spark tables' format (var spark_file_format): delta (MERGE) or
+parquet (partition rewrites), so the two incremental paths are measured on the same files.
 Prints a table and JSON. Run with .venv-engines (make install-engines).
 """
 
@@ -108,7 +113,13 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument("--with-tests", action="store_true", help="also time the data tests on Spark (dbt test)")
     parser.add_argument("--with-duckdb", action="store_true", help="also load, build and floor the same files on DuckDB")
     parser.add_argument("--json", type=Path, help="also write the JSON here")
+    parser.add_argument("--file-format", choices=["delta", "parquet"], default="delta", help="Spark table format (default delta)")
+    parser.add_argument(
+        "--incremental-slices", type=int, default=0, help="generate K slices; time an incremental run on the last (default: off)"
+    )
     args = parser.parse_args(argv)
+    if args.incremental_slices == 1 or args.incremental_slices < 0:
+        parser.error("--incremental-slices needs at least 2 slices")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-spark-"))
     work.mkdir(parents=True, exist_ok=True)
     cores = os.environ.get("SPARK_CORES", "2")
@@ -128,19 +139,39 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         "spark_cores": cores,
         "spark_driver_memory": memory,
         "shuffle_partitions": partitions,
+        "file_format": args.file_format,
     }
     try:
         generated = work / "generated"
-        if not (generated / "message_feedback_events.parquet").exists():
-            result["generate_s"] = timed([*TALLY, "generate", "--events", str(args.events), "--out", str(generated)], env)
-        started = time.perf_counter()
-        for table in TABLES:
-            timed(
-                [*TALLY, "load", "--quiet", "--lake", str(work / "lake"), "--table", table, str(generated / f"{table}.parquet")],
-                env,
+        slices = args.incremental_slices
+        folders = [generated / f"slice_{index:03d}" for index in range(1, slices + 1)] if slices else [generated]
+        if not (folders[-1] / "message_feedback_events.parquet").exists():
+            slicing = ["--slices", str(slices)] if slices else []
+            result["generate_s"] = timed(
+                [*TALLY, "generate", "--events", str(args.events), *slicing, "--out", str(generated)], env
             )
-        result["load_lake_s"] = time.perf_counter() - started
-        as_of = '{report_as_of: "2026-11-06 00:00:00"}'
+
+        def load_lake(folder: Path) -> float:
+            started = time.perf_counter()
+            for table in TABLES:
+                if (folder / f"{table}.parquet").exists():
+                    timed(
+                        [
+                            *TALLY,
+                            "load",
+                            "--quiet",
+                            "--lake",
+                            str(work / "lake"),
+                            "--table",
+                            table,
+                            str(folder / f"{table}.parquet"),
+                        ],
+                        env,
+                    )
+            return time.perf_counter() - started
+
+        result["load_lake_s"] = sum(load_lake(folder) for folder in (folders[:-1] if slices else folders))
+        as_of = f'{{report_as_of: "2026-11-06 00:00:00", spark_file_format: {args.file_format}}}'
         target = ["--target-path", str(work / "target_spark")]
         result["spark_build_models_s"] = timed([DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, *target], env)
         if args.with_tests:
@@ -156,6 +187,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             raise SystemExit(f"spark floor failed:\n{floor.stdout[-2000:]}\n{floor.stderr[-3000:]}")
         result["spark_floor_s"] = float(line[0].split()[1])
         result["spark_build_over_floor"] = result["spark_build_models_s"] / result["spark_floor_s"]  # type: ignore[operator]
+        # After the floor, which reads the same lake as the full build did.
+        if slices:
+            result["incremental_slice_load_s"] = load_lake(folders[-1])
+            result["spark_incremental_models_s"] = timed([DBT, "run", "--vars", as_of, *target], env)
         if args.with_duckdb:
             from tally.bench.local import floor_seconds  # the DuckDB benchmark's own floor query and timing
 

@@ -85,6 +85,22 @@
 {% macro spark__alter_column_set_constraints(relation, column_dict) -%}
 {%- endmacro %}
 
+{#- The one partition column of a delete+insert model on Spark (none when unpartitioned),
+    after checking that the model has one unique_key column and at most one partition column. -#}
+{% macro spark_delete_insert_partition(unique_key) -%}
+    {%- if unique_key is none or unique_key is not string -%}
+        {{ exceptions.raise_compiler_error("delete+insert on Spark needs one unique_key column, got " ~ unique_key) }}
+    {%- endif -%}
+    {%- set partition_by = config.get('partition_by') -%}
+    {%- if partition_by is not none and partition_by is not string -%}
+        {%- if partition_by | length != 1 -%}
+            {{ exceptions.raise_compiler_error("delete+insert on Spark supports one partition column, got " ~ partition_by) }}
+        {%- endif -%}
+        {%- set partition_by = partition_by[0] -%}
+    {%- endif -%}
+    {{ return(partition_by) }}
+{%- endmacro %}
+
 {#- delete+insert on a Delta table as one MERGE (one commit: atomic for readers).
     The source holds every batch row, marked 'insert', and one row per batch key, marked
     'delete'. The join matches only 'delete' rows, so every target row whose key is in the
@@ -98,16 +114,7 @@
     batch's rows and of the rows they replace), so Delta reads and rewrites only files of
     those partitions; within them, only files holding a matched key are rewritten. -#}
 {% macro spark_delta_merge_sql(source, target, unique_key) -%}
-    {%- if unique_key is none or unique_key is not string -%}
-        {{ exceptions.raise_compiler_error("delete+insert on Spark needs one unique_key column, got " ~ unique_key) }}
-    {%- endif -%}
-    {%- set partition_by = config.get('partition_by') -%}
-    {%- if partition_by is not none and partition_by is not string -%}
-        {%- if partition_by | length != 1 -%}
-            {{ exceptions.raise_compiler_error("delete+insert on Spark supports one partition column, got " ~ partition_by) }}
-        {%- endif -%}
-        {%- set partition_by = partition_by[0] -%}
-    {%- endif -%}
+    {%- set partition_by = spark_delete_insert_partition(unique_key) -%}
     {%- set target_columns = adapter.get_columns_in_relation(target) -%}
     {%- set columns = target_columns | map(attribute='quoted') | list -%}
     {%- set batch = source.identifier ~ '__batch' -%}
@@ -175,16 +182,7 @@
 {#- Runs the rewrite (the statements before the last one run here, in order) and returns the
     last statement, which the materialization runs as its main statement. -#}
 {% macro spark_partition_rewrite_sql(source, target, unique_key) -%}
-    {%- if unique_key is none or unique_key is not string -%}
-        {{ exceptions.raise_compiler_error("delete+insert on Spark needs one unique_key column, got " ~ unique_key) }}
-    {%- endif -%}
-    {%- set partition_by = config.get('partition_by') -%}
-    {%- if partition_by is not none and partition_by is not string -%}
-        {%- if partition_by | length != 1 -%}
-            {{ exceptions.raise_compiler_error("delete+insert on Spark supports one partition column, got " ~ partition_by) }}
-        {%- endif -%}
-        {%- set partition_by = partition_by[0] -%}
-    {%- endif -%}
+    {%- set partition_by = spark_delete_insert_partition(unique_key) -%}
     {%- set columns = adapter.get_columns_in_relation(target) | map(attribute='quoted') | join(', ') -%}
     {%- set batch = target.incorporate(path={'identifier': target.identifier ~ '__dbt_batch'}) -%}
     {%- set rebuilt = target.incorporate(path={'identifier': target.identifier ~ '__dbt_rebuilt'}) -%}

@@ -63,6 +63,12 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
     return result
 
 
+def generate_slices(folder: Path, events: int, slices: int, seed: int, days: int = 3) -> None:
+    """Generated events in `slices` successive loads by arrival time, Parquet, under folder/slice_NNN."""
+    arguments = ["--events", str(events), "--days", str(days), "--slices", str(slices), "--seed", str(seed)]
+    run([*TALLY, "generate", *arguments, "--format", "parquet", "--out", str(folder)], project_env())
+
+
 class Engine:
     """One engine's warehouse for one data set: load, dbt, read the marts back."""
 

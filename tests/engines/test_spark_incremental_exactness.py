@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import TALLY, SparkEngine, compare_relation, log, project_env, run
+from conftest import SparkEngine, compare_relation, generate_slices, log
 
 # Two slices (late events and duplicates cross the boundary): each Spark build costs more
 # than a minute of fixed cost, and CI has to stay within 30 minutes.
@@ -28,25 +28,7 @@ MODELS_ONLY = ["--select", "+path:models/marts/core", "--exclude", "resource_typ
 
 def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     data = tmp_path / "events"
-    run(
-        [
-            *TALLY,
-            "generate",
-            "--events",
-            "10000",
-            "--days",
-            "3",
-            "--slices",
-            str(SLICES),
-            "--format",
-            "parquet",
-            "--seed",
-            "11",
-            "--out",
-            str(data),
-        ],
-        project_env(),
-    )
+    generate_slices(data, 10_000, SLICES, 11)
     lake = tmp_path / "lake"
     incremental = SparkEngine(tmp_path / "incremental", lake)
     for index in range(1, SLICES + 1):

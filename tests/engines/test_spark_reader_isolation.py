@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import DBT, TALLY, SparkEngine, log, project_env, run
+from conftest import DBT, SparkEngine, generate_slices, log
 
 AS_OF = ["2026-11-03 00:00:00", "2026-11-04 06:00:00"]
 # Incremental facts (one MERGE each per run) and a mart rebuilt whole (CREATE OR REPLACE).
@@ -65,25 +65,7 @@ def fingerprint(spark, path: Path) -> tuple[int, str]:  # type: ignore[no-untype
 
 def test_a_reader_during_a_merge_sees_the_table_before_or_after(tmp_path: Path) -> None:
     data = tmp_path / "events"
-    run(
-        [
-            *TALLY,
-            "generate",
-            "--events",
-            "20000",
-            "--days",
-            "3",
-            "--slices",
-            "2",
-            "--format",
-            "parquet",
-            "--seed",
-            "5",
-            "--out",
-            str(data),
-        ],
-        project_env(),
-    )
+    generate_slices(data, 20_000, 2, 5)
     lake = tmp_path / "lake"
     engine = SparkEngine(tmp_path / "spark", lake)
     engine.load(data / "slice_001", "parquet")

@@ -6,12 +6,16 @@ loaded into the lake and followed by an incremental build with report_as_of movi
 then a rerun with no new data; then a full refresh from the same lake in a fresh Spark
 warehouse. Every table of `marts` and `staging` (partition columns included) must hold the
 same rows in both (the facts and what they read). This exercises the Spark delete+insert of
-every incremental fact (one MERGE on Delta, the default) and the append of the base tables.
+every incremental fact (one MERGE on Delta, the default; partition rewrites with
+spark_file_format: parquet) and the append of the base tables.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+
+import pytest
 
 from conftest import SparkEngine, compare_relation, generate_slices, log
 
@@ -26,19 +30,38 @@ PERIOD = 'period_start: "2026-11-02 00:00:00", period_end: "2026-11-04 00:00:00"
 MODELS_ONLY = ["--select", "+path:models/marts/core", "--exclude", "resource_type:test", "resource_type:unit_test"]
 
 
-def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
+def delta_operations(table: Path) -> list[str]:
+    """The operation of each commit in a Delta table's log, in order."""
+    return [
+        json.loads(line)["commitInfo"]["operation"]
+        for commit in sorted((table / "_delta_log").glob("[0-9]*.json"))
+        for line in commit.read_text().splitlines()
+        if '"commitInfo"' in line
+    ]
+
+
+@pytest.mark.parametrize("file_format", ["delta", "parquet"])
+def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path, file_format: str) -> None:
     data = tmp_path / "events"
     generate_slices(data, 10_000, SLICES, 11)
     lake = tmp_path / "lake"
+    fact = tmp_path / "incremental" / "spark" / "tables" / "marts.db" / "fct_message_hours"
     incremental = SparkEngine(tmp_path / "incremental", lake)
     for index in range(1, SLICES + 1):
         incremental.load(data / f"slice_{index:03d}", "parquet")
-        incremental.dbt(["build", *MODELS_ONLY, "--vars", f'{{report_as_of: "{AS_OF[index - 1]}", {PERIOD}}}'])
-    # A rerun with no new data changes nothing.
-    incremental.dbt(["build", *MODELS_ONLY, "--vars", f'{{report_as_of: "{AS_OF[-1]}", {PERIOD}}}'])
+        variables = f'{{report_as_of: "{AS_OF[index - 1]}", {PERIOD}, spark_file_format: {file_format}}}'
+        incremental.dbt(["build", *MODELS_ONLY, "--vars", variables])
+    operations = delta_operations(fact) if file_format == "delta" else []
+    # A rerun with no new data changes nothing (on Delta: not even a new version).
+    incremental.dbt(["build", *MODELS_ONLY, "--vars", variables])
+    if file_format == "delta":
+        assert "MERGE" in operations, operations
+        assert delta_operations(fact) == operations, "a run with nothing new committed a version"
+    else:
+        assert not (fact / "_delta_log").exists()
 
     full = SparkEngine(tmp_path / "full", lake)
-    full.dbt(["build", *MODELS_ONLY, "--full-refresh", "--vars", f'{{report_as_of: "{AS_OF[-1]}", {PERIOD}}}'])
+    full.dbt(["build", *MODELS_ONLY, "--full-refresh", "--vars", variables])
 
     differences = {}
     compared = 0
@@ -57,9 +80,5 @@ def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path) -> None:
     columns, rows = incremental.rows("staging", "base_raw__message_feedback_events")
     assert sum(1 for row in rows if row[columns.index("row_status")] == "duplicate") > 0
     # And the facts are partitioned by event date, several partitions each (beside Delta's log).
-    partitions = [
-        p
-        for p in (tmp_path / "incremental" / "spark" / "tables" / "marts.db" / "fct_message_hours").iterdir()
-        if p.is_dir() and p.name != "_delta_log"
-    ]
+    partitions = [p for p in fact.iterdir() if p.is_dir() and p.name != "_delta_log"]
     assert len(partitions) >= 3 and all(p.name.startswith("activity_date=") for p in partitions)

@@ -15,9 +15,20 @@
       another type or text that is no timestamp, an end before the start, a NULL zone; a
       zone DuckDB does not know raises DuckDB's own error, which names it. -#}
 
-{#- The table functions' arguments, as the table_function materialization declares them. -#}
+{#- The table functions' arguments, as the table_function materialization declares them
+    (and period_table_functions lists them). -#}
 {% macro period_function_arguments() -%}
+    {{ return(adapter.dispatch('period_function_arguments')()) }}
+{%- endmacro %}
+
+{% macro default__period_function_arguments() -%}
     {{ return(['period_start', 'period_end', "report_timezone := 'UTC'"]) }}
+{%- endmacro %}
+
+{#- PostgreSQL: positional, both bounds of one type (text, date, timestamp or timestamptz:
+    one overload each). -#}
+{% macro postgres__period_function_arguments() -%}
+    {{ return(['period_start text | date | timestamp | timestamptz', 'period_end (the same type)', "report_timezone text default 'UTC'"]) }}
 {%- endmacro %}
 
 {#- A bound argument as a UTC TIMESTAMP (null when null or unreadable; see above). Kept
@@ -66,7 +77,7 @@
         'end': 'coalesce(' ~ bounds.period_end ~ ", cast('infinity' as " ~ dbt.type_timestamp() ~ '))',
         'start_shown': checked.period_start,
         'end_shown': checked.period_end,
-        'timezone': 'report_timezone',
+        'timezone': period_function_argument('report_timezone'),
     }) -%}
     {{ return(window) }}
 {%- endmacro %}
@@ -131,4 +142,50 @@
 
 {% macro null_zone_message() -%}
     'report_timezone is NULL; pass an IANA name such as ''UTC'' or ''Europe/Paris'' (select name from pg_timezone_names())'
+{%- endmacro %}
+
+{#- An argument of a table function as the body refers to it: by name in a DuckDB table
+    macro; by position in a PostgreSQL SQL function ($1, $2, $3), whose result columns
+    period_start and period_end would otherwise clash with the arguments' names. -#}
+{% macro period_function_argument(name) -%}
+    {{ return(adapter.dispatch('period_function_argument')(name)) }}
+{%- endmacro %}
+
+{% macro default__period_function_argument(name) -%}
+    {{ return(name) }}
+{%- endmacro %}
+
+{% macro postgres__period_function_argument(name) -%}
+    {{ return({'period_start': '$1', 'period_end': '$2', 'report_timezone': '$3'}[name]) }}
+{%- endmacro %}
+
+{#- PostgreSQL: the body's arguments are text (typed arguments reach it through the
+    overloads the table_function materialization creates, as text of the same meaning):
+    'YYYY-MM-DD' is that day's midnight in report_timezone; a timestamp without an offset
+    or a zone is UTC; one with an offset or a zone is read with it; NULL is unbounded. Text
+    that is no timestamp raises PostgreSQL's own error, which quotes it. -#}
+{% macro postgres__period_argument_utc(argument, timezone_sql) -%}
+    {%- set text = 'trim(' ~ period_function_argument(argument) ~ ')' -%}
+    (case
+        when length({{ text }}) = 10
+            then ((cast({{ text }} as date) + time '00:00') at time zone {{ timezone_sql }}) at time zone 'UTC'
+        when {{ text }} ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$'
+            then cast({{ text }} as timestamp)
+        else (cast({{ text }} as timestamptz) at time zone 'UTC')
+    end)
+{%- endmacro %}
+
+{% macro postgres__checked_period_argument(argument) -%}
+    {{ postgres__ordered_period_argument(argument) }}
+{%- endmacro %}
+
+{% macro postgres__ordered_period_argument(argument) -%}
+    {%- set zone = period_function_argument('report_timezone') -%}
+    (case
+        when {{ zone }} is null
+            then {{ period_argument_error(null_zone_message()) }}
+        when {{ period_argument_utc('period_end', zone) }} < {{ period_argument_utc('period_start', zone) }}
+            then {{ period_argument_error("'period_end (' || " ~ period_function_argument('period_end') ~ " || ') is before period_start (' || " ~ period_function_argument('period_start') ~ " || ')'") }}
+        else {{ period_argument_utc(argument, zone) }}
+    end)
 {%- endmacro %}

@@ -121,6 +121,54 @@ def test_generated_events_marts_equal_duckdb(tmp_path: Path, postgres_server: di
     rows = reference.rows("marts", "fct_message_hours")[1]
     assert len(rows) > 50_000, "the generated set should be large enough to exercise every mart"
     assert_equal_to_duckdb(reference, others)
+    postgres = next(engine for engine in others if isinstance(engine, PostgresEngine))
+    assert_period_functions_equal(reference, postgres)
+
+
+# Ranges for the period functions: whole days, hours inside days, a zone's days, an open
+# end, all history; text arguments, as a BI tool passes them.
+FUNCTION_RANGES = [
+    ("2026-11-02", "2026-11-03", "UTC"),
+    ("2026-11-02 05:00:00", "2026-11-03 17:00:00", "UTC"),
+    ("2026-11-02", "2026-11-04", "Europe/Paris"),
+    ("2026-11-02 22:00:00+00", None, "America/New_York"),
+    (None, None, "UTC"),
+]
+# The same with typed bounds, as SQL literals both engines read alike (on PostgreSQL each
+# type is its own overload).
+TYPED_RANGES = [
+    ("date '2026-11-02'", "date '2026-11-04'", "Europe/Paris"),
+    ("timestamp '2026-11-02 05:00:00'", "timestamp '2026-11-03 17:00:00'", "UTC"),
+    ("timestamptz '2026-11-02 22:00:00+00'", "timestamptz '2026-11-03 22:00:00+00'", "America/New_York"),
+]
+
+
+def assert_period_functions_equal(reference: DuckDBEngine, postgres: PostgresEngine) -> None:
+    """Every period_*_between function on PostgreSQL returns DuckDB's rows, range by range."""
+    names = [row[0] for row in reference._query("select function_name from marts.period_table_functions")[1]]
+    functions = [name for name in names if name.endswith("_between")]
+    assert len(functions) >= 10, functions
+    problems = {}
+    rows_per_range = dict.fromkeys(FUNCTION_RANGES, 0)
+    for function in functions:
+        for start, end, zone in FUNCTION_RANGES:
+            expected = reference._query(f"select * from marts.{function}(?, ?, report_timezone := ?)", [start, end, zone])
+            actual = postgres._query(f"select * from marts.{function}(%s, %s, %s)", [start, end, zone])
+            rows_per_range[(start, end, zone)] += len(expected[1])
+            found = compare_relation(expected, actual)
+            if found:
+                problems[f"{function}({start}, {end}, {zone})"] = found
+        for start, end, zone in TYPED_RANGES:
+            expected = reference._query(f"select * from marts.{function}({start}, {end}, report_timezone := '{zone}')")
+            actual = postgres._query(f"select * from marts.{function}({start}, {end}, '{zone}')")
+            rows_per_range[(start, end, zone)] = rows_per_range.get((start, end, zone), 0) + len(expected[1])
+            found = compare_relation(expected, actual)
+            if found:
+                problems[f"{function}({start}, {end}, {zone})"] = found
+    log(f"compared {len(functions)} period functions over {len(rows_per_range)} ranges, PostgreSQL with DuckDB: {rows_per_range}")
+    # An empty range would compare nothing: every range must hold rows on DuckDB.
+    assert all(rows_per_range.values()), rows_per_range
+    assert not problems, "period functions differ from DuckDB's:\n" + "\n".join(f"{k}: {v}" for k, v in problems.items())
 
 
 @pytest.mark.parametrize("broken", ["postgres"])

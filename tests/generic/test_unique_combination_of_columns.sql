@@ -1,5 +1,5 @@
 {#- Fails with each combination of `combination_of_columns` that appears more than once.
-    On a table function (period_*_between, DuckDB table macros), called_over_all_history
+    On a table function (period_*_between: DuckDB table macros, PostgreSQL SQL functions), called_over_all_history
     calls it with a range wider than any data (plus function_extra_arguments), so the key
     holds for what the function returns over all history. -#}
 {% test unique_combination_of_columns(model, combination_of_columns, called_over_all_history=false, function_extra_arguments=[]) %}

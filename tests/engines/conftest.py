@@ -35,7 +35,7 @@ DBT = str(Path(PYTHON).with_name("dbt"))
 RAW_TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 # Partition columns of the large facts, present on Spark only (dbt_project.yml, partition_by).
 SPARK_ONLY_COLUMNS = {"activity_date", "first_event_date"}
-# The catalog of DuckDB's table functions: empty where there are no table functions.
+# The catalog of table functions: each engine lists its own signatures (none on Spark).
 DUCKDB_ONLY_MARTS = {"period_table_functions"}
 # When the rows were loaded: each engine's loader ran at its own moment, so these differ by
 # design (their role, the incremental watermark, is checked by the incremental tests).
@@ -178,16 +178,21 @@ class PostgresEngine(Engine):
 
 
 class SparkEngine(Engine):
-    """Local Spark session; raw sources from the Parquet lake `lake`; tables in work/spark."""
+    """Spark session; raw sources from the Parquet lake `lake`; tables in work/spark. `master`
+    is the profile's default (local[2], one JVM) or another master, such as CLUSTER."""
 
     name = "spark"
 
-    def __init__(self, work: Path, lake: Path) -> None:
+    def __init__(self, work: Path, lake: Path, master: str | None = None) -> None:
         super().__init__(work)
         self.lake = lake
+        self.master = master
 
     def env(self) -> dict[str, str]:
-        return project_env(DBT_TARGET="spark", SPARK_WORK_DIR=str(self.work / "spark"), LAKE_PATH=str(self.lake))
+        env = project_env(DBT_TARGET="spark", SPARK_WORK_DIR=str(self.work / "spark"), LAKE_PATH=str(self.lake))
+        if self.master:
+            env["SPARK_MASTER"] = self.master
+        return env
 
     def loader_args(self) -> list[str]:
         return ["--lake", str(self.lake)]
@@ -210,6 +215,44 @@ class SparkEngine(Engine):
             return [d[0] for d in cursor.description], cursor.fetchall()
         finally:
             con.close()
+
+
+# Spark's local-cluster master: two workers of 1 core and 1024 MB, each running its executor
+# in a JVM of its own, so a shuffle crosses processes (serialised, over the network stack)
+# as on a real cluster, and an executor can be lost.
+CLUSTER = "local-cluster[2,1,1024]"
+
+
+def executor_processes(root: int) -> list[int]:
+    """Process ids of the Spark executors below process `root` (local-cluster's workers run
+    in the driver's JVM and start each executor as a child process)."""
+    children: dict[int, list[int]] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue  # the process ended while it was read
+        children.setdefault(parent, []).append(int(entry.name))
+    found, stack = [], [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            stack.append(child)
+            if "CoarseGrainedExecutorBackend" in commands.get(child, ""):
+                found.append(child)
+    return sorted(found)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far; 0 once it has ended."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def delta_files(table: Path) -> list[Path] | None:

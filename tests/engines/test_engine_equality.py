@@ -1,7 +1,9 @@
 """Spark and PostgreSQL build the same marts as DuckDB, row by row and column by column.
 
 For the bundled sample (full `dbt build` with every data, unit and golden test on each
-engine) and for 100k generated events (models only: the tests ran on the sample), the same
+engine, Spark in one JVM) and for 100k generated events (models only: the tests ran on the
+sample; Spark on a local cluster, separate executor JVMs, one of them killed during the
+build), the same
 files are loaded into each engine by the same loader (DuckDB warehouse file, PostgreSQL raw
 tables, Spark's Parquet lake), built, and every table of the `marts` schema is compared with
 DuckDB's: same columns (Spark's partition columns aside), same rows, every value equal
@@ -12,11 +14,17 @@ reasons) is compared too, from the staging base tables.
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from conftest import (
+    CLUSTER,
+    DBT,
     DUCKDB_ONLY_MARTS,
     LOAD_TIME_COLUMNS,
     REPO,
@@ -27,6 +35,8 @@ from conftest import (
     PostgresEngine,
     SparkEngine,
     compare_relation,
+    cpu_seconds,
+    executor_processes,
     log,
     project_env,
     run,
@@ -115,14 +125,78 @@ def test_generated_events_marts_equal_duckdb(tmp_path: Path, postgres_server: di
         ],
         project_env(),
     )
-    reference, others = engines_for(tmp_path, postgres_server, "generated")
+    reference = DuckDBEngine(tmp_path / "duckdb")
+    postgres = PostgresEngine(tmp_path / "postgres", postgres_server, "generated")
+    spark = SparkEngine(tmp_path / "spark", tmp_path / "lake", master=CLUSTER)
+    others: list[Engine] = [postgres, spark]
     models_only = ["--exclude", "resource_type:test", "resource_type:unit_test", "--vars", GENERATED_VARS]
-    build_all([reference, *others], data, "parquet", models_only)
+    build_all([reference, postgres], data, "parquet", models_only)
+    spark.load(data, "parquet")
+    build_losing_an_executor(spark, models_only)
     rows = reference.rows("marts", "fct_message_hours")[1]
     assert len(rows) > 50_000, "the generated set should be large enough to exercise every mart"
     assert_equal_to_duckdb(reference, others)
-    postgres = next(engine for engine in others if isinstance(engine, PostgresEngine))
     assert_period_functions_equal(reference, postgres)
+
+
+# The kill waits for the first large fact (a shuffle of every event), then for an executor
+# that is computing: one using CPU now holds running tasks, whose loss Spark must recover.
+KILL_AT = "START sql incremental model marts.fct_message_hours"
+BUSY_CPU_SECONDS = 0.2  # CPU used in one 0.5 s poll: the executor runs a task
+# Spark's words for work lost with an executor: a running task (ExecutorLostFailure), or
+# shuffle output a later stage could no longer fetch (FetchFailed: the stage that wrote it
+# is run again).
+WORK_LOST = ("ExecutorLostFailure", "FetchFailed")
+
+
+def build_losing_an_executor(spark: SparkEngine, build_args: list[str]) -> None:
+    """`dbt build` on a local cluster with an executor JVM killed (SIGKILL) while it runs
+    tasks, once the build reaches KILL_AT; then `dbt retry` if a model failed. Spark must
+    report work lost with the executor (WORK_LOST): running tasks, or shuffle output that
+    lived in the killed JVM, recomputed on the executor the cluster starts in its place. If
+    a kill loses no work (the executor had just finished), another busy executor is killed,
+    three at most."""
+    spark.work.mkdir(parents=True, exist_ok=True)
+    output_path = spark.work / "build-losing-an-executor.log"
+    # Output to a file: a pipe nobody reads until the end fills up and stalls dbt.
+    with output_path.open("w") as output_file:
+        build = subprocess.Popen(
+            [DBT, "build", *build_args, "--target-path", str(spark.work / "target")],
+            cwd=REPO,
+            env=spark.env(),
+            stdout=output_file,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    started = time.perf_counter()
+    kills: list[int] = []
+    executors: dict[int, float] = {}
+    last_kill = 0.0
+    while build.poll() is None:
+        time.sleep(0.5)
+        output = output_path.read_text(errors="replace")
+        used = {pid: cpu_seconds(pid) for pid in executor_processes(build.pid)}
+        busy = [pid for pid, cpu in used.items() if pid in executors and cpu - executors[pid] > BUSY_CPU_SECONDS]
+        executors.update(used)
+        waited = time.perf_counter() - last_kill > 10
+        lost = any(marker in output for marker in WORK_LOST)
+        if KILL_AT in output and not lost and len(kills) < 3 and busy and waited:
+            os.kill(busy[0], signal.SIGKILL)
+            kills.append(busy[0])
+            last_kill = time.perf_counter()
+            log(f"killed busy executor process {busy[0]} of {sorted(used)} at {last_kill - started:.0f} s")
+    output = output_path.read_text(errors="replace")
+    log(
+        f"dbt build on {CLUSTER}: exit {build.returncode} in {time.perf_counter() - started:.0f} s, executor processes {sorted(executors)}"
+    )
+    assert kills, f"the build ended before an executor could be killed:\n{output[-4000:]}"
+    lost_work = [line for line in output.splitlines() if any(marker in line for marker in WORK_LOST)]
+    assert lost_work, f"no work was lost with a killed executor:\n{output[-4000:]}"
+    log(f"{len(lost_work)} report(s) of work lost with an executor, e.g. {lost_work[0][:240]}")
+    assert len(executors) > 2, f"no executor replaced the killed one: {sorted(executors)}"
+    if build.returncode != 0:
+        log("a model failed with the executor: dbt retry")
+        spark.dbt(["retry"])
 
 
 # Ranges for the period functions: whole days, hours inside days, a zone's days, an open

@@ -4,6 +4,7 @@ several points; the next run completes and nothing is half-loaded or counted twi
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -67,30 +68,43 @@ def test_refresh_killed_at_any_point_recovers_to_the_uninterrupted_result(tmp_pa
     first = sorted(map(str, (data / "slice_001").glob("*.parquet")))
     second = sorted(map(str, (data / "slice_002").glob("*.parquet")))
 
+    # The state every run of the second slice starts from: the first slice refreshed and
+    # published, then copied. The copies' unchanged serving views keep reading this
+    # folder's day files, which nothing refreshes again: none of them can lose its files.
+    start_state = tmp_path / "after-first-slice" / "warehouse.duckdb"
+    run([*TALLY, "refresh", "--warehouse", str(start_state), "--report-as-of", as_of, *first])
     clean = tmp_path / "clean" / "warehouse.duckdb"
-    crashed = tmp_path / "crashed" / "warehouse.duckdb"
-    for warehouse in (clean, crashed):
-        run([*TALLY, "refresh", "--warehouse", str(warehouse), "--report-as-of", as_of, *first])
+    shutil.copytree(start_state.parent, clean.parent)
     started = time.monotonic()
     run([*TALLY, "refresh", "--warehouse", str(clean), "--report-as-of", as_of, *second])
     duration = time.monotonic() - started
 
     # SIGKILL the same refresh at spread points of its uninterrupted duration (loading, dbt's
-    # incremental models, the live marts, publishing), each run picking up what the last left.
-    second_refresh = [*TALLY, "refresh", "--warehouse", str(crashed), "--report-as-of", as_of, *second]
-    killed = [kill_after(second_refresh, duration * fraction) is None for fraction in (0.05, 0.3, 0.6, 0.9)]
+    # incremental models, the live marts, publishing), each on its own copy of the start
+    # state, then run it again there. Separate copies, so that no kill point depends on how
+    # far an earlier killed run got: each is a fraction of one whole refresh.
+    killed = []
+    recovered = []
+    for fraction in (0.05, 0.3, 0.6, 0.9):
+        crashed = tmp_path / f"crashed-{fraction}" / "warehouse.duckdb"
+        shutil.copytree(start_state.parent, crashed.parent)
+        second_refresh = [*TALLY, "refresh", "--warehouse", str(crashed), "--report-as-of", as_of, *second]
+        killed.append(kill_after(second_refresh, duration * fraction) is None)
+        run(second_refresh)
+        recovered.append(crashed)
     assert sum(killed) >= 3, f"too few refreshes were killed before finishing: {killed}"
-    run(second_refresh)
 
-    con = duckdb.connect()
-    compare.attach(con, clean=clean.with_name("serving.duckdb"), crashed=crashed.with_name("serving.duckdb"))
-    # publish_status holds when each publish happened, which differs by construction; its
-    # window is live_report_status's, compared below.
-    tables = compare.relations(con, "clean", schemas=None, exclude={"publish_status"}, base_tables_only=False)
-    assert "marts.live_delivery_statistics" in tables
-    # Load times (last_loaded_at, message_last_loaded_at, hour_last_loaded_at, ...) differ by
-    # construction once a killed load is loaded again: every column that holds one is left out.
-    differences = compare.relation_differences(
-        con, "clean", "crashed", tables, exclude_columns=lambda column: "loaded_at" in column
-    )
-    assert differences == {}, f"(rows, only clean, only crashed): {differences}"
+    for crashed in recovered:
+        con = duckdb.connect()
+        compare.attach(con, clean=clean.with_name("serving.duckdb"), crashed=crashed.with_name("serving.duckdb"))
+        # publish_status holds when each publish happened, which differs by construction; its
+        # window is live_report_status's, compared below.
+        tables = compare.relations(con, "clean", schemas=None, exclude={"publish_status"}, base_tables_only=False)
+        assert "marts.live_delivery_statistics" in tables
+        # Load times (last_loaded_at, message_last_loaded_at, hour_last_loaded_at, ...) differ by
+        # construction once a killed load is loaded again: every column that holds one is left out.
+        differences = compare.relation_differences(
+            con, "clean", "crashed", tables, exclude_columns=lambda column: "loaded_at" in column
+        )
+        con.close()
+        assert differences == {}, f"{crashed.parent.name}: (rows, only clean, only crashed): {differences}"

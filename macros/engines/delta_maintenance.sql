@@ -11,8 +11,9 @@
       own minimum without an override): a reader's query that started on a version older
       than that would fail, and time travel stops there.
     Arguments: recent_days (default none: every partition), retain_hours (168),
-    optimize (true), vacuum (true). -#}
-{% macro delta_maintenance(recent_days=none, retain_hours=168, optimize=true, vacuum=true) -%}
+    optimize (true), vacuum (true), models (default none: every model; else a list of
+    model names). -#}
+{% macro delta_maintenance(recent_days=none, retain_hours=168, optimize=true, vacuum=true, models=none) -%}
     {%- if target.type != 'spark' -%}
         {{ exceptions.raise_compiler_error("delta_maintenance runs on the Spark target only (DBT_TARGET=spark)") }}
     {%- endif -%}
@@ -22,9 +23,13 @@
     {%- if not modules.re.fullmatch('[0-9]+', retain_hours | string) -%}
         {{ exceptions.raise_compiler_error("delta_maintenance: retain_hours must be a whole number of hours, got " ~ retain_hours) }}
     {%- endif -%}
+    {%- if models is not none and (models is string or models is not iterable) -%}
+        {{ exceptions.raise_compiler_error("delta_maintenance: models must be a list of model names, got " ~ models) }}
+    {%- endif -%}
     {%- set done = [] -%}
     {%- for node in graph.nodes.values()
-        if node.resource_type == 'model' and node.config.materialized in ['table', 'incremental'] -%}
+        if node.resource_type == 'model' and node.config.materialized in ['table', 'incremental']
+        and (models is none or node.name in models) -%}
         {%- set relation = adapter.get_relation(database=node.database, schema=node.schema, identifier=node.alias) -%}
         {%- if relation is not none and relation.is_delta -%}
             {%- set partition_by = node.config.partition_by -%}

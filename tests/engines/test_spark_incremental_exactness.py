@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SparkEngine, compare_relation, generate_slices, log
+from conftest import SparkEngine, compare_relation, delta_files, generate_slices, log
 
 # Two slices (late events and duplicates cross the boundary): each Spark build costs more
 # than a minute of fixed cost, and CI has to stay within 30 minutes.
@@ -80,3 +80,22 @@ def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path, file_form
     # And the facts are partitioned by event date, several partitions each (beside Delta's log).
     partitions = [p for p in fact.iterdir() if p.is_dir() and p.name != "_delta_log"]
     assert len(partitions) >= 3 and all(p.name.startswith("activity_date=") for p in partitions)
+    if file_format == "delta":
+        assert_upkeep_compacts_and_keeps_every_row(incremental, fact)
+
+
+def assert_upkeep_compacts_and_keeps_every_row(engine: SparkEngine, fact: Path) -> None:
+    """`delta_maintenance` (OPTIMIZE, then VACUUM keeping 168 hours) on the merged fact: fewer
+    files, the same rows, and every file of the versions before it still on disk (a reader
+    or a time travel within the retention still finds them)."""
+    files_before = delta_files(fact) or []
+    rows_before = engine.rows("marts", "fct_message_hours")
+    commits_before = len(delta_operations(fact))
+    engine.dbt(["run-operation", "delta_maintenance", "--args", "{models: [fct_message_hours]}"])
+    operations = delta_operations(fact)[commits_before:]
+    files_after = delta_files(fact) or []
+    log(f"delta_maintenance: commits {operations}, data files {len(files_before)} -> {len(files_after)}")
+    assert "OPTIMIZE" in operations, operations
+    assert len(files_after) < len(files_before), "OPTIMIZE compacted nothing"
+    assert compare_relation(rows_before, engine.rows("marts", "fct_message_hours")) == []
+    assert all(path.exists() for path in files_before), "VACUUM deleted a file a version within the retention needs"

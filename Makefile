@@ -254,7 +254,7 @@ build-postgres: postgres-start
 ## sessions on the machine prune the shared one while these minutes-long builds run.
 test-engines: install-engines
 	mkdir -p warehouse
-	$(ENGINES_BIN)/python -m pytest -q -s -rs tests/engines --basetemp=$(CURDIR)/warehouse/pytest-engines
+	$(ENGINES_BIN)/python -m pytest -q -s -rs --durations=0 tests/engines --basetemp=$(CURDIR)/warehouse/pytest-engines
 
 ## Removes what the project generates: dbt's target and logs, the test and lint warehouses,
 ## pytest's and Spark's scratch folders, and the demo warehouses (with their serving file and

@@ -81,21 +81,35 @@ def test_spark_incremental_builds_equal_a_full_refresh(tmp_path: Path, file_form
     partitions = [p for p in fact.iterdir() if p.is_dir() and p.name != "_delta_log"]
     assert len(partitions) >= 3 and all(p.name.startswith("activity_date=") for p in partitions)
     if file_format == "delta":
-        assert_upkeep_compacts_and_keeps_every_row(incremental, fact)
+        assert_upkeep_compacts_and_keeps_every_row(incremental, tmp_path / "incremental" / "spark" / "tables")
 
 
-def assert_upkeep_compacts_and_keeps_every_row(engine: SparkEngine, fact: Path) -> None:
-    """`delta_maintenance` (OPTIMIZE, then VACUUM keeping 168 hours) on the merged fact: fewer
-    files, the same rows, and every file of the versions before it still on disk (a reader
-    or a time travel within the retention still finds them)."""
-    files_before = delta_files(fact) or []
-    rows_before = engine.rows("marts", "fct_message_hours")
-    commits_before = len(delta_operations(fact))
-    engine.dbt(["run-operation", "delta_maintenance", "--args", "{models: [fct_message_hours]}"])
-    operations = delta_operations(fact)[commits_before:]
-    files_after = delta_files(fact) or []
-    log(f"delta_maintenance: commits {operations}, data files {len(files_before)} -> {len(files_after)}")
-    assert "OPTIMIZE" in operations, operations
-    assert len(files_after) < len(files_before), "OPTIMIZE compacted nothing"
-    assert compare_relation(rows_before, engine.rows("marts", "fct_message_hours")) == []
-    assert all(path.exists() for path in files_before), "VACUUM deleted a file a version within the retention needs"
+# Tables for the upkeep check: a merged fact, and two whose partitions hold several files
+# after the runs (appends and small merges), so OPTIMIZE has files to compact.
+UPKEEP = [("marts", "fct_message_hours"), ("marts", "fct_link_click_hours"), ("staging", "base_raw__message_tracking_events")]
+
+
+def assert_upkeep_compacts_and_keeps_every_row(engine: SparkEngine, tables: Path) -> None:
+    """`delta_maintenance` (OPTIMIZE, then VACUUM keeping 168 hours) on UPKEEP: each table
+    keeps the same rows; one whose partition held several files has fewer, by an OPTIMIZE
+    commit; each has its VACUUM committed; and every file of the versions before is still on
+    disk (a reader or a time travel within the retention still finds it)."""
+    before = {}
+    for schema, table in UPKEEP:
+        folder = tables / f"{schema}.db" / table
+        files = delta_files(folder) or []
+        before[table] = (folder, files, engine.rows(schema, table), len(delta_operations(folder)))
+    engine.dbt(["run-operation", "delta_maintenance", "--args", "{models: [" + ", ".join(t for _, t in UPKEEP) + "]}"])
+    compacted = []
+    for schema, table in UPKEEP:
+        folder, files, rows, commits = before[table]
+        operations = delta_operations(folder)[commits:]
+        after = delta_files(folder) or []
+        log(f"delta_maintenance {table}: commits {operations}, data files {len(files)} -> {len(after)}")
+        assert compare_relation(rows, engine.rows(schema, table)) == [], f"{table} changed rows"
+        assert "VACUUM END" in operations, f"{table}: no VACUUM committed: {operations}"
+        assert all(path.exists() for path in files), f"{table}: VACUUM deleted a file a version within the retention needs"
+        if len({path.parent for path in files}) < len(files):
+            assert "OPTIMIZE" in operations and len(after) < len(files), f"{table}: OPTIMIZE compacted nothing"
+            compacted.append(table)
+    assert compacted, "no table had files to compact: the check proved nothing"

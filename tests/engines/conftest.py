@@ -231,11 +231,14 @@ def executor_processes(root: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
+        fields = stat_fields(int(entry.name))
         try:
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             commands[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
-        except (OSError, IndexError, ValueError):
+        except OSError:
+            fields = []
+        if not fields:
             continue  # the process ended while it was read
+        parent = int(fields[1])
         children.setdefault(parent, []).append(int(entry.name))
     found, stack = [], [root]
     while stack:
@@ -246,13 +249,19 @@ def executor_processes(root: int) -> list[int]:
     return sorted(found)
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (state, parent, ..., utime at
+    11, stime at 12); empty once the process has ended."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) a process has used so far; 0 once it has ended."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
 def delta_files(table: Path) -> list[Path] | None:

@@ -222,23 +222,26 @@ def assert_period_functions_equal(reference: DuckDBEngine, postgres: PostgresEng
     names = [row[0] for row in reference._query("select function_name from marts.period_table_functions")[1]]
     functions = [name for name in names if name.endswith("_between")]
     assert len(functions) >= 10, functions
+    # Each range as one call on each engine: (label, DuckDB's arguments, PostgreSQL's, their
+    # bound parameters): text bounds as parameters, typed bounds as literals.
+    calls = [
+        ((start, end, zone), "?, ?, report_timezone := ?", "%s, %s, %s", [start, end, zone])
+        for start, end, zone in FUNCTION_RANGES
+    ]
+    calls += [
+        ((start, end, zone), f"{start}, {end}, report_timezone := '{zone}'", f"{start}, {end}, '{zone}'", [])
+        for start, end, zone in TYPED_RANGES
+    ]
     problems = {}
-    rows_per_range = dict.fromkeys(FUNCTION_RANGES, 0)
+    rows_per_range = {label: 0 for label, *_ in calls}
     for function in functions:
-        for start, end, zone in FUNCTION_RANGES:
-            expected = reference._query(f"select * from marts.{function}(?, ?, report_timezone := ?)", [start, end, zone])
-            actual = postgres._query(f"select * from marts.{function}(%s, %s, %s)", [start, end, zone])
-            rows_per_range[(start, end, zone)] += len(expected[1])
+        for label, duckdb_arguments, postgres_arguments, parameters in calls:
+            expected = reference._query(f"select * from marts.{function}({duckdb_arguments})", parameters)
+            actual = postgres._query(f"select * from marts.{function}({postgres_arguments})", parameters)
+            rows_per_range[label] += len(expected[1])
             found = compare_relation(expected, actual)
             if found:
-                problems[f"{function}({start}, {end}, {zone})"] = found
-        for start, end, zone in TYPED_RANGES:
-            expected = reference._query(f"select * from marts.{function}({start}, {end}, report_timezone := '{zone}')")
-            actual = postgres._query(f"select * from marts.{function}({start}, {end}, '{zone}')")
-            rows_per_range[(start, end, zone)] = rows_per_range.get((start, end, zone), 0) + len(expected[1])
-            found = compare_relation(expected, actual)
-            if found:
-                problems[f"{function}({start}, {end}, {zone})"] = found
+                problems[f"{function}{label}"] = found
     log(f"compared {len(functions)} period functions over {len(rows_per_range)} ranges, PostgreSQL with DuckDB: {rows_per_range}")
     # An empty range would compare nothing: every range must hold rows on DuckDB.
     assert all(rows_per_range.values()), rows_per_range

@@ -14,7 +14,10 @@
     test's query), it stays the scalar subquery on {{ this }}. -#}
 {% macro load_watermark(column='last_loaded_at', lookback_minutes=none) -%}
     {%- set newest = "coalesce(max(processed." ~ column ~ "), cast('1900-01-01' as " ~ dbt.type_timestamp() ~ "))" -%}
-    {%- set expression = newest if lookback_minutes is none else dbt.dateadd('minute', -1 * lookback_minutes, newest) -%}
+    {#- No lookback (none or 0) is the newest load time itself: Spark's dateadd goes through
+        epoch seconds and would drop its microseconds, so every run, even one with nothing
+        new, re-derived the last load's messages (one needless MERGE per fact per run). #}
+    {%- set expression = newest if lookback_minutes in [none, 0] else dbt.dateadd('minute', -1 * lookback_minutes, newest) -%}
     {%- if execute and model.resource_type == 'model' -%}
     {{ constant_timestamp('select ' ~ expression ~ ' from ' ~ this ~ ' as processed') }}
     {%- else -%}

@@ -280,3 +280,19 @@
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- Views on Spark without a column list: dbt-spark's declares every column with its
+    comment, and Spark took about a second per column to create such a view (20 s for a
+    19-column staging view, 0.2 s without the list), at every build and every live refresh.
+    The view keeps its own comment; the columns' descriptions stay in dbt's docs, and the
+    marts (tables) carry theirs (spark__alter_column_comment). Otherwise dbt-spark's. -#}
+{% macro spark__create_view_as(relation, sql) -%}
+    create or replace view {{ relation }}
+    {{ comment_clause() }}
+    {%- set contract_config = config.get('contract') -%}
+    {%- if contract_config.enforced -%}
+        {{ get_assert_columns_equivalent(sql) }}
+    {%- endif %}
+    as
+    {{ sql }}
+{%- endmacro %}

@@ -13,6 +13,13 @@ For --events N it:
 6. with --incremental-slices K, the events are generated in K slices of arrival time: the
    first K-1 are loaded before the full build, the last one after it, and an incremental
    `dbt run` (models only) is timed on it: what a refresh of newly arrived events costs.
+7. with --refreshes R (and --incremental-slices K > R), the last R slices are held back from
+   the full build and each is then refreshed by the live refresh on Spark (`tally refresh
+   --target spark`: load into the lake, the live selection on Spark, the mirror, the
+   publish to a DuckDB serving file), all R in this one process as `tally watch` runs them,
+   so the first pays Spark's start and the later ones reuse its session. Each refresh
+   reports as of the newest arrival of its slice (the moment it landed), so its live window
+   holds the slice; its steps' seconds come from the refresh log.
 --file-format chooses the Spark tables' format (var spark_file_format): delta (MERGE) or
 parquet (partition rewrites), so the two incremental paths are measured on the same files.
 Prints a table and JSON. Run with .venv-engines (make install-engines).
@@ -106,6 +113,49 @@ print("FLOOR", min(times), result[0][0])
 """
 
 
+def arrival(folder: Path) -> str:
+    """The newest arrival time (ingested_at) of a slice's events: when it landed."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        newest = con.execute(
+            "select max(try_cast(ingested_at as timestamp)) from read_parquet(?) where try_cast(ingested_at as timestamp) "
+            "< timestamp '2090-01-01'",
+            [str(folder / "message_feedback_events.parquet")],
+        ).fetchone()[0]
+    finally:
+        con.close()
+    return newest.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def refresh_slices(work: Path, folders: list[Path]) -> list[dict[str, object]]:
+    """Each folder refreshed in turn by one Refresher in this process (as `tally watch`
+    does), as of its arrival; each refresh's total and step seconds."""
+    from tally.refresh.run import Refresher
+    from tally.refresh.spark import SparkPaths
+
+    os.environ.update(DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    paths = SparkPaths(work / "lake", work / "spark")
+    refresher = Refresher(paths.mirror, paths.mirror.with_name("serving.duckdb"), spark=paths)
+    log = settings.refresh_log_path(paths.mirror)
+    runs = []
+    try:
+        for folder in folders:
+            files = [folder / f"{table}.parquet" for table in TABLES if (folder / f"{table}.parquet").exists()]
+            as_of = arrival(folder)
+            started = time.perf_counter()
+            code = refresher.run(files, as_of)
+            seconds = time.perf_counter() - started
+            if code != 0:
+                raise SystemExit(f"the refresh of {folder} failed (exit {code}); see {log}")
+            record = json.loads(log.read_text().splitlines()[-1])
+            runs.append({"slice": folder.name, "report_as_of": as_of, "seconds": round(seconds, 2), **record["step_seconds"]})
+    finally:
+        refresher.close()
+    return runs
+
+
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=1_000_000, help="events to generate (default 1M)")
@@ -117,9 +167,16 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     parser.add_argument(
         "--incremental-slices", type=int, default=0, help="generate K slices; time an incremental run on the last (default: off)"
     )
+    parser.add_argument(
+        "--refreshes", type=int, default=0, help="refresh the last R slices with `tally refresh --target spark` (default: off)"
+    )
     args = parser.parse_args(argv)
     if args.incremental_slices == 1 or args.incremental_slices < 0:
         parser.error("--incremental-slices needs at least 2 slices")
+    if args.refreshes < 0 or (args.refreshes and args.refreshes >= args.incremental_slices):
+        parser.error("--refreshes R needs --incremental-slices K with K > R (the first K-R slices are the history)")
+    if args.refreshes and args.file_format != "delta":
+        parser.error("--refreshes needs --file-format delta: the refresh publishes from the Delta tables")
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="benchmark-spark-"))
     work.mkdir(parents=True, exist_ok=True)
     cores = os.environ.get("SPARK_CORES", "2")
@@ -170,7 +227,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
                     )
             return time.perf_counter() - started
 
-        result["load_lake_s"] = sum(load_lake(folder) for folder in (folders[:-1] if slices else folders))
+        held = max(args.refreshes, 1) if slices else 0
+        result["load_lake_s"] = sum(load_lake(folder) for folder in folders[: len(folders) - held])
         as_of = f'{{report_as_of: "2026-11-06 00:00:00", spark_file_format: {args.file_format}}}'
         target = ["--target-path", str(work / "target_spark")]
         result["spark_build_models_s"] = timed([DBT, "build", "--full-refresh", *MODELS_ONLY, "--vars", as_of, *target], env)
@@ -188,9 +246,11 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         result["spark_floor_s"] = float(line[0].split()[1])
         result["spark_build_over_floor"] = result["spark_build_models_s"] / result["spark_floor_s"]  # type: ignore[operator]
         # After the floor, which reads the same lake as the full build did.
-        if slices:
+        if slices and not args.refreshes:
             result["incremental_slice_load_s"] = load_lake(folders[-1])
             result["spark_incremental_models_s"] = timed([DBT, "run", "--vars", as_of, *target], env)
+        if args.refreshes:
+            result["refreshes"] = refresh_slices(work, folders[-args.refreshes :])
         if args.with_duckdb:
             from tally.bench.local import floor_seconds  # the DuckDB benchmark's own floor query and timing
 

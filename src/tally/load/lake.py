@@ -15,6 +15,7 @@ import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -42,8 +43,16 @@ def lake_audit(con: duckdb.DuckDBPyConnection, lake: Path, table: str) -> list[d
     return [json.loads(bytes(value).decode() if not isinstance(value, str) else value) for (value,) in rows]
 
 
-def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool) -> int:
-    """Writes the new files' rows as one Parquet file of the lake table, atomically."""
+def load_lake(
+    lake: Path,
+    table: str,
+    prepared: list[PreparedFile],
+    quiet: bool,
+    before_commit: Callable[[list[Path]], None] | None = None,
+) -> int:
+    """Writes the new files' rows as one Parquet file of the lake table, atomically.
+    `before_commit(paths)` runs just before the rename (the watch service's last look at
+    the input files); an exception from it leaves the lake as it was."""
     folder = lake_table_dir(lake, table)
     folder.mkdir(parents=True, exist_ok=True)
     with (lake / ".load.lock").open("w") as lock:
@@ -84,6 +93,12 @@ def load_lake(lake: Path, table: str, prepared: list[PreparedFile], quiet: bool)
             rows = con.execute(f"select count(*) from read_parquet({quote_literal(str(temporary))})").fetchone()[0]
             with temporary.open("rb") as handle:
                 os.fsync(handle.fileno())
+            try:
+                if before_commit is not None:
+                    before_commit([item.path for item in prepared])
+            except BaseException:
+                temporary.unlink(missing_ok=True)
+                raise
             os.replace(temporary, final)
             directory = os.open(folder, os.O_RDONLY)
             try:

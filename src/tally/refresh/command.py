@@ -32,6 +32,7 @@ from tally import settings
 from tally.load import RefusedFile
 from tally.refresh.publish import MESSAGE_FACTS
 from tally.refresh.run import Refresher
+from tally.refresh.spark import SparkPaths
 from tally.refresh.watch import watch
 
 
@@ -48,12 +49,20 @@ def report_as_of_arg(text: str) -> str:
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
-    """The working warehouse and the serving file, the same for refresh, watch and publish."""
+    """The engine, the working warehouse and the serving file, the same for refresh, watch
+    and publish."""
+    parser.add_argument(
+        "--target",
+        choices=["dev", "spark"],
+        default="dev",
+        help="dbt target: dev (DuckDB, the default) or spark (files load into the lake at $LAKE_PATH, the "
+        "models run on Spark with its tables in $SPARK_WORK_DIR, the marts are published from them; docs/engines.md)",
+    )
     parser.add_argument(
         "--warehouse",
         type=Path,
-        default=settings.warehouse_path(),
-        help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb)",
+        help="working DuckDB file (default: $WAREHOUSE_PATH, else warehouse/warehouse.duckdb); with --target spark, "
+        "the mirror of Spark's marts (default: $SPARK_WORK_DIR/mirror.duckdb)",
     )
     parser.add_argument("--serving", type=Path, help="published file for BI (default: serving.duckdb beside the warehouse)")
     parser.add_argument(
@@ -84,8 +93,10 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 
 def refresher_for(args: argparse.Namespace) -> Refresher:
-    serving = (args.serving or settings.serving_path(args.warehouse)).resolve()
-    return Refresher(args.warehouse.resolve(), serving, args.include_message_facts)
+    spark = SparkPaths.from_env() if args.target == "spark" else None
+    warehouse = args.warehouse or (spark.mirror if spark is not None else settings.warehouse_path())
+    serving = (args.serving or settings.serving_path(warehouse)).resolve()
+    return Refresher(warehouse.resolve(), serving, args.include_message_facts, spark)
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -106,13 +117,15 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     if args.watch and (args.files or args.publish_only or args.report_as_of):
         parser.error("--watch takes no FILES, --publish-only or --report-as-of: it loads what lands and reports as of each run")
     refresher = refresher_for(args)
-    if args.watch:
-        return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
     try:
+        if args.watch:
+            return watch(refresher, args.watch.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
         return refresher.run(args.files, args.report_as_of, args.publish_only)
     except RefusedFile as refused:
         print(f"refused, nothing loaded: {refused}", file=sys.stderr)
         return 2
+    finally:
+        refresher.close()
 
 
 def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -129,7 +142,11 @@ def watch_main(argv: list[str] | None = None, prog: str | None = None) -> int:
     add_target_options(parser)
     add_watch_options(parser)
     args = parser.parse_args(argv)
-    return watch(refresher_for(args), args.dir.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
+    refresher = refresher_for(args)
+    try:
+        return watch(refresher, args.dir.resolve(), args.every, args.poll, args.max_refreshes, args.settle)
+    finally:
+        refresher.close()
 
 
 def publish_main(argv: list[str] | None = None, prog: str | None = None) -> int:
@@ -141,4 +158,8 @@ def publish_main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     add_target_options(parser)
     args = parser.parse_args(argv)
-    return refresher_for(args).run([], None, publish_only=True)
+    refresher = refresher_for(args)
+    try:
+        return refresher.run([], None, publish_only=True)
+    finally:
+        refresher.close()

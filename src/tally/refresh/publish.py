@@ -54,14 +54,25 @@ class PublishPlan:
 
 
 def table_names(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> list[str]:
+    """The relations of a schema of the working catalog: its tables, and its views (on Spark
+    the working catalog is a mirror of views over the Delta tables, tally.refresh.spark)."""
     return [
         row[0]
         for row in con.execute(
             "select table_name from information_schema.tables where table_catalog = ? and table_schema = ? "
-            "and table_type = 'BASE TABLE' order by 1",
+            "and table_type in ('BASE TABLE', 'VIEW') order by 1",
             [catalog, schema],
         ).fetchall()
     ]
+
+
+# The comment of each table and view of the working catalog (duckdb_tables lists no view).
+RELATION_COMMENTS = (
+    "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
+    "and list_contains(?, table_name) "
+    "union all select view_name, comment from duckdb_views() where database_name = 'working' and schema_name = ? "
+    "and list_contains(?, view_name)"
+)
 
 
 def column_lists(con: duckdb.DuckDBPyConnection, catalog: str, schema: str) -> dict[str, list[tuple[str, str]]]:
@@ -392,11 +403,7 @@ def relation_shapes(
     """A signature of each working relation's shape: its columns and its table and column
     comments (what a catalog's table or view carries besides rows)."""
     comments: dict[str, list[Any]] = {name: [] for name in names}
-    for table, comment in con.execute(
-        "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
-        "and list_contains(?, table_name)",
-        [schema, names],
-    ).fetchall():
+    for table, comment in con.execute(RELATION_COMMENTS, [schema, names, schema, names]).fetchall():
         comments[table].append(comment)
     for table, column, comment in con.execute(
         "select table_name, column_name, comment from duckdb_columns() where database_name = 'working' "
@@ -573,9 +580,7 @@ def copy_comments(con: duckdb.DuckDBPyConnection, schema: str, tables: list[str]
     if not tables and not views:
         return
     for table, comment in con.execute(
-        "select table_name, comment from duckdb_tables() where database_name = 'working' and schema_name = ? "
-        "and comment is not null and list_contains(?, table_name)",
-        [schema, tables + views],
+        f"select * from ({RELATION_COMMENTS}) where comment is not null", [schema, tables + views, schema, tables + views]
     ).fetchall():
         kind = "view" if table in views else "table"
         con.execute(f'comment on {kind} serving.{schema}."{table}" is {quote_literal(comment)}')

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from tally import contract, settings
-from tally.common import utc_now
+from tally.common import first_line, utc_now
 from tally.load import RefusedFile, flat
+from tally.load.lake import load_lake
 from tally.refresh.publish import publish, publish_failure
 from tally.refresh.session import DbtFailure, DbtSession
+from tally.refresh.spark import SparkPaths, ensure_functions, stop_spark, sync_mirror
 
 
 class Timer:
@@ -71,13 +73,24 @@ class LandingHooks:
 
 @dataclass
 class Refresher:
+    """`warehouse`: the working DuckDB file, or with `spark` (the Spark target's lake and
+    work folder) the mirror the publish reads Spark's marts through (tally.refresh.spark)."""
+
     warehouse: Path
     serving: Path
     include_message_facts: bool = False
+    spark: SparkPaths | None = None
     dbt: DbtSession = field(init=False)
 
     def __post_init__(self) -> None:
-        self.dbt = DbtSession(self.warehouse)
+        if self.spark is not None:
+            self.spark.export()
+        self.dbt = DbtSession(self.warehouse, "dev" if self.spark is None else "spark")
+
+    def close(self) -> None:
+        """Spark: ends the session the refreshes of this process shared."""
+        if self.spark is not None:
+            stop_spark()
 
     def run(
         self, files: list[Path], report_as_of: str | None, publish_only: bool = False, landing: LandingHooks | None = None
@@ -86,7 +99,7 @@ class Refresher:
         refused (nothing loaded), 3 another refresh holds the lock. `landing`: the watch
         service's checks around each load (tally.refresh.watch.Settling)."""
         lock_path = self.warehouse.with_name(self.warehouse.name + ".refresh.lock")
-        if publish_only and not self.warehouse.exists():
+        if publish_only and self.spark is None and not self.warehouse.exists():
             print(f"no warehouse at {self.warehouse}: build one first (make demo, or dbt build)", file=sys.stderr)
             return 2
         self.warehouse.parent.mkdir(parents=True, exist_ok=True)
@@ -108,7 +121,10 @@ class Refresher:
             # Every file is checked before any is loaded: one refused file loads nothing.
             checked = [(table, flat.check_files(table, paths)) for table, paths in group_files(files)]
             for table, prepared in checked:
-                flat.load_prepared(self.warehouse, table, prepared, quiet=True, before_commit=landing.before_commit)
+                if self.spark is None:
+                    flat.load_prepared(self.warehouse, table, prepared, quiet=True, before_commit=landing.before_commit)
+                else:
+                    load_lake(self.spark.lake, table, prepared, quiet=True, before_commit=landing.before_commit)
                 landing.after_commit([item.path for item in prepared])
             timer.step("load", started, f"{len(files)} file(s)")
             started = time.perf_counter()
@@ -120,6 +136,10 @@ class Refresher:
                 return self._fail(record, failures)
         else:
             plan = None
+        if self.spark is not None:
+            failure = self._mirror(timer)
+            if failure is not None:
+                return self._fail(record, [failure])
         started = time.perf_counter()
         status = {"refresh_started_at": started_at, "files_loaded": len(files), "failures_since_publish": 0}
         summary = publish(self.warehouse, self.serving, status, self.include_message_facts, plan)
@@ -135,6 +155,23 @@ class Refresher:
         )
         append_log(self.warehouse, record)
         return 0
+
+    def _mirror(self, timer: Timer) -> DbtFailure | None:
+        """Spark: the mirror's views brought up to the tables' current versions, and the
+        table functions created in it when missing or changed; the failure, if any."""
+        assert self.spark is not None
+        started = time.perf_counter()
+        failure = self.dbt.parse()  # --publish-only: the models to publish come from the project
+        if failure is not None:
+            return failure
+        try:
+            summary = sync_mirror(self.spark, self.dbt.manifest)
+            if ensure_functions(self.spark, settings.REPO_ROOT):
+                summary += "; table functions created"
+        except (ValueError, RuntimeError, OSError) as error:
+            return DbtFailure("mirror of the Spark marts", first_line(error, 500))
+        timer.step("mirror", started, summary)
+        return None
 
     def _fail(self, record: dict[str, Any], failures: list[DbtFailure]) -> int:
         first = failures[0]

@@ -1,5 +1,6 @@
 """dbt in this process for the live refresh: the project parsed once, the live selection
-built, the failures named, and the DuckDB file released after every invocation."""
+built, the failures named, and the DuckDB file released after every invocation. On Spark
+(target `spark`), the Spark session dbt starts in this process lives as long as it does."""
 
 from __future__ import annotations
 
@@ -52,40 +53,52 @@ class DbtSession:
     refresh (a child `dbt` process pays ~2 s of start-up and parsing each time). After each
     invocation the DuckDB file is released, so the loader and the publish can open it."""
 
-    def __init__(self, warehouse: Path) -> None:
+    def __init__(self, warehouse: Path, target: str = "dev") -> None:
         self.warehouse = warehouse
+        # "dev" (DuckDB, the working warehouse at `warehouse`) or "spark" (profiles.yml).
+        self.target = target
         self.manifest: Any = None
         self.macros = ""
         # The last build's nodes: those it ran, and the unchanged views and seeds it left out.
         self.ran: list[str] = []
         self.skipped: list[str] = []
+        # The last build's node results, each with its execution_time: where a refresh's time went.
+        self.last_results: list[Any] = []
 
     def _invoke(self, args: list[str]) -> Any:
         from dbt.cli.main import dbtRunner
 
-        os.environ["WAREHOUSE_PATH"] = str(self.warehouse)
+        if self.target == "dev":
+            os.environ["WAREHOUSE_PATH"] = str(self.warehouse)
         os.environ.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         try:
-            return dbtRunner(manifest=self.manifest).invoke([*args, "--project-dir", str(REPO_ROOT)])
+            extra = ["--project-dir", str(REPO_ROOT), "--target", self.target]
+            if self.target != "dev" and "DBT_TARGET_PATH" not in os.environ:
+                # As `make build-spark`: each target its own partial parse and artifacts.
+                extra += ["--target-path", str(REPO_ROOT / "target" / self.target)]
+            return dbtRunner(manifest=self.manifest).invoke([*args, *extra])
         finally:
-            release_duckdb()
+            if self.target == "dev":
+                release_duckdb()
 
     def build(self, report_as_of: str | None) -> tuple[list[DbtFailure], PublishPlan]:
         """Runs the live selection, less the views and seeds unchanged since the last refresh;
         returns the failed nodes (empty when all passed) and the incremental relations'
         keys, for a publish that syncs those by key."""
         self.ran, self.skipped = [], []
-        if self.manifest is None:
-            parsed = self._invoke(["--quiet", "parse"])
-            if not parsed.success:
-                return [DbtFailure("dbt parse", first_line(parsed.exception, 500))], PublishPlan()
-            self.manifest = parsed.result
-            self.macros = unchanged.macros_digest(self.manifest)
-        nodes = unchanged.candidates(self.manifest)
-        definitions = {node.unique_id: unchanged.definition(self.manifest, node, self.macros, REPO_ROOT) for node in nodes}
-        state = unchanged.read_state(self.warehouse)
-        with_functions, skipped = self._inspect(nodes, definitions, state)
+        failure = self.parse()
+        if failure is not None:
+            return [failure], PublishPlan()
+        if self.target == "dev":
+            nodes = unchanged.candidates(self.manifest)
+            definitions = {node.unique_id: unchanged.definition(self.manifest, node, self.macros, REPO_ROOT) for node in nodes}
+            state = unchanged.read_state(self.warehouse)
+            with_functions, skipped = self._inspect(nodes, definitions, state)
+        else:
+            # Spark: no table functions, and every selected node runs (the unchanged-view
+            # check reads DuckDB's catalog).
+            nodes, definitions, state, with_functions, skipped = [], {}, {}, False, []
         # --no-write-json: no artifact rewrite (~0.3 s); the result object carries the statuses.
         # The log file keeps warnings and errors only: writing every statement's SQL to it cost
         # about a sixth of the build's CPU (DBT_LOG_LEVEL_FILE=debug brings it back).
@@ -101,8 +114,10 @@ class DbtSession:
         self.skipped = sorted(node.unique_id for node in skipped)
         result = self._invoke(args)
         node_results = result.result.results if result.exception is None and result.result is not None else []
+        self.last_results = node_results
         self.ran = [node_result.node.unique_id for node_result in node_results]
-        self._record(nodes, definitions, state, node_results)
+        if self.target == "dev":
+            self._record(nodes, definitions, state, node_results)
         if result.exception is not None:
             return [DbtFailure("dbt build", first_line(result.exception, 500))], PublishPlan()
         failures = [
@@ -120,6 +135,17 @@ class DbtSession:
             and isinstance(node.config.unique_key, str)
         }
         return failures, PublishPlan(keys=keys)
+
+    def parse(self) -> DbtFailure | None:
+        """Parses the project once per session (the manifest is then reused); the failure, if any."""
+        if self.manifest is not None:
+            return None
+        parsed = self._invoke(["--quiet", "parse"])
+        if not parsed.success:
+            return DbtFailure("dbt parse", first_line(parsed.exception, 500))
+        self.manifest = parsed.result
+        self.macros = unchanged.macros_digest(self.manifest)
+        return None
 
     def _inspect(
         self, nodes: list[Any], definitions: dict[str, str | None], state: dict[str, dict[str, str]]

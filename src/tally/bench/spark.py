@@ -129,13 +129,14 @@ def arrival(folder: Path) -> str:
     return newest.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def refresh_slices(work: Path, folders: list[Path]) -> list[dict[str, object]]:
+def refresh_slices(work: Path, folders: list[Path], partitions: str) -> list[dict[str, object]]:
     """Each folder refreshed in turn by one Refresher in this process (as `tally watch`
     does), as of its arrival; each refresh's total and step seconds."""
     from tally.refresh.run import Refresher
     from tally.refresh.spark import SparkPaths
 
-    os.environ.update(DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+    # The build's settings (the child processes' environment), for the session in this process.
+    os.environ.update(DBT_PROFILES_DIR=str(REPO), DBT_SEND_ANONYMOUS_USAGE_STATS="false", SPARK_SHUFFLE_PARTITIONS=partitions)
     paths = SparkPaths(work / "lake", work / "spark")
     refresher = Refresher(paths.mirror, paths.mirror.with_name("serving.duckdb"), spark=paths)
     log = settings.refresh_log_path(paths.mirror)
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
             result["incremental_slice_load_s"] = load_lake(folders[-1])
             result["spark_incremental_models_s"] = timed([DBT, "run", "--vars", as_of, *target], env)
         if args.refreshes:
-            result["refreshes"] = refresh_slices(work, folders[-args.refreshes :])
+            result["refreshes"] = refresh_slices(work, folders[-args.refreshes :], partitions)
         if args.with_duckdb:
             from tally.bench.local import floor_seconds  # the DuckDB benchmark's own floor query and timing
 

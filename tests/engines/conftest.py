@@ -10,7 +10,6 @@ Spark session (nor its Derby metastore lock) is needed.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -23,10 +22,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote
 
 import duckdb
 import pytest
+
+from tally.delta_log import is_delta_table, read_table
 
 REPO = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -35,8 +35,9 @@ DBT = str(Path(PYTHON).with_name("dbt"))
 RAW_TABLES = ["campaigns", "message_feedback_events", "message_tracking_events", "offer_propositions"]
 # Partition columns of the large facts, present on Spark only (dbt_project.yml, partition_by).
 SPARK_ONLY_COLUMNS = {"activity_date", "first_event_date"}
-# The catalog of table functions: each engine lists its own signatures (none on Spark).
-DUCKDB_ONLY_MARTS = {"period_table_functions"}
+# Marts whose rows differ by engine on purpose: the catalog of table functions lists each
+# engine's own signatures (DuckDB's table macros, PostgreSQL's functions, none on Spark).
+ENGINE_OWN_MARTS = {"period_table_functions"}
 # When the rows were loaded: each engine's loader ran at its own moment, so these differ by
 # design (their role, the incremental watermark, is checked by the incremental tests).
 LOAD_TIME_COLUMNS = {"last_loaded_at", "newest_loaded_at", "message_last_loaded_at", "hour_last_loaded_at"}
@@ -264,37 +265,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else 0.0
 
 
-def delta_files(table: Path) -> list[Path] | None:
-    """The data files of a Delta table's current version, replayed from its log (`add` and
-    `remove` actions of every commit, in order); None when the folder is no Delta table.
-    Refuses what this replay cannot read: a log whose early commits were cleaned up behind a
-    checkpoint, and deletion vectors (rows deleted inside a file)."""
-    log_folder = table / "_delta_log"
-    if not log_folder.is_dir():
-        return None
-    commits = sorted(log_folder.glob("[0-9]*.json"))
-    if not commits or int(commits[0].stem) != 0 or int(commits[-1].stem) != len(commits) - 1:
-        raise AssertionError(f"{table}: the Delta log does not start at version 0 or has gaps")
-    active: dict[str, Path] = {}
-    for commit in commits:
-        for line in commit.read_text().splitlines():
-            action = json.loads(line)
-            if "add" in action:
-                if action["add"].get("deletionVector"):
-                    raise AssertionError(f"{table}: deletion vectors are not read here")
-                # Paths are relative URIs: a partition value's space or colon is %-encoded.
-                active[action["add"]["path"]] = table / unquote(action["add"]["path"])
-            elif "remove" in action:
-                active.pop(action["remove"]["path"], None)
-    return sorted(active.values())
-
-
 def table_files(table: Path) -> list[Path]:
-    """The Parquet files holding a Spark table's rows now: its Delta log's, or, for a plain
-    Parquet table, every visible Parquet file in its folder."""
-    files = delta_files(table)
-    if files is not None:
-        return files
+    """The Parquet files holding a Spark table's rows now: its Delta log's (replayed by
+    tally.delta_log, as the Spark refresh's publish reads them), or, for a plain Parquet
+    table, every visible Parquet file in its folder."""
+    if is_delta_table(table):
+        return read_table(table).files
     return [p for p in table.rglob("*.parquet") if not p.name.startswith((".", "_"))]
 
 

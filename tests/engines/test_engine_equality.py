@@ -25,7 +25,7 @@ import pytest
 from conftest import (
     CLUSTER,
     DBT,
-    DUCKDB_ONLY_MARTS,
+    ENGINE_OWN_MARTS,
     LOAD_TIME_COLUMNS,
     REPO,
     SPARK_ONLY_COLUMNS,
@@ -63,12 +63,12 @@ def build_all(engines: list[Engine], folder: Path, suffix: str, build_args: list
 
 
 def assert_equal_to_duckdb(reference: DuckDBEngine, others: list[Engine]) -> None:
-    marts = [t for t in reference.tables("marts") if t not in DUCKDB_ONLY_MARTS]
+    marts = [t for t in reference.tables("marts") if t not in ENGINE_OWN_MARTS]
     assert "fct_message_hours" in marts and "live_delivery_statistics" in marts and "period_delivery_report" in marts
     problems: dict[str, list[str]] = {}
     compared = 0
     for engine in others:
-        engine_marts = set(engine.tables("marts")) - DUCKDB_ONLY_MARTS
+        engine_marts = set(engine.tables("marts")) - ENGINE_OWN_MARTS
         if engine_marts != set(marts):
             problems[f"{engine.name}: marts"] = [
                 f"missing {sorted(set(marts) - engine_marts)}, unexpected {sorted(engine_marts - set(marts))}"

@@ -78,41 +78,31 @@ def refresh_command(folder: Path, as_of: str, *target: str) -> list[str]:
     return [*TALLY, "refresh", *target, "--report-as-of", as_of, *files]
 
 
-def serving_relations(path: Path) -> dict[str, tuple[list[str], list[tuple]]]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        names = [
-            row[0]
-            for row in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            ).fetchall()
-        ]
-        relations = {}
-        for name in names:
-            cursor = con.execute(f'select * from marts."{name}"')
-            relations[name] = ([d[0] for d in cursor.description], cursor.fetchall())
-        return relations
-    finally:
-        con.close()
+def result(con: duckdb.DuckDBPyConnection, sql: str, parameters: list | None = None) -> tuple[list[str], list[tuple]]:
+    cursor = con.execute(sql, parameters or [])
+    return [d[0] for d in cursor.description], cursor.fetchall()
 
 
-def function_rows(path: Path) -> dict[str, tuple[list[str], list[tuple]]]:
-    """Every period function's rows over FUNCTION_RANGES, in one serving file."""
+def read_serving(path: Path) -> tuple[dict[str, tuple[list[str], list[tuple]]], dict[str, tuple[list[str], list[tuple]]]]:
+    """What a serving file gives BI: every relation of `marts` with its rows, and every
+    period function's rows over FUNCTION_RANGES."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        names = [
-            row[0]
-            for row in con.execute(
-                "select function_name from duckdb_functions() where schema_name = 'marts' "
-                "and function_type = 'table_macro' and function_name like 'period_%_between'"
-            ).fetchall()
-        ]
-        results = {}
-        for name in sorted(set(names)):
-            for start, end, zone in FUNCTION_RANGES:
-                cursor = con.execute(f"select * from marts.{name}(?, ?, report_timezone := ?)", [start, end, zone])
-                results[f"{name}({start}, {end}, {zone})"] = ([d[0] for d in cursor.description], cursor.fetchall())
-        return results
+        _, names = result(con, "select table_name from information_schema.tables where table_schema = 'marts'")
+        relations = {name: result(con, f'select * from marts."{name}"') for (name,) in names}
+        _, functions = result(
+            con,
+            "select distinct function_name from duckdb_functions() where schema_name = 'marts' "
+            "and function_type = 'table_macro' and function_name like 'period_%_between'",
+        )
+        calls = {
+            f"{name}({start}, {end}, {zone})": result(
+                con, f"select * from marts.{name}(?, ?, report_timezone := ?)", [start, end, zone]
+            )
+            for (name,) in functions
+            for start, end, zone in FUNCTION_RANGES
+        }
+        return relations, calls
     finally:
         con.close()
 
@@ -191,8 +181,8 @@ def test_spark_refresh_publishes_duckdbs_marts_and_readers_see_whole_versions(tm
     assert crossed, "no read saw a table both before and after its merge: the reads did not overlap the commits"
 
     # The serving files: what BI reads.
-    expected = serving_relations(tmp_path / "duckdb" / "serving.duckdb")
-    actual = serving_relations(tmp_path / "spark" / "spark" / "serving.duckdb")
+    expected, expected_functions = read_serving(tmp_path / "duckdb" / "serving.duckdb")
+    actual, actual_functions = read_serving(tmp_path / "spark" / "spark" / "serving.duckdb")
     assert sorted(actual) == sorted(expected)
     assert "live_delivery_statistics" in expected and "fct_message_hours" in expected
     differences = {
@@ -203,8 +193,6 @@ def test_spark_refresh_publishes_duckdbs_marts_and_readers_see_whole_versions(tm
     assert not differences, f"Spark's serving file differs from DuckDB's: {differences}"
     live_rows = len(expected["live_delivery_statistics"][1])
     assert live_rows > 0, "the live window holds nothing: the comparison of the live marts proved little"
-    expected_functions = function_rows(tmp_path / "duckdb" / "serving.duckdb")
-    actual_functions = function_rows(tmp_path / "spark" / "spark" / "serving.duckdb")
     assert sorted(actual_functions) == sorted(expected_functions) and len(expected_functions) >= 20
     assert sum(len(rows) for _, rows in expected_functions.values()) > 0
     differences = {

@@ -113,20 +113,22 @@ print("FLOOR", min(times), result[0][0])
 """
 
 
-def arrival(folder: Path) -> str:
-    """The newest arrival time (ingested_at) of a slice's events: when it landed."""
+def arrival(folder: Path) -> str | None:
+    """The newest arrival time (ingested_at) of a slice's events: when it landed; None
+    for a slice without events."""
     import duckdb
 
+    files = [str(folder / f"{table}.parquet") for table in ("message_feedback_events", "message_tracking_events")]
     con = duckdb.connect()
     try:
         newest = con.execute(
-            "select max(try_cast(ingested_at as timestamp)) from read_parquet(?) where try_cast(ingested_at as timestamp) "
-            "< timestamp '2090-01-01'",
-            [str(folder / "message_feedback_events.parquet")],
+            "select max(try_cast(ingested_at as timestamp)) from read_parquet(?, union_by_name = true) "
+            "where try_cast(ingested_at as timestamp) < timestamp '2090-01-01'",
+            [[path for path in files if Path(path).exists()]],
         ).fetchone()[0]
     finally:
         con.close()
-    return newest.strftime("%Y-%m-%d %H:%M:%S")
+    return newest.strftime("%Y-%m-%d %H:%M:%S") if newest is not None else None
 
 
 def refresh_slices(work: Path, folders: list[Path], partitions: str) -> list[dict[str, object]]:
@@ -144,7 +146,8 @@ def refresh_slices(work: Path, folders: list[Path], partitions: str) -> list[dic
     try:
         for folder in folders:
             files = [folder / f"{table}.parquet" for table in TABLES if (folder / f"{table}.parquet").exists()]
-            as_of = arrival(folder)
+            # A slice without events reports as of the one before (no arrival moves the clock).
+            as_of = arrival(folder) or (runs[-1]["report_as_of"] if runs else None)
             started = time.perf_counter()
             code = refresher.run(files, as_of)
             seconds = time.perf_counter() - started

@@ -220,9 +220,8 @@ def ensure_functions(paths: SparkPaths, root: Path) -> bool:
 
 
 def stop_spark() -> None:
-    """Stops the Spark session dbt started in this process, if any: its JVM ends with the
-    refresh instead of at interpreter exit, where the teardown left DuckDB's bindings
-    reporting leaked objects."""
+    """Stops the Spark session dbt started in this process, if any, so its JVM ends with
+    the command rather than whenever the interpreter's teardown gets to it."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:

@@ -55,7 +55,8 @@ class DbtSession:
 
     def __init__(self, warehouse: Path, target: str = "dev") -> None:
         self.warehouse = warehouse
-        # "dev" (DuckDB, the working warehouse at `warehouse`) or "spark" (profiles.yml).
+        # "dev" (DuckDB, the working warehouse at `warehouse`, through the profile's default
+        # target) or "spark" (profiles.yml's spark output).
         self.target = target
         self.manifest: Any = None
         self.macros = ""
@@ -73,10 +74,13 @@ class DbtSession:
         os.environ.setdefault("DBT_PROFILES_DIR", str(REPO_ROOT))
         os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
         try:
-            extra = ["--project-dir", str(REPO_ROOT), "--target", self.target]
-            if self.target != "dev" and "DBT_TARGET_PATH" not in os.environ:
-                # As `make build-spark`: each target its own partial parse and artifacts.
-                extra += ["--target-path", str(REPO_ROOT / "target" / self.target)]
+            extra = ["--project-dir", str(REPO_ROOT)]
+            if self.target != "dev":
+                # DuckDB keeps the profile's default target ($DBT_TARGET, else dev), as before.
+                extra += ["--target", self.target]
+                if "DBT_TARGET_PATH" not in os.environ:
+                    # As `make build-spark`: each target its own partial parse and artifacts.
+                    extra += ["--target-path", str(REPO_ROOT / "target" / self.target)]
             return dbtRunner(manifest=self.manifest).invoke([*args, *extra])
         finally:
             if self.target == "dev":

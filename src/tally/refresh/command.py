@@ -94,6 +94,8 @@ def add_watch_options(parser: argparse.ArgumentParser) -> None:
 
 def refresher_for(args: argparse.Namespace) -> Refresher:
     spark = SparkPaths.from_env() if args.target == "spark" else None
+    if spark is not None and args.warehouse:
+        spark.mirror_file = args.warehouse.resolve()  # the mirror the refresh writes is the one it publishes
     warehouse = args.warehouse or (spark.mirror if spark is not None else settings.warehouse_path())
     serving = (args.serving or settings.serving_path(warehouse)).resolve()
     return Refresher(warehouse.resolve(), serving, args.include_message_facts, spark)

@@ -51,6 +51,8 @@ class SparkPaths:
 
     lake: Path
     work: Path
+    # The mirror's file (`--warehouse`); default: mirror.duckdb in the work folder.
+    mirror_file: Path | None = None
 
     @classmethod
     def from_env(cls) -> SparkPaths:
@@ -61,7 +63,7 @@ class SparkPaths:
 
     @property
     def mirror(self) -> Path:
-        return self.work / "mirror.duckdb"
+        return self.mirror_file or self.work / "mirror.duckdb"
 
     def table(self, schema: str, name: str) -> Path:
         return self.work / "tables" / f"{schema}.db" / name

@@ -91,16 +91,25 @@ def published_models(manifest: Any) -> list[Any]:
     )
 
 
+def published_columns(table: DeltaTable) -> list[tuple[str, str]]:
+    """A table's columns less its partition columns (Spark's file layout; the marts on the
+    other engines have no such column)."""
+    return [(name, kind) for name, kind in table.columns if name not in table.partition_columns]
+
+
 def view_sql(table: DeltaTable, con: duckdb.DuckDBPyConnection) -> str:
     """The mirror's view of one Delta table: its current files, its columns in table order
     with their Delta types, less its partition columns (Spark's file layout; the marts on the
     other engines have no such column)."""
-    columns = [(name, kind) for name, kind in table.columns if name not in table.partition_columns]
+    columns = published_columns(table)
     if not table.files:
         select = ", ".join(f'cast(null as {kind}) as "{name}"' for name, kind in columns)
         return f"select {select} where false"
     source = f"read_parquet([{', '.join(quote_literal(str(path)) for path in table.files)}], hive_partitioning = false)"
-    read = dict(con.execute(f"select column_name, column_type from (describe select * from {source})").fetchall())
+    # The files' column types from one file: every file of a version has the table's schema,
+    # and describing them all would read a footer per file of the history at each change.
+    first = f"read_parquet({quote_literal(str(table.files[0]))}, hive_partitioning = false)"
+    read = dict(con.execute(f"select column_name, column_type from (describe select * from {first})").fetchall())
     parts = []
     for name, kind in columns:
         if read.get(name) == "TIMESTAMP WITH TIME ZONE":
@@ -145,7 +154,7 @@ def sync_mirror(paths: SparkPaths, manifest: Any) -> str:
             if known.get(node.alias) == version and node.alias in views:
                 continue
             con.execute(f'create or replace view {MIRROR_SCHEMA}."{node.alias}" as {view_sql(table, con)}')
-            comment_view(con, node)
+            comment_view(con, node, {name for name, _ in published_columns(table)})
             con.execute(
                 f"insert or replace into {STATE_SCHEMA}.views values (?, ?)",
                 [node.alias, version],
@@ -161,12 +170,12 @@ def sync_mirror(paths: SparkPaths, manifest: Any) -> str:
         con.close()
 
 
-def comment_view(con: duckdb.DuckDBPyConnection, node: Any) -> None:
-    """dbt's descriptions as the view's comments, which the publish carries to BI."""
+def comment_view(con: duckdb.DuckDBPyConnection, node: Any, present: set[str]) -> None:
+    """dbt's descriptions as the view's comments (of its columns, those `present`), which
+    the publish carries to BI."""
     name = f'{MIRROR_SCHEMA}."{node.alias}"'
     if node.description:
         con.execute(f"comment on view {name} is {quote_literal(node.description)}")
-    present = {row[0] for row in con.execute(f"select column_name from (describe {name})").fetchall()}
     for column in node.columns.values():
         if column.description and column.name in present:
             con.execute(f'comment on column {name}."{column.name}" is {quote_literal(column.description)}')

@@ -74,7 +74,12 @@
     it (an invalid row's rank is never read: dedup_status_columns rejects it on its
     validation reasons). Defines two CTEs, <relation>_copied_keys and ranked (the same
     columns as dedup_rank_columns: relation.*, copy_number, winner_content_hash).
-    `relation` is read three times: declare it with materialized_cte(). -#}
+    `relation` is read three times: declare it with materialized_cte().
+    The copied keys are joined, not tested with `not in (subquery)`: Spark plans a `not in`
+    (null-aware, and here inside an `or`) as a nested loop over every row and every copied
+    key, which grows with the square of the events (a 10M-event full build spent more than
+    20 minutes in this model alone); an outer join and an inner join are hash joins on every
+    engine. A valid row's key is never null (a null key is a validation reason). -#}
 {% macro dedup_ranked_full_build(relation, key_column) -%}
 {{ relation }}_copied_keys as (
     select {{ relation }}.{{ key_column }}
@@ -90,9 +95,11 @@ ranked as (
         cast(1 as {{ dbt.type_bigint() }}) as copy_number,
         {{ relation }}.content_hash as winner_content_hash
     from {{ relation }}
-    where
-        {{ relation }}.validation_reasons is not null
-        or {{ relation }}.{{ key_column }} not in (select copied.{{ key_column }} from {{ relation }}_copied_keys as copied)
+    left join {{ relation }}_copied_keys as copied
+        on
+            {{ relation }}.{{ key_column }} = copied.{{ key_column }}
+            and {{ relation }}.validation_reasons is null
+    where copied.{{ key_column }} is null
 
     union all
 
@@ -100,9 +107,9 @@ ranked as (
         {{ relation }}.*,
         {{ dedup_rank_columns(key_column, relation=relation) }}
     from {{ relation }}
-    where
-        {{ relation }}.validation_reasons is null
-        and {{ relation }}.{{ key_column }} in (select copied.{{ key_column }} from {{ relation }}_copied_keys as copied)
+    inner join {{ relation }}_copied_keys as copied
+        on {{ relation }}.{{ key_column }} = copied.{{ key_column }}
+    where {{ relation }}.validation_reasons is null
 )
 {%- endmacro %}
 

@@ -38,6 +38,7 @@ import os
 import platform
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -182,16 +183,13 @@ def refresh_slices(work: Path, folders: list[Path], partitions: str) -> list[dic
 def refresh_costs(runs: list[dict[str, object]]) -> dict[str, float]:
     """Fixed and marginal cost of the refreshes that reuse Spark's session (every one after
     the first): the fixed cost is the refresh that loaded nothing; the marginal cost per new
-    event is each loading refresh's seconds above it, over its new events, and its median
-    (middle value; the mean of the two middle ones for an even count)."""
+    event is each loading refresh's seconds above it, over its new events: their median."""
     warm = runs[1:]
     fixed = [float(run["seconds"]) for run in warm if run["new_events"] == 0]  # type: ignore[arg-type]
     loading = [run for run in warm if int(run["new_events"]) > 0]  # type: ignore[call-overload]
     if not fixed or not loading:
         raise ValueError("the fixed and marginal costs need a warm refresh with nothing new and one with new events")
-    ms = sorted((float(run["seconds"]) - fixed[-1]) * 1000 / int(run["new_events"]) for run in loading)  # type: ignore[arg-type, call-overload]
-    middle = len(ms) // 2
-    median = ms[middle] if len(ms) % 2 else (ms[middle - 1] + ms[middle]) / 2
+    median = statistics.median((float(run["seconds"]) - fixed[-1]) * 1000 / int(run["new_events"]) for run in loading)  # type: ignore[arg-type, call-overload]
     return {"refresh_fixed_s": fixed[-1], "refresh_marginal_ms_per_event": round(median, 3)}
 
 

@@ -151,9 +151,11 @@ ranked as (
         cast(1 as bigint) as copy_number,
         validated.content_hash as winner_content_hash
     from validated
-    where
-        validated.validation_reasons is not null
-        or validated.event_id not in (select copied.event_id from validated_copied_keys as copied)
+    left join validated_copied_keys as copied
+        on
+            validated.event_id = copied.event_id
+            and validated.validation_reasons is null
+    where copied.event_id is null
 
     union all
 
@@ -168,9 +170,9 @@ ranked as (
             order by validated._loaded_at, validated.ingested_at, validated.content_hash
         ) as winner_content_hash
     from validated
-    where
-        validated.validation_reasons is null
-        and validated.event_id in (select copied.event_id from validated_copied_keys as copied)
+    inner join validated_copied_keys as copied
+        on validated.event_id = copied.event_id
+    where validated.validation_reasons is null
 ),
 
 
@@ -398,9 +400,11 @@ ranked as (
         cast(1 as bigint) as copy_number,
         validated.content_hash as winner_content_hash
     from validated
-    where
-        validated.validation_reasons is not null
-        or validated.event_id not in (select copied.event_id from validated_copied_keys as copied)
+    left join validated_copied_keys as copied
+        on
+            validated.event_id = copied.event_id
+            and validated.validation_reasons is null
+    where copied.event_id is null
 
     union all
 
@@ -415,9 +419,9 @@ ranked as (
             order by validated._loaded_at, validated.ingested_at, validated.content_hash
         ) as winner_content_hash
     from validated
-    where
-        validated.validation_reasons is null
-        and validated.event_id in (select copied.event_id from validated_copied_keys as copied)
+    inner join validated_copied_keys as copied
+        on validated.event_id = copied.event_id
+    where validated.validation_reasons is null
 ),
 
 
@@ -584,9 +588,11 @@ ranked as (
         cast(1 as bigint) as copy_number,
         validated.content_hash as winner_content_hash
     from validated
-    where
-        validated.validation_reasons is not null
-        or validated.event_id not in (select copied.event_id from validated_copied_keys as copied)
+    left join validated_copied_keys as copied
+        on
+            validated.event_id = copied.event_id
+            and validated.validation_reasons is null
+    where copied.event_id is null
 
     union all
 
@@ -601,9 +607,9 @@ ranked as (
             order by validated._loaded_at, validated.ingested_at, validated.content_hash
         ) as winner_content_hash
     from validated
-    where
-        validated.validation_reasons is null
-        and validated.event_id in (select copied.event_id from validated_copied_keys as copied)
+    inner join validated_copied_keys as copied
+        on validated.event_id = copied.event_id
+    where validated.validation_reasons is null
 ),
 
 
